@@ -1,0 +1,113 @@
+/**
+ * `tollgate serve | --help`. Configuration is a LiteLLM-style YAML file; flags override where it is
+ * listened on.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFile } from '../config/loader.js';
+import { createGateway } from '../server.js';
+import { GATEWAY_VERSION } from '../observability/headers.js';
+
+export const HELP = `tollgate ${GATEWAY_VERSION} — an LLM gateway speaking the OpenAI and Anthropic APIs
+
+Usage:
+  tollgate serve [--config FILE] [--port N] [--host H]
+  tollgate --help | --version
+
+Commands:
+  serve            Run the gateway.
+
+Options:
+  -c, --config FILE  LiteLLM-compatible config.yaml. Default: ./tollgate.yaml if it exists,
+                     else the bundled config/default.yaml (mock models, no credentials needed).
+  -p, --port N       Port to listen on. Default: 4000 (or $PORT).
+  -H, --host H       Address to bind. Default: 0.0.0.0 (or $HOST).
+  -h, --help         Show this help.
+  -v, --version      Show the version.
+
+Environment:
+  TOLLGATE_MASTER_KEY   Master key when general_settings.master_key is not set
+                        (LITELLM_MASTER_KEY is read too). Without one the gateway is open.
+  TOLLGATE_CONFIG       Config file, when --config is not given.
+  PORT, HOST            Defaults for --port and --host.
+  TOLLGATE_LOG          Set to "debug" or "info" for request logs on stderr (default: off).
+  os.environ/NAME       Any config value written this way is read from the environment;
+                        a missing variable stops startup with its name.
+
+Endpoints:
+  POST /v1/chat/completions   OpenAI chat completions (also /chat/completions)
+  POST /v1/messages           Anthropic messages (also ?beta=true)
+  POST /v1/messages/count_tokens
+  GET  /v1/models             Models the caller may use (also /models)
+  GET  /health/liveliness, /health/readiness, HEAD /
+`;
+
+export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TOLLGATE_CONFIG !== undefined && env.TOLLGATE_CONFIG !== '') return env.TOLLGATE_CONFIG;
+  if (existsSync('tollgate.yaml')) return 'tollgate.yaml';
+  return fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string', short: 'H' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`tollgate: ${err instanceof Error ? err.message : String(err)}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version === true) {
+    process.stdout.write(`${GATEWAY_VERSION}\n`);
+    return 0;
+  }
+  const command = positionals[0] ?? 'serve';
+  if (command !== 'serve') {
+    process.stderr.write(`tollgate: unknown command "${command}"\n\n${HELP}`);
+    return 2;
+  }
+  const port = Number(values.port ?? process.env.PORT ?? 4000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`tollgate: --port must be a number from 0 to 65535, got "${values.port ?? process.env.PORT}"\n`);
+    return 2;
+  }
+  const host = values.host ?? process.env.HOST ?? '0.0.0.0';
+  const configPath = values.config ?? defaultConfigPath();
+  try {
+    const loaded = await loadConfigFile(configPath);
+    const logLevel = process.env.TOLLGATE_LOG;
+    const gateway = createGateway(loaded, { logger: logLevel === 'debug' || logLevel === 'info' });
+    for (const warning of gateway.warnings) process.stderr.write(`WARNING: ${warning}\n`);
+    const address = await gateway.listen(port, host);
+    process.stdout.write(`tollgate ${GATEWAY_VERSION} listening on ${address} (config: ${configPath}, models: ${gateway.models.publicNames().join(', ')})\n`);
+    const stop = (signal: string): void => {
+      process.stdout.write(`tollgate: ${signal} received, shutting down\n`);
+      gateway.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    return -1;
+  } catch (err) {
+    if (err instanceof ConfigError) process.stderr.write(`tollgate: configuration error: ${err.message}\n`);
+    else process.stderr.write(`tollgate: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The LiteLLM-compatible `config.yaml` schema. Objects are `loose`: keys we do not model are kept,
+ * and `unimplementedKeys` lists them so startup can warn once instead of failing a working LiteLLM
+ * config. Types of the keys we do implement are checked strictly.
+ */
+import { z } from 'zod';
+
+const positiveNumber = z.number().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+export const costOverrideKeys = [
+  'input_cost_per_token',
+  'output_cost_per_token',
+  'cache_read_input_token_cost',
+  'cache_creation_input_token_cost',
+  'cache_creation_input_token_cost_above_1hr',
+  'output_cost_per_reasoning_token',
+  'input_cost_per_token_above_200k_tokens',
+  'output_cost_per_token_above_200k_tokens',
+  'cache_read_input_token_cost_above_200k_tokens',
+  'cache_creation_input_token_cost_above_200k_tokens',
+  'cache_creation_input_token_cost_above_1hr_above_200k_tokens',
+] as const;
+
+const costOverrides = Object.fromEntries(costOverrideKeys.map((k) => [k, z.number().nonnegative().optional()])) as {
+  [K in (typeof costOverrideKeys)[number]]: z.ZodOptional<z.ZodNumber>;
+};
+
+export const mockToolCallSchema = z.object({
+  name: z.string().min(1),
+  arguments: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const litellmParamsSchema = z.looseObject({
+  model: z.string().min(1),
+  api_base: z.string().url().optional(),
+  api_key: z.string().optional(),
+  api_version: z.string().optional(),
+  /** Seconds for the whole request. */
+  timeout: positiveNumber.optional(),
+  /** Seconds to the first byte of a stream and between chunks. */
+  stream_timeout: positiveNumber.optional(),
+  max_tokens: z.number().int().positive().optional(),
+  rpm: nonNegativeInt.optional(),
+  tpm: nonNegativeInt.optional(),
+  weight: z.number().nonnegative().optional(),
+  order: z.number().int().optional(),
+  /** LiteLLM's canned reply; on the mock provider it is the reply text. */
+  mock_response: z.string().optional(),
+  mock_echo: z.boolean().optional(),
+  mock_latency_ms: nonNegativeInt.optional(),
+  mock_time_to_first_token_ms: nonNegativeInt.optional(),
+  mock_tokens_per_second: positiveNumber.optional(),
+  mock_tool_call: mockToolCallSchema.optional(),
+  ...costOverrides,
+});
+
+export const modelInfoSchema = z.looseObject({
+  id: z.string().min(1).optional(),
+  base_model: z.string().optional(),
+  max_input_tokens: z.number().int().positive().optional(),
+  max_output_tokens: z.number().int().positive().optional(),
+  mode: z.enum(['chat', 'completion', 'embedding', 'image_generation', 'audio_transcription', 'rerank', 'responses']).optional(),
+});
+
+export const modelEntrySchema = z.looseObject({
+  model_name: z.string().min(1),
+  litellm_params: litellmParamsSchema,
+  model_info: modelInfoSchema.optional(),
+});
+
+export const generalSettingsSchema = z.looseObject({
+  master_key: z.string().min(1).optional(),
+  database_url: z.string().optional(),
+  max_request_size_mb: positiveNumber.optional(),
+});
+
+export const litellmSettingsSchema = z.looseObject({
+  drop_params: z.boolean().optional(),
+  request_timeout: positiveNumber.optional(),
+});
+
+export const routerSettingsSchema = z.looseObject({
+  timeout: positiveNumber.optional(),
+  stream_timeout: positiveNumber.optional(),
+});
+
+export const configSchema = z.looseObject({
+  model_list: z.array(modelEntrySchema).default([]),
+  general_settings: generalSettingsSchema.default({}),
+  litellm_settings: litellmSettingsSchema.default({}),
+  router_settings: routerSettingsSchema.default({}),
+  environment_variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type ModelEntry = z.infer<typeof modelEntrySchema>;
+export type LitellmParams = z.infer<typeof litellmParamsSchema>;
+
+/** Keys each section implements; anything else in the file is listed in one startup warning. */
+const implemented: Record<string, readonly string[]> = {
+  '': ['model_list', 'general_settings', 'litellm_settings', 'router_settings', 'environment_variables'],
+  general_settings: Object.keys(generalSettingsSchema.shape),
+  litellm_settings: Object.keys(litellmSettingsSchema.shape),
+  router_settings: Object.keys(routerSettingsSchema.shape),
+  'model_list[].litellm_params': Object.keys(litellmParamsSchema.shape),
+  'model_list[].model_info': Object.keys(modelInfoSchema.shape),
+  'model_list[]': Object.keys(modelEntrySchema.shape),
+};
+
+/** Dotted paths of keys present in the file that Tollgate accepts but does not act on yet. */
+export function unimplementedKeys(config: RawConfig): string[] {
+  const found = new Set<string>();
+  const check = (section: string, obj: object | undefined): void => {
+    if (obj === undefined) return;
+    const known = implemented[section] ?? [];
+    for (const key of Object.keys(obj)) if (!known.includes(key)) found.add(section === '' ? key : `${section}.${key}`);
+  };
+  check('', config);
+  check('general_settings', config.general_settings);
+  check('litellm_settings', config.litellm_settings);
+  check('router_settings', config.router_settings);
+  for (const entry of config.model_list) {
+    check('model_list[]', entry);
+    check('model_list[].litellm_params', entry.litellm_params);
+    check('model_list[].model_info', entry.model_info);
+  }
+  return [...found].sort();
+}

@@ -1,0 +1,75 @@
+import type { ErrorCode } from './errors.js';
+import type { Usage } from './usage.js';
+
+export type Surface = 'openai-chat' | 'anthropic-messages' | 'anthropic-count-tokens';
+
+/** Who made the request, as far as authentication could tell. */
+export interface Principal {
+  /** SHA-256 of the presented key; never the key itself. */
+  keyHash?: string | undefined;
+  keyAlias?: string | undefined;
+  userId?: string | undefined;
+  teamId?: string | undefined;
+  /** The caller's end user (OpenAI `user`, `x-litellm-end-user-id`). */
+  endUser?: string | undefined;
+  isMaster: boolean;
+}
+
+export interface DeploymentRef {
+  id: string;
+  modelGroup: string;
+  provider: string;
+  /** The upstream model id (`litellm_params.model` without the provider prefix). */
+  model: string;
+  apiBase?: string | undefined;
+}
+
+export interface AttemptRecord {
+  deploymentId: string;
+  startedAt: number;
+  durationMs: number;
+  outcome: 'success' | 'failure';
+  status?: number | undefined;
+  errorCode?: ErrorCode | undefined;
+  errorMessage?: string | undefined;
+}
+
+/**
+ * The one record of a request. Metrics, spend logs, budgets and response headers are all fed from
+ * it: nothing else computes tokens or cost.
+ */
+export interface CallRecord {
+  /** `x-litellm-call-id`; the spend log's request_id. */
+  requestId: string;
+  surface: Surface;
+  route: string;
+  stream: boolean;
+  startedAt: number;
+  endedAt: number;
+  durationMs: number;
+  /** Time from arrival to the first byte of the answer sent to the client. */
+  timeToFirstTokenMs?: number | undefined;
+  /** Time spent waiting on the upstream (from the winning attempt's send to its last byte). */
+  upstreamMs?: number | undefined;
+  principal: Principal;
+  requestedModel: string;
+  modelGroup?: string | undefined;
+  deployment?: DeploymentRef | undefined;
+  attempts: AttemptRecord[];
+  retries: number;
+  fallbacks: number;
+  outcome: 'success' | 'failure';
+  httpStatus: number;
+  error?: { code: ErrorCode; message: string; upstreamType?: string | undefined } | undefined;
+  /** True when the client went away before the answer was complete. */
+  clientDisconnected: boolean;
+  usage: Usage;
+  userAgent?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  /** The passthrough (same-dialect) path was used. */
+  passthrough: boolean;
+}
+
+export interface CallRecordSink {
+  record(call: CallRecord): void;
+}

@@ -1,0 +1,80 @@
+/**
+ * The HTTP server: fastify with the two client surfaces, models, health, and errors rendered in the
+ * envelope of the surface the request was for.
+ */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { GatewayError, toGatewayError } from '../core/errors.js';
+import { registerJsonBodyParser } from './body.js';
+import { handleGeneration, requestIdFor, sendError, type ProxyDeps } from './proxy-flow.js';
+import { handleCountTokens } from './routes/count-tokens.js';
+import { registerInfoRoutes, type InfoDeps } from './routes/info.js';
+import { anthropicMessagesCodec, openAIChatCodec, type SurfaceCodec } from './surfaces.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** performance.now() when the request arrived, before its body was read. */
+    receivedAt: number;
+  }
+  interface FastifyContextConfig {
+    surface?: 'openai' | 'anthropic';
+  }
+}
+
+export interface AppOptions {
+  maxRequestBytes: number;
+  logger: boolean;
+}
+
+export type AppDeps = ProxyDeps & InfoDeps;
+
+export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
+  const app = Fastify({ logger: options.logger, bodyLimit: options.maxRequestBytes, return503OnClosing: false });
+  app.decorateRequest('receivedAt', 0);
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.receivedAt = performance.now();
+    done();
+  });
+  registerJsonBodyParser(app);
+  app.setErrorHandler((error: FastifyError, request, reply) => renderError(error, request, reply, options));
+  app.setNotFoundHandler((request, reply) => {
+    const error = new GatewayError({ code: 'not_found', status: 404, message: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}` });
+    sendError(reply.raw, codecFor(request), error, { 'x-litellm-call-id': requestIdFor(request) });
+    void reply.hijack();
+  });
+
+  const openai = { config: { surface: 'openai' as const } };
+  const anthropic = { config: { surface: 'anthropic' as const } };
+  for (const path of ['/v1/chat/completions', '/chat/completions', '/openai/deployments/:deployment/chat/completions']) {
+    app.post(path, openai, (request, reply) => handleGeneration(openAIChatCodec, deps, request, reply));
+  }
+  app.post('/v1/messages', anthropic, (request, reply) => handleGeneration(anthropicMessagesCodec, deps, request, reply));
+  app.post('/v1/messages/count_tokens', anthropic, (request, reply) => handleCountTokens(deps, request, reply));
+  registerInfoRoutes(app, deps);
+  return app;
+}
+
+function codecFor(request: FastifyRequest): SurfaceCodec {
+  const surface = request.routeOptions.config?.surface;
+  if (surface === 'anthropic') return anthropicMessagesCodec;
+  if (surface === 'openai') return openAIChatCodec;
+  return request.url.startsWith('/v1/messages') ? anthropicMessagesCodec : openAIChatCodec;
+}
+
+function renderError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, options: AppOptions): void {
+  let gatewayError: GatewayError;
+  if (error instanceof GatewayError) gatewayError = error;
+  else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    gatewayError = new GatewayError({
+      code: 'request_too_large',
+      status: 413,
+      message: `Request body is larger than the limit of ${(options.maxRequestBytes / 1024 / 1024).toFixed(0)} MB (general_settings.max_request_size_mb)`,
+    });
+  } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    gatewayError = new GatewayError({ code: 'invalid_request', status: error.statusCode, message: error.message });
+  } else {
+    request.log.error({ err: error }, 'unhandled error');
+    gatewayError = toGatewayError(error);
+  }
+  void reply.hijack();
+  sendError(reply.raw, codecFor(request), gatewayError, { 'x-litellm-call-id': requestIdFor(request) });
+}

@@ -1,0 +1,101 @@
+/**
+ * The in-progress state of one admitted request, and the single place its CallRecord is built and
+ * handed to the sink — exactly once, whatever path the request took.
+ */
+import type { CallRecord, CallRecordSink, DeploymentRef, Principal, Surface } from '../core/call-record.js';
+import type { Deployment } from '../core/deployment.js';
+import type { GatewayError } from '../core/errors.js';
+import type { Usage } from '../core/usage.js';
+import type { AttemptLog } from '../routing/attempts.js';
+
+export class CallContext implements AttemptLog {
+  readonly attempts: AttemptLog['attempts'] = [];
+  retries = 0;
+  fallbacks = 0;
+  principal: Principal = { isMaster: false };
+  requestedModel = '';
+  modelGroup: string | undefined;
+  deployment: DeploymentRef | undefined;
+  usage: Usage = {};
+  passthrough = false;
+  clientDisconnected = false;
+  metadata: Record<string, unknown> | undefined;
+  /** performance.now() when the first byte of the answer was written. */
+  private firstByteAt: number | undefined;
+  private upstreamStartedAt: number | undefined;
+  private upstreamEndedAt: number | undefined;
+  private finished = false;
+
+  constructor(
+    readonly requestId: string,
+    readonly surface: Surface,
+    readonly route: string,
+    readonly stream: boolean,
+    /** Wall-clock and monotonic arrival time. */
+    readonly startedAt: number,
+    readonly startedMono: number,
+    readonly userAgent: string | undefined,
+    private readonly sink: CallRecordSink,
+  ) {}
+
+  useDeployment(deployment: Deployment, modelGroup: string): void {
+    this.deployment = { id: deployment.id, modelGroup, provider: deployment.provider, model: deployment.model, apiBase: deployment.apiBase };
+    this.modelGroup = modelGroup;
+  }
+
+  upstreamStarted(): void {
+    this.upstreamStartedAt = performance.now();
+  }
+
+  upstreamEnded(): void {
+    this.upstreamEndedAt ??= performance.now();
+  }
+
+  firstByteSent(): void {
+    this.firstByteAt ??= performance.now();
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.startedMono;
+  }
+
+  upstreamMs(): number | undefined {
+    if (this.upstreamStartedAt === undefined) return undefined;
+    return (this.upstreamEndedAt ?? performance.now()) - this.upstreamStartedAt;
+  }
+
+  /** Build and hand over the record. Later calls are ignored: one request, one record. */
+  finish(httpStatus: number, error?: GatewayError): CallRecord | undefined {
+    if (this.finished) return undefined;
+    this.finished = true;
+    const endedMono = performance.now();
+    const record: CallRecord = {
+      requestId: this.requestId,
+      surface: this.surface,
+      route: this.route,
+      stream: this.stream,
+      startedAt: this.startedAt,
+      endedAt: this.startedAt + (endedMono - this.startedMono),
+      durationMs: endedMono - this.startedMono,
+      timeToFirstTokenMs: this.firstByteAt === undefined ? undefined : this.firstByteAt - this.startedMono,
+      upstreamMs: this.upstreamMs(),
+      principal: this.principal,
+      requestedModel: this.requestedModel,
+      modelGroup: this.modelGroup,
+      deployment: this.deployment,
+      attempts: this.attempts,
+      retries: this.retries,
+      fallbacks: this.fallbacks,
+      outcome: error === undefined ? 'success' : 'failure',
+      httpStatus,
+      error: error === undefined ? undefined : { code: error.code, message: error.message, upstreamType: error.upstream?.type },
+      clientDisconnected: this.clientDisconnected,
+      usage: this.usage,
+      userAgent: this.userAgent,
+      metadata: this.metadata,
+      passthrough: this.passthrough,
+    };
+    this.sink.record(record);
+    return record;
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * A generation request from arrival to its call record: authenticate, resolve the model group, run
+ * the attempt loop up to the first event, then send the answer (JSON or stream) and record the call
+ * exactly once — on success, upstream failure, mid-stream failure and client disconnect alike.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CallRecordSink } from '../core/call-record.js';
+import { GatewayError, invalidRequest, toGatewayError } from '../core/errors.js';
+import { isObject, type JsonObject } from '../core/json.js';
+import type { CanonicalRequest } from '../core/request.js';
+import { StreamFolder } from '../core/collect.js';
+import type { Usage } from '../core/usage.js';
+import { litellmHeaders } from '../observability/headers.js';
+import type { Authenticator } from '../policy/auth.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import { runAttempts } from '../routing/attempts.js';
+import { upstreamModelFor, type ModelTable } from '../routing/router.js';
+import { CallContext } from './call-context.js';
+import { adapterFor, prepareAnswer, type PreparedAnswer } from './prepared-answer.js';
+import { sendJson, startEventStream, writeChunk } from './response-writer.js';
+import type { SurfaceCodec } from './surfaces.js';
+import type { ParsedBody } from './body.js';
+
+export interface ProxyDeps {
+  auth: Authenticator;
+  models: ModelTable;
+  providers: ProviderRegistry;
+  sink: CallRecordSink;
+  maxRetries: number;
+  /** Extra fields for the final usage object (how cost reaches streamed answers). */
+  annotateUsage?: ((usage: Usage) => Record<string, unknown> | undefined) | undefined;
+}
+
+export function requestIdFor(request: FastifyRequest): string {
+  const supplied = request.headers['x-litellm-call-id'];
+  return typeof supplied === 'string' && supplied !== '' && supplied.length <= 200 ? supplied : randomUUID();
+}
+
+export async function handleGeneration(codec: SurfaceCodec, deps: ProxyDeps, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  void reply.hijack();
+  const res = reply.raw;
+  const requestId = requestIdFor(request);
+  const parsed = request.body as ParsedBody;
+  const body = parsed.json;
+  const stream = isObject(body) && body.stream === true;
+  let principal;
+  try {
+    principal = deps.auth.authenticate(request.headers);
+  } catch (err) {
+    // Not admitted: answered, but not a call (LiteLLM leaves bad keys out of every metric too).
+    sendError(res, codec, toGatewayError(err), { 'x-litellm-call-id': requestId });
+    return;
+  }
+  const ctx = new CallContext(requestId, codec.surface, request.url.split('?')[0] ?? request.url, stream, Date.now() - (performance.now() - request.receivedAt), request.receivedAt, userAgent(request), deps.sink);
+  ctx.principal = principal;
+  const abort = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      ctx.clientDisconnected = true;
+      abort.abort();
+    }
+  });
+  try {
+    await serve(codec, deps, ctx, body, parsed.raw, request, res, abort);
+  } catch (err) {
+    const error = ctx.clientDisconnected ? disconnected(err) : toGatewayError(err);
+    if (!res.headersSent) sendError(res, codec, error, headersFor(ctx, deps));
+    ctx.finish(error.status, error);
+  }
+}
+
+async function serve(
+  codec: SurfaceCodec,
+  deps: ProxyDeps,
+  ctx: CallContext,
+  body: unknown,
+  rawBody: Buffer,
+  request: FastifyRequest,
+  res: ServerResponse,
+  abort: AbortController,
+): Promise<void> {
+  if (!isObject(body)) throw invalidRequest('The request body must be a JSON object');
+  if (typeof body.model !== 'string' || body.model === '') throw invalidRequest('model: a model name is required', 'model');
+  ctx.requestedModel = body.model;
+  ctx.metadata = isObject(body.metadata) ? body.metadata : undefined;
+  const group = deps.models.resolve(body.model);
+  if (group === undefined) {
+    throw new GatewayError({
+      code: 'not_found',
+      status: 404,
+      param: 'model',
+      message: `Model "${body.model}" not found. Models available to you: ${deps.models.publicNames().join(', ') || '(none configured)'}`,
+    });
+  }
+  let canonical: CanonicalRequest | undefined;
+  const decodeOnce = (): CanonicalRequest => (canonical ??= codec.decode(body));
+  const { value: answer, deployment } = await runAttempts(group, ctx, (d) => {
+    ctx.useDeployment(d, group.name);
+    ctx.upstreamStarted();
+    return prepareAnswer(adapterFor(deps.providers, d), d, {
+      codec,
+      body,
+      rawBody,
+      stream: ctx.stream,
+      requestedModel: body.model as string,
+      upstreamModel: upstreamModelFor(d, body.model as string, group.wildcardMatch),
+      clientHeaders: request.headers,
+      signal: abort.signal,
+      canonical: decodeOnce,
+      annotateFinalUsage: deps.annotateUsage,
+    });
+  });
+  ctx.useDeployment(deployment, group.name);
+  await sendAnswer(codec, deps, ctx, answer, body, res, abort);
+}
+
+async function sendAnswer(
+  codec: SurfaceCodec,
+  deps: ProxyDeps,
+  ctx: CallContext,
+  answer: PreparedAnswer,
+  body: JsonObject,
+  res: ServerResponse,
+  abort: AbortController,
+): Promise<void> {
+  if (answer.kind === 'json') {
+    ctx.passthrough = answer.passthrough;
+    ctx.usage = answer.usage;
+    ctx.upstreamEnded();
+    const duration = ctx.elapsedMs();
+    const headers = { ...answer.headers, ...headersFor(ctx, deps, duration) };
+    ctx.firstByteSent();
+    sendJson(res, answer.status, headers, answer.body);
+    ctx.finish(answer.status);
+    return;
+  }
+  startEventStream(res, { ...(answer.kind === 'passthrough-stream' ? answer.headers : {}), ...headersFor(ctx, deps) });
+  ctx.firstByteSent();
+  if (answer.kind === 'passthrough-stream') await pipePassthrough(codec, ctx, answer, body, res, abort);
+  else await pipeCanonical(codec, deps, ctx, answer, body, res, abort);
+}
+
+async function pipePassthrough(
+  codec: SurfaceCodec,
+  ctx: CallContext,
+  answer: Extract<PreparedAnswer, { kind: 'passthrough-stream' }>,
+  body: JsonObject,
+  res: ServerResponse,
+  abort: AbortController,
+): Promise<void> {
+  ctx.passthrough = true;
+  const { iterator, tap } = answer;
+  let error: GatewayError | undefined;
+  try {
+    let next = answer.first;
+    while (next.done !== true) {
+      if (!(await writeChunk(res, next.value))) return clientGone(ctx, abort, iterator, tap.usage);
+      next = await iterator.next();
+    }
+    error = tap.error ?? (tap.completed ? undefined : truncated());
+  } catch (err) {
+    if (ctx.clientDisconnected) return clientGone(ctx, abort, iterator, tap.usage);
+    error = toGatewayError(err);
+  }
+  ctx.usage = tap.usage;
+  ctx.upstreamEnded();
+  // The upstream's own error event already reached the client; other failures get one from us.
+  if (error !== undefined && tap.error === undefined) await writeChunk(res, codec.streamEncoder(ctx.requestedModel, body).error(error));
+  res.end();
+  ctx.finish(error === undefined ? 200 : error.status, error);
+}
+
+async function pipeCanonical(
+  codec: SurfaceCodec,
+  deps: ProxyDeps,
+  ctx: CallContext,
+  answer: Extract<PreparedAnswer, { kind: 'canonical-stream' }>,
+  body: JsonObject,
+  res: ServerResponse,
+  abort: AbortController,
+): Promise<void> {
+  const encoder = codec.streamEncoder(answer.model, body);
+  // The folder tracks usage and notices an answer that never finished.
+  const folder = new StreamFolder();
+  const { iterator } = answer;
+  let error: GatewayError | undefined;
+  try {
+    let next = answer.first;
+    while (next.done !== true) {
+      const event = next.value;
+      if (event.type === 'error') throw event.error;
+      folder.add(event);
+      if (!(await writeChunk(res, encoder.encode(event)))) return clientGone(ctx, abort, iterator, folder.usageSoFar);
+      next = await iterator.next();
+    }
+    if (!folder.finished) error = truncated();
+  } catch (err) {
+    if (ctx.clientDisconnected) return clientGone(ctx, abort, iterator, folder.usageSoFar);
+    error = toGatewayError(err);
+  }
+  ctx.usage = folder.usageSoFar;
+  ctx.upstreamEnded();
+  await writeChunk(res, error === undefined ? encoder.end(deps.annotateUsage?.(ctx.usage)) : encoder.error(error));
+  res.end();
+  ctx.finish(error === undefined ? 200 : error.status, error);
+}
+
+async function clientGone(ctx: CallContext, abort: AbortController, iterator: AsyncIterator<unknown>, usage: Usage): Promise<void> {
+  ctx.clientDisconnected = true;
+  ctx.usage = usage;
+  abort.abort();
+  ctx.upstreamEnded();
+  await iterator.return?.(undefined).catch(() => undefined);
+  ctx.finish(499, disconnected(undefined));
+}
+
+function truncated(): GatewayError {
+  return new GatewayError({ code: 'upstream_error', status: 502, message: 'The upstream stream ended before the answer was complete', retryable: true });
+}
+
+function disconnected(cause: unknown): GatewayError {
+  return new GatewayError({ code: 'client_disconnected', status: 499, message: 'Client closed the connection before the answer was complete', cause });
+}
+
+function headersFor(ctx: CallContext, deps: ProxyDeps, durationMs?: number): Record<string, string> {
+  const upstream = ctx.upstreamMs();
+  return litellmHeaders({
+    requestId: ctx.requestId,
+    deployment: ctx.deployment,
+    modelGroup: ctx.modelGroup,
+    attempts: ctx.attempts,
+    retries: ctx.retries,
+    fallbacks: ctx.fallbacks,
+    maxRetries: deps.maxRetries,
+    durationMs,
+    overheadMs: durationMs === undefined || upstream === undefined ? undefined : Math.max(0, durationMs - upstream),
+  });
+}
+
+export function sendError(res: ServerResponse, codec: SurfaceCodec, error: GatewayError, headers: Record<string, string>): void {
+  const requestId = headers['x-litellm-call-id'] ?? '';
+  const extra: Record<string, string> = { ...headers };
+  if (error.retryAfterSeconds !== undefined) extra['retry-after'] = String(Math.ceil(error.retryAfterSeconds));
+  const status = error.status === 499 ? 400 : error.status;
+  sendJson(res, status, extra, JSON.stringify(codec.encodeError(error, requestId)));
+}
+
+function userAgent(request: FastifyRequest): string | undefined {
+  const ua = request.headers['user-agent'];
+  return typeof ua === 'string' ? ua : undefined;
+}

@@ -1,0 +1,125 @@
+/**
+ * OpenAI chat completions provider: api.openai.com and every OpenAI-compatible server (vLLM,
+ * Ollama, Groq, Together, …) through `api_base`. Same-dialect requests pass through untouched
+ * except for the model and, for streams, `stream_options.include_usage` (metering needs it; the
+ * usage chunk is dropped again if the client did not ask for it).
+ */
+import { GatewayError } from '../../core/errors.js';
+import { asObject, isObject, tryParseJson, type JsonObject } from '../../core/json.js';
+import type { CanonicalRequest } from '../../core/request.js';
+import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
+import { joinUrl, postUpstream, readBody } from '../shared/upstream-http.js';
+import { sseEvents } from '../shared/sse-stream.js';
+import { tapSseStream } from '../shared/stream-tap.js';
+import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, StreamTap, UpstreamCall } from '../types.js';
+import { toOpenAIBody } from './convert-request.js';
+import { OpenAIStreamDecoder, parseOpenAICompletion, parseOpenAIError } from './parse-response.js';
+import { OpenAITapInspector } from './tap.js';
+import { parseOpenAIUsage } from './usage.js';
+
+export interface OpenAIAdapterOptions {
+  name: string;
+  defaultBase?: string | undefined;
+}
+
+export class OpenAIAdapter implements ProviderAdapter {
+  readonly name: string;
+  readonly dialect = 'openai-chat' as const;
+  private readonly defaultBase: string | undefined;
+
+  constructor(options: OpenAIAdapterOptions = { name: 'openai', defaultBase: 'https://api.openai.com/v1' }) {
+    this.name = options.name;
+    this.defaultBase = options.defaultBase;
+  }
+
+  async complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse> {
+    const url = this.url(call);
+    const body = toOpenAIBody({ ...request, stream: false }, call.upstreamModel);
+    const response = await postUpstream(url, this.headers(call), JSON.stringify(body), call, this.postOptions(false));
+    return parseOpenAICompletion(parseJsonBody(await readBody(response.body, this.name, url)));
+  }
+
+  async stream(request: CanonicalRequest, call: UpstreamCall): Promise<AsyncIterable<StreamEvent>> {
+    const url = this.url(call);
+    const body = { ...toOpenAIBody({ ...request, stream: true }, call.upstreamModel), stream_options: { include_usage: true } };
+    const response = await postUpstream(url, this.headers(call), JSON.stringify(body), call, this.postOptions(true));
+    return decodeStream(response.body, this.name, url);
+  }
+
+  async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
+    const url = this.url(call);
+    const streamOptions = asObject(body.stream_options);
+    const needsUsage = options.stream && streamOptions?.include_usage !== true;
+    const unchanged = body.model === call.upstreamModel && !needsUsage && options.rawBody !== undefined;
+    const payload = unchanged
+      ? (options.rawBody as Buffer)
+      : JSON.stringify({
+          ...body,
+          model: call.upstreamModel,
+          ...(needsUsage ? { stream_options: { ...streamOptions, include_usage: true } } : {}),
+        });
+    const response = await postUpstream(url, this.headers(call), payload, call, this.postOptions(options.stream));
+    const headers = forwardedHeaders(response.headers);
+    if (!options.stream || !response.headers['content-type']?.includes('text/event-stream')) {
+      const bytes = await readBody(response.body, this.name, url);
+      const completion = parseJsonBody(bytes);
+      return {
+        kind: 'json',
+        status: response.status,
+        headers,
+        body: bytes,
+        usage: parseOpenAIUsage(completion.usage),
+        model: typeof completion.model === 'string' ? completion.model : undefined,
+      };
+    }
+    const tap: StreamTap = { usage: {}, completed: false, events: 0 };
+    const inspector = new OpenAITapInspector(!needsUsage, options.annotateFinalUsage);
+    return { kind: 'stream', status: response.status, headers, tap, chunks: tapSseStream(response.body, inspector, tap, this.name, url) };
+  }
+
+  private url(call: UpstreamCall): string {
+    const base = call.deployment.apiBase ?? this.defaultBase;
+    if (base === undefined) {
+      throw new GatewayError({
+        code: 'invalid_request',
+        status: 500,
+        message: `Deployment ${call.deployment.id} (${this.name}) has no api_base configured`,
+      });
+    }
+    return joinUrl(base, '/chat/completions');
+  }
+
+  private headers(call: UpstreamCall): Record<string, string> {
+    return call.deployment.apiKey === undefined ? {} : { authorization: `Bearer ${call.deployment.apiKey}` };
+  }
+
+  private postOptions(stream: boolean) {
+    return { provider: this.name, stream, parseError: parseOpenAIError };
+  }
+}
+
+async function* decodeStream(body: Parameters<typeof sseEvents>[0], provider: string, url: string): AsyncGenerator<StreamEvent> {
+  const decoder = new OpenAIStreamDecoder();
+  for await (const { parsed } of sseEvents(body, provider, url)) {
+    if (parsed === undefined || parsed.data === '' || parsed.data === '[DONE]') continue;
+    const chunk = tryParseJson(parsed.data);
+    if (isObject(chunk)) yield* decoder.decode(chunk);
+  }
+  yield* decoder.end();
+}
+
+function parseJsonBody(bytes: Buffer): JsonObject {
+  const parsed = tryParseJson(bytes.toString('utf8'));
+  if (!isObject(parsed)) {
+    throw new GatewayError({ code: 'upstream_error', status: 502, message: 'Upstream returned a body that is not JSON', retryable: true });
+  }
+  return parsed;
+}
+
+export function forwardedHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name === 'x-request-id' || name.startsWith('x-ratelimit-') || name === 'openai-processing-ms') out[`llm_provider-${name}`] = value;
+  }
+  return out;
+}

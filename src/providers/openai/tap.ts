@@ -1,0 +1,49 @@
+import { GatewayError } from '../../core/errors.js';
+import { isObject, tryParseJson } from '../../core/json.js';
+import type { SseEvent } from '../../core/sse.js';
+import type { Usage } from '../../core/usage.js';
+import type { EventInspector, InspectResult } from '../shared/stream-tap.js';
+import type { StreamTap } from '../types.js';
+import { parseOpenAIUsage } from './usage.js';
+
+/**
+ * Watches an OpenAI chat stream: usage (which may ride on a chunk that still has choices), errors,
+ * `[DONE]`. When the gateway added `include_usage` on its own, the usage-only chunk is dropped so
+ * the client sees the stream it asked for.
+ */
+export class OpenAITapInspector implements EventInspector {
+  constructor(
+    private readonly clientWantsUsage: boolean,
+    private readonly annotate?: ((usage: Usage) => Record<string, unknown> | undefined) | undefined,
+  ) {}
+
+  wants(raw: string): boolean {
+    return raw.includes('"usage"') || raw.includes('[DONE]') || raw.includes('"error"');
+  }
+
+  inspect(event: SseEvent, _raw: string, tap: StreamTap): InspectResult {
+    if (event.data === '[DONE]') {
+      tap.completed = true;
+      return undefined;
+    }
+    const chunk = tryParseJson(event.data);
+    if (!isObject(chunk)) return undefined;
+    if (isObject(chunk.error)) {
+      const message = typeof chunk.error.message === 'string' ? chunk.error.message : 'Upstream stream error';
+      tap.error = streamError(message);
+      return undefined;
+    }
+    if (typeof chunk.model === 'string') tap.model = chunk.model;
+    if (!isObject(chunk.usage)) return undefined;
+    tap.usage = parseOpenAIUsage(chunk.usage);
+    const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
+    if (!this.clientWantsUsage) return choices.length === 0 ? null : undefined;
+    const extra = this.annotate?.(tap.usage);
+    if (extra === undefined) return undefined;
+    return `data: ${JSON.stringify({ ...chunk, usage: { ...chunk.usage, ...extra } })}\n\n`;
+  }
+}
+
+function streamError(message: string): GatewayError {
+  return new GatewayError({ code: 'upstream_error', status: 500, message, retryable: true });
+}

@@ -1,0 +1,60 @@
+/**
+ * Passthrough streaming: forward the upstream's SSE bytes to the client while watching them for
+ * usage, errors and the end of the answer. Events the inspector leaves alone are forwarded as the
+ * upstream's own bytes (the original Buffer when a chunk holds only whole, untouched events); only
+ * an event the inspector rewrites or drops is re-encoded.
+ */
+import { parseSseEvent, SseSplitter, type SseEvent } from '../../core/sse.js';
+import type { StreamTap } from '../types.js';
+import { mapTransportError, type ResponseBody } from './upstream-http.js';
+
+/** `undefined`: forward unchanged; `null`: drop; a string: send this instead. */
+export type InspectResult = string | null | undefined;
+
+export interface EventInspector {
+  /** Cheap pre-check on the raw text; only events it accepts are parsed and handed to `inspect`. */
+  wants(raw: string): boolean;
+  inspect(event: SseEvent, raw: string, tap: StreamTap): InspectResult;
+}
+
+export async function* tapSseStream(
+  body: ResponseBody,
+  inspector: EventInspector,
+  tap: StreamTap,
+  provider: string,
+  url: string,
+): AsyncGenerator<Buffer | string> {
+  const decoder = new TextDecoder();
+  const splitter = new SseSplitter();
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      const hadPending = splitter.hasPending;
+      const events = splitter.push(decoder.decode(chunk, { stream: true }));
+      let changed = hadPending || splitter.hasPending;
+      const out: string[] = [];
+      for (const raw of events) {
+        tap.events++;
+        const result = inspector.wants(raw) ? inspectRaw(inspector, raw, tap) : undefined;
+        if (result === undefined) out.push(raw);
+        else {
+          changed = true;
+          if (result !== null) out.push(result);
+        }
+      }
+      if (!changed) yield chunk;
+      else if (out.length > 0) yield out.join('');
+    }
+  } catch (err) {
+    throw mapTransportError(err, provider, url);
+  }
+  const rest = splitter.flush();
+  if (rest !== undefined) {
+    const result = inspector.wants(rest) ? inspectRaw(inspector, rest, tap) : undefined;
+    if (result !== null) yield result ?? rest;
+  }
+}
+
+function inspectRaw(inspector: EventInspector, raw: string, tap: StreamTap): InspectResult {
+  const event = parseSseEvent(raw);
+  return event === undefined ? undefined : inspector.inspect(event, raw, tap);
+}

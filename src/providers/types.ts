@@ -1,0 +1,79 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Deployment } from '../core/deployment.js';
+import type { JsonObject } from '../core/json.js';
+import type { CanonicalRequest } from '../core/request.js';
+import type { CanonicalResponse, StreamEvent } from '../core/response.js';
+import type { GatewayError } from '../core/errors.js';
+import type { Usage } from '../core/usage.js';
+
+/** Wire dialects a client may speak and a provider may accept verbatim. */
+export type Dialect = 'openai-chat' | 'anthropic-messages';
+
+export interface UpstreamCall {
+  deployment: Deployment;
+  /** The upstream model id for this call (wildcards resolved to the requested name). */
+  upstreamModel: string;
+  signal: AbortSignal;
+  /** The client's request headers, for the few a provider forwards (anthropic-beta, anthropic-version). */
+  clientHeaders: IncomingHttpHeaders;
+}
+
+/** What a streaming passthrough has observed so far; complete once the stream has been drained. */
+export interface StreamTap {
+  usage: Usage;
+  model?: string | undefined;
+  /** An error the upstream reported inside the stream (e.g. Anthropic `overloaded_error`). */
+  error?: GatewayError | undefined;
+  /** The upstream finished the answer properly (final event seen). */
+  completed: boolean;
+  /** Number of SSE events seen. */
+  events: number;
+}
+
+export interface PassthroughOptions {
+  stream: boolean;
+  /** The client's body bytes: forwarded as they are when nothing in them needs rewriting. */
+  rawBody?: Buffer | undefined;
+  /**
+   * Called with the complete usage when the upstream's final usage event passes through; the fields
+   * it returns are added to that event's `usage` object (how streamed cost reaches the client).
+   */
+  annotateFinalUsage?: ((usage: Usage) => Record<string, unknown> | undefined) | undefined;
+  /** The client asked for a usage chunk (OpenAI `stream_options.include_usage`). */
+  clientWantsUsage?: boolean | undefined;
+}
+
+export type PassthroughResponse =
+  | {
+      kind: 'json';
+      status: number;
+      headers: Record<string, string>;
+      /** The upstream's body bytes, forwarded as they are. */
+      body: Buffer;
+      usage: Usage;
+      model?: string | undefined;
+    }
+  | {
+      kind: 'stream';
+      status: number;
+      headers: Record<string, string>;
+      /** Bytes to write to the client, in order. Untouched events are the upstream's own bytes. */
+      chunks: AsyncIterable<Buffer | string>;
+      tap: StreamTap;
+    };
+
+export interface ProviderAdapter {
+  readonly name: string;
+  /** The wire dialect this provider accepts verbatim, if any: enables the passthrough path. */
+  readonly dialect?: Dialect | undefined;
+  /** Canonical streaming call. Rejects with a GatewayError if the call fails before any event. */
+  stream(request: CanonicalRequest, call: UpstreamCall): Promise<AsyncIterable<StreamEvent>>;
+  /** Canonical non-streaming call. */
+  complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse>;
+  /** Forward a client body of the provider's own dialect with only the model rewritten. */
+  passthrough?(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse>;
+  /** Count the input tokens of a request (Anthropic `count_tokens`). */
+  countTokens?(request: CanonicalRequest, call: UpstreamCall): Promise<number>;
+  /** Same-dialect count_tokens: forward the client's body, return the upstream's `input_tokens`. */
+  passthroughCountTokens?(body: JsonObject, call: UpstreamCall): Promise<number>;
+}

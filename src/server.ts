@@ -1,0 +1,79 @@
+/**
+ * Composition root: the only place concrete implementations are chosen. Builds the provider
+ * registry, model table, authenticator and call log from a loaded config and returns a server.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ConfigError, type LoadedConfig } from './config/loader.js';
+import { buildDeployments } from './config/deployments.js';
+import { buildApp } from './http/app.js';
+import { CallLog } from './observability/call-log.js';
+import { MasterKeyAuthenticator } from './policy/auth.js';
+import { PLANNED_PROVIDERS, ProviderRegistry } from './providers/registry.js';
+import { ModelTable } from './routing/router.js';
+
+export interface ServerOptions {
+  env?: NodeJS.ProcessEnv | undefined;
+  logger?: boolean | undefined;
+  /** Injected clock for tests (mock prompt-cache TTLs). */
+  now?: (() => number) | undefined;
+}
+
+export interface Gateway {
+  app: FastifyInstance;
+  calls: CallLog;
+  models: ModelTable;
+  /** Warnings for the operator (open mode, unimplemented keys). */
+  warnings: string[];
+  masterKeyConfigured: boolean;
+  listen(port: number, host: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function createGateway(loaded: LoadedConfig, options: ServerOptions = {}): Gateway {
+  const env = options.env ?? process.env;
+  const { config, file } = loaded;
+  const providers = new ProviderRegistry(options.now);
+  const { deployments, problems } = buildDeployments(config);
+  const problem = problems[0];
+  if (problem !== undefined) throw new ConfigError(file, problem.path, problem.reason);
+  deployments.forEach((d) => {
+    if (providers.get(d.provider) !== undefined) return;
+    const index = config.model_list.findIndex((e) => e.model_name === d.modelGroup && e.litellm_params.model.startsWith(`${d.provider}/`));
+    const planned = PLANNED_PROVIDERS.includes(d.provider) ? ' (planned, not available yet)' : '';
+    throw new ConfigError(
+      file,
+      `model_list[${index}].litellm_params.model`,
+      `unknown provider "${d.provider}"${planned}; known providers: ${providers.names().join(', ')}`,
+    );
+  });
+
+  const masterKey = config.general_settings.master_key ?? env.TOLLGATE_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
+  const auth = new MasterKeyAuthenticator(masterKey);
+  const models = new ModelTable(deployments);
+  const calls = new CallLog();
+  const warnings: string[] = [];
+  if (auth.open) {
+    warnings.push('NO MASTER KEY CONFIGURED: the gateway is OPEN and accepts every request without a key. Set general_settings.master_key or TOLLGATE_MASTER_KEY.');
+  }
+  if (loaded.unimplemented.length > 0) {
+    warnings.push(`Config keys accepted but not implemented by Tollgate yet (ignored): ${loaded.unimplemented.join(', ')}`);
+  }
+  const maxRequestMb = config.general_settings.max_request_size_mb ?? 32;
+  const app = buildApp(
+    { auth, models, providers, sink: calls, maxRetries: 0, startedAt: Date.now() },
+    { maxRequestBytes: Math.floor(maxRequestMb * 1024 * 1024), logger: options.logger ?? false },
+  );
+  return {
+    app,
+    calls,
+    models,
+    warnings,
+    masterKeyConfigured: !auth.open,
+    async listen(port, host) {
+      return app.listen({ port, host });
+    },
+    async close() {
+      await app.close();
+    },
+  };
+}

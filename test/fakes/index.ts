@@ -1,0 +1,15 @@
+// Fake upstream providers for end-to-end tests; import from here rather than the individual files.
+export type {
+  FakeStep, FakeUpstream, RecordedRequest, ReplayOptions, CommonFakeOptions, StatusStep, CutAfterStep, StallStep,
+  ResetStep, OverloadedInStreamStep, ToolStep, DelayStep,
+} from './common.js';
+export { countWords } from './common.js';
+export type { AnthropicFakeOptions, AnthropicUsage } from './anthropic-upstream.js';
+export {
+  startFakeAnthropic, fixtureReplayAnthropic, anthropicBlocks, anthropicError, ANTHROPIC_FAKE_KEY, ANTHROPIC_REPLY_TEXT,
+} from './anthropic-upstream.js';
+export type { OpenAIFakeOptions, OpenAIUsage } from './openai-upstream.js';
+export {
+  startFakeOpenAI, fixtureReplayOpenAI, openaiMessageText, openaiError, OPENAI_FAKE_KEY, OPENAI_REPLY_TEXT,
+  OPENAI_CACHE_MIN_WORDS,
+} from './openai-upstream.js';
