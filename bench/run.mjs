@@ -58,11 +58,17 @@ function usage() {
 
 // ------------------------------------------------------------------ config
 
+function configError(message) {
+  const err = new Error(message);
+  err.isConfigError = true;
+  return err;
+}
+
 function envNum(name, def, min, max) {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return def;
   const v = Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${name} must be a number within [${min}, ${max}], got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(v) || v < min || v > max) throw configError(`${name} must be a number within [${min}, ${max}], got ${JSON.stringify(raw)}`);
   return v;
 }
 
@@ -73,7 +79,7 @@ function envList(name, all) {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  for (const s of list) if (!all.includes(s)) throw new Error(`${name}: unknown value ${JSON.stringify(s)} (known: ${all.join(', ')})`);
+  for (const s of list) if (!all.includes(s)) throw configError(`${name}: unknown value ${JSON.stringify(s)} (known: ${all.join(', ')})`);
   return all.filter((s) => list.includes(s)); // canonical order
 }
 
@@ -102,9 +108,9 @@ function readConfig() {
   cfg.largeRate = envNum('BENCH_LARGE_RATE', Math.min(cfg.rate, 100), 1, 50_000);
   if (cfg.gatewayUrl) {
     cfg.gatewayUrl = cfg.gatewayUrl.replace(/\/$/, '');
-    if (!isLoopbackUrl(cfg.gatewayUrl)) throw new Error(`BENCH_GATEWAY_URL must be a loopback http URL, got ${cfg.gatewayUrl}`);
+    if (!isLoopbackUrl(cfg.gatewayUrl)) throw configError(`BENCH_GATEWAY_URL must be a loopback http URL, got ${cfg.gatewayUrl}`);
   }
-  if (cfg.scenarios.length === 0 || cfg.targets.length === 0 || cfg.modes.length === 0) throw new Error('nothing to run');
+  if (cfg.scenarios.length === 0 || cfg.targets.length === 0 || cfg.modes.length === 0) throw configError('nothing to run');
   return cfg;
 }
 
@@ -112,6 +118,7 @@ function readConfig() {
 
 const children = new Set();
 let cleaningUp = null;
+let stopping = false;
 
 /** Ring buffer of the last lines a child printed. */
 class Tail {
@@ -160,6 +167,12 @@ function startChild(name, cpu, args, { cwd = ROOT, env = process.env, onLine } =
       child.exited = true;
       child.exitCode = code;
       child.signal = signal;
+    });
+    // 'close' comes after 'exit' once stdout/stderr are drained
+    proc.on('close', (code, signal) => {
+      child.exited = true;
+      child.exitCode ??= code;
+      child.signal ??= signal;
       children.delete(child);
       r();
     });
@@ -212,8 +225,13 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
     console.error(`\nbench: ${sig}, stopping child processes...`);
-    cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    cleanup().finally(() => {
+      if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
     setTimeout(() => process.exit(1), 5000).unref();
   });
 }
@@ -294,6 +312,17 @@ function groupTicks(pgid) {
     if (st && st.pgrp === pgid) total += st.ticks;
   }
   return total;
+}
+
+/** user + nice + system ticks of the whole machine (all CPUs). */
+function systemTicks() {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    return f[0] + f[1] + f[2];
+  } catch {
+    return 0;
+  }
 }
 
 function rssMB(pgid) {
@@ -494,7 +523,13 @@ async function runLoadChild({ url, mode, scn, target, cfg, cpuPgids, duration, w
   const cpu = {};
   let startTicks = null;
   let stdout = '';
-  const sample = () => Object.fromEntries(Object.entries(cpuPgids).map(([k, pg]) => [k, groupTicks(pg)]));
+  const sample = () => {
+    const o = Object.fromEntries(Object.entries(cpuPgids).map(([k, pg]) => [k, groupTicks(pg)]));
+    const self = process.cpuUsage();
+    o._self = ((self.user + self.system) / 1e6) * CLK_TCK;
+    o._system = systemTicks();
+    return o;
+  };
   const child = startChild(`loadgen(${scn.name},${target},${mode})`, 1, args, {
     onLine: (line, stream) => {
       if (stream === 'stdout') {
@@ -526,6 +561,14 @@ async function runLoadChild({ url, mode, scn, target, cfg, cpuPgids, duration, w
   // CPU seconds used over the measured window, per process, as % of one core and µs per OK request
   const okInWindow = r.mode === 'throughput' ? r.ok : r.rps * r.duration;
   r.cpu = {};
+  if (cpu._system !== undefined) {
+    // CPU used during the window by processes other than ours: noise indicator.
+    let ours = (cpu.upstream ?? 0) + (cpu.loadgen ?? 0) + cpu._self;
+    if (cpuPgids.target !== undefined && cpuPgids.target !== cpuPgids.upstream) ours += cpu.target ?? 0;
+    r.otherCpuPct = Math.max(0, Math.round(((cpu._system - ours) / r.duration) * 1000) / 10);
+    delete cpu._system;
+    delete cpu._self;
+  }
   for (const [k, secs] of Object.entries(cpu)) {
     r.cpu[k] = {
       pctOfCore: Math.round((secs / r.duration) * 1000) / 10,
@@ -557,7 +600,8 @@ async function startGateway(cfg, upPort) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = [GATEWAY_BIN, 'serve', '--config', configPath, '--port', String(port), ...cfg.gatewayArgs];
-  const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' };
+  // HOST: bind the gateway to loopback only (its CLI reads $HOST as the --host default).
+  const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production', HOST: process.env.HOST ?? '127.0.0.1' };
   const t0 = Date.now();
   let sawListening = false;
   const gw = startChild('gateway', 0, args, {
@@ -587,13 +631,16 @@ async function startGateway(cfg, upPort) {
     }
     await sleep(100);
   }
-  if (!gw.exited) await stopChild(gw);
-  await sleep(50);
-  const why = gw.spawnError
+  const timedOut = !gw.exited;
+  if (timedOut) await stopChild(gw);
+  else await gw.exitP; // let the last output arrive
+  const why = timedOut
+    ? `not healthy after ${cfg.gatewayTimeout}s (${lastErr}; printed "listening": ${sawListening}); stopped it`
+    : gw.spawnError
     ? `could not spawn: ${gw.spawnError.message}`
     : gw.exitCode !== null || gw.signal
       ? `exited with code ${gw.exitCode}${gw.signal ? `, signal ${gw.signal}` : ''}`
-      : `not healthy after ${cfg.gatewayTimeout}s (${lastErr}; printed "listening": ${sawListening})`;
+      : `exited early`;
   const err = new Error(
     `gateway failed to start: ${why}\n  command: ${showCmd}\n  cwd: ${ROOT}\n  config:\n${readFileSync(configPath, 'utf8').replace(/^/gm, '    ')}\n  output (last 40 lines):\n${gw.tail.text(40).replace(/^/gm, '    ') || '    (none)'}`,
   );
@@ -693,9 +740,22 @@ function printScenario(cfg, scn, res) {
       if (x?.unfinished) console.log(`  ${t} ${m}: ${x.unfinished} requests still in flight after the drain (overloaded)`);
     }
   }
+  const noise = [];
+  for (const t of cfg.targets) {
+    const r = res.targets[t];
+    const v = ['throughput', 'rate'].map((m) => r?.[m]?.otherCpuPct).filter((x) => typeof x === 'number');
+    if (v.length) noise.push(`${t} ${v.map((x) => x.toFixed(0)).join('/')}`);
+  }
+  if (maxNoise(res) > 15) console.log(`  NOISY: other processes used CPU during the windows (% of a core, thr/rate): ${noise.join(', ')}`);
   if (res.comparisons.gatewayVsDirect) console.log(cmpLine('gateway/direct     ', res.comparisons.gatewayVsDirect));
   if (res.comparisons.gatewayVsPassthrough) console.log(cmpLine('gateway/passthrough', res.comparisons.gatewayVsPassthrough));
   if (res.comparisons.passthroughVsDirect) console.log(cmpLine('passthrough/direct ', res.comparisons.passthroughVsDirect));
+}
+
+function maxNoise(res) {
+  let m = 0;
+  for (const r of Object.values(res.targets)) for (const k of ['throughput', 'rate']) m = Math.max(m, r?.[k]?.otherCpuPct ?? 0);
+  return m;
 }
 
 function printSummary(cfg, results) {
@@ -716,12 +776,16 @@ function printSummary(cfg, results) {
       signed(p.addedP99Ms),
       signed(p.addedTtfbP50Ms),
       gw && !gw.error ? cpuCell(gw.throughput, 'target') : '-',
+      maxNoise(s).toFixed(0),
     ]);
   }
   console.log(`\n== summary: gateway vs direct (d) and vs passthrough (p); added ms at the fixed rate (${cfg.rate} RPS, openai-large ${cfg.largeRate} RPS) ==`);
   console.log(
-    table(['scenario', 'gw RPS', 'RPS/d', 'RPS/p', 'p50 +d', 'p99 +d', 'TTFB +d', 'p50 +p', 'p99 +p', 'TTFB +p', 'gw us/req'], rows, ['l']),
+    table(['scenario', 'gw RPS', 'RPS/d', 'RPS/p', 'p50 +d', 'p99 +d', 'TTFB +d', 'p50 +p', 'p99 +p', 'TTFB +p', 'gw us/req', 'noise %'], rows, ['l']),
   );
+  if (results.some((s) => maxNoise(s) > 15)) {
+    console.log('noise %: most CPU that processes other than the benchmark used during any window of the scenario (% of one core); above ~15 the figures are unreliable.');
+  }
 }
 
 // ------------------------------------------------------------------ main
@@ -758,6 +822,17 @@ async function main() {
     config: { ...cfg },
   };
 
+  // Is something else already using the CPU? (other builds/tests make results noisy)
+  {
+    const t0 = systemTicks();
+    const s0 = process.cpuUsage();
+    await sleep(500);
+    const s1 = process.cpuUsage(s0);
+    const busy = ((systemTicks() - t0) / CLK_TCK - (s1.user + s1.system) / 1e6) / 0.5;
+    meta.backgroundCpuPctBefore = Math.max(0, Math.round(busy * 1000) / 10);
+    if (busy > 0.15) console.log(`bench: WARNING: other processes are using ${Math.round(busy * 100)}% of a core right now; results will be noisy`);
+  }
+
   // upstream
   const up = startChild('fake-upstream', 1, [join(BENCH_DIR, 'fake-upstream.mjs'), '--port', '0']);
   const upLine = await waitForLine(up, /fake-upstream listening/, 10_000);
@@ -765,7 +840,6 @@ async function main() {
   const upstreamUrl = `http://127.0.0.1:${upPort}`;
 
   const bases = { direct: upstreamUrl };
-  const pgids = { upstream: up.pid };
   const targetErrors = {};
   const procs = {};
 
@@ -829,12 +903,14 @@ async function main() {
         /* reported by the scenario loop */
       }
     }
-    console.log(`bench: pre-warmed ${cfg.targets.filter((t) => bases[t] && !targetErrors[t]).join(', ')} (${cfg.prewarm}s each)`);
+    const warmed = cfg.targets.filter((t) => bases[t] && !targetErrors[t]);
+    if (warmed.length) console.log(`bench: pre-warmed ${warmed.join(', ')} (${cfg.prewarm}s each)`);
   }
   for (const scn of scenarios) {
     const res = { name: scn.name, label: scn.label, rate: scn.rate, path: scn.path, stream: scn.stream, requestBytes: scn.bodies.direct.length, targets: {}, comparisons: {} };
     results.push(res);
     for (const target of cfg.targets) {
+      if (stopping) throw new Error('interrupted');
       if (targetErrors[target]) {
         res.targets[target] = { error: targetErrors[target] };
         continue;
@@ -861,6 +937,7 @@ async function main() {
       if (proc) cpuPgids.target = proc.pid;
       else if (target === 'direct') cpuPgids.target = up.pid;
       for (const mode of cfg.modes) {
+        if (stopping) throw new Error('interrupted');
         try {
           entry[mode] = await runLoadChild({ url: base, mode, scn, target, cfg, cpuPgids });
           const r = entry[mode];
@@ -871,6 +948,7 @@ async function main() {
           );
           if (r.errors) process.stdout.write(` [${r.errors} errors]`);
         } catch (err) {
+          if (stopping) throw err;
           entry[mode] = { error: err.message };
           process.stdout.write(` ${mode} FAILED`);
           console.error(`\nbench: ${err.message}`);
@@ -893,6 +971,11 @@ async function main() {
 
   for (let i = 0; i < results.length; i++) printScenario(cfg, scenarios[i], results[i]);
   if (cfg.targets.includes('gateway')) printSummary(cfg, results);
+  if (procs.gateway) {
+    const errLines = procs.gateway.tail.lines.filter((l) => l.startsWith('[stderr] '));
+    meta.gateway.stderrTail = errLines.slice(-20);
+    if (errLines.length) console.log(`\ngateway stderr (last ${Math.min(5, errLines.length)} of ${errLines.length} kept lines):\n${errLines.slice(-5).join('\n')}`);
+  }
   console.log(
     `\nRSS after load: upstream ${fmt(meta.rssAfterMB.upstream, 1)} MB, passthrough ${fmt(meta.rssAfterMB.passthrough, 1)} MB, gateway ${fmt(meta.rssAfterMB.gateway, 1)} MB`,
   );
@@ -911,7 +994,7 @@ let code = 1;
 try {
   code = await main();
 } catch (err) {
-  console.error(`bench: ${err?.stack ?? err}`);
+  if (!stopping) console.error(err?.isConfigError ? `bench: ${err.message}\n\n${usage()}` : `bench: ${err?.stack ?? err}`);
   code = 1;
 } finally {
   await cleanup();

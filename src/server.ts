@@ -37,7 +37,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   const problem = problems[0];
   if (problem !== undefined) throw new ConfigError(file, problem.path, problem.reason);
   deployments.forEach((d) => {
-    if (providers.get(d.provider) !== undefined) return;
+    if (providers.has(d.provider)) return;
     const index = config.model_list.findIndex((e) => e.model_name === d.modelGroup && e.litellm_params.model.startsWith(`${d.provider}/`));
     const planned = PLANNED_PROVIDERS.includes(d.provider) ? ' (planned, not available yet)' : '';
     throw new ConfigError(

@@ -52,6 +52,21 @@ export const litellmParamsSchema = z.looseObject({
   mock_time_to_first_token_ms: nonNegativeInt.optional(),
   mock_tokens_per_second: positiveNumber.optional(),
   mock_tool_call: mockToolCallSchema.optional(),
+  // AWS Bedrock
+  aws_region_name: z.string().optional(),
+  aws_access_key_id: z.string().optional(),
+  aws_secret_access_key: z.string().optional(),
+  aws_session_token: z.string().optional(),
+  aws_profile_name: z.string().optional(),
+  aws_role_name: z.string().optional(),
+  aws_session_name: z.string().optional(),
+  aws_web_identity_token: z.string().optional(),
+  aws_bedrock_runtime_endpoint: z.string().url().optional(),
+  // Vertex AI
+  vertex_project: z.string().optional(),
+  vertex_location: z.string().optional(),
+  /** Path to a service-account JSON file, or the JSON itself. */
+  vertex_credentials: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
   ...costOverrides,
 });
 

@@ -45,7 +45,7 @@ export interface AttemptInput {
 }
 
 export function adapterFor(providers: ProviderRegistry, deployment: Deployment): ProviderAdapter {
-  const adapter = providers.get(deployment.provider);
+  const adapter = providers.forDeployment(deployment);
   if (adapter === undefined) {
     throw new GatewayError({ code: 'internal', status: 500, message: `No adapter for provider ${deployment.provider}` });
   }

@@ -1,11 +1,18 @@
 /**
- * Provider names → adapters. OpenAI-compatible providers LiteLLM knows by name share the OpenAI
+ * Provider names → adapters. A provider may serve different model families with different adapters
+ * (Bedrock: Anthropic InvokeModel vs Converse; Vertex: Claude vs Gemini), so the registry resolves
+ * an adapter per deployment. OpenAI-compatible providers LiteLLM knows by name share the OpenAI
  * adapter with their public base URL, so `groq/llama-3.1-8b-instant` works as it does in LiteLLM.
  */
+import type { Deployment } from '../core/deployment.js';
 import { AnthropicAdapter } from './anthropic/adapter.js';
 import { MockAdapter } from './mock/adapter.js';
 import { OpenAIAdapter } from './openai/adapter.js';
 import type { ProviderAdapter } from './types.js';
+import { azureSelector } from './azure/index.js';
+import { bedrockSelector } from './bedrock/index.js';
+import { geminiSelector } from './gemini/index.js';
+import { vertexSelector } from './vertex/index.js';
 
 const OPENAI_COMPATIBLE: Record<string, string | undefined> = {
   openai: 'https://api.openai.com/v1',
@@ -29,22 +36,40 @@ const OPENAI_COMPATIBLE: Record<string, string | undefined> = {
 /** Providers of LiteLLM's that Tollgate does not speak yet: named in the startup error. */
 export const PLANNED_PROVIDERS = ['bedrock', 'bedrock_converse', 'vertex_ai', 'vertex_ai_beta', 'gemini', 'azure', 'azure_ai'];
 
+/** Picks the adapter for one deployment of a provider (by its model id). */
+export type AdapterSelector = (deployment: Deployment) => ProviderAdapter;
+
 export class ProviderRegistry {
-  private readonly adapters = new Map<string, ProviderAdapter>();
+  private readonly selectors = new Map<string, AdapterSelector>();
 
   constructor(now: () => number = Date.now) {
-    this.adapters.set('anthropic', new AnthropicAdapter());
-    this.adapters.set('mock', new MockAdapter(now));
+    this.register('anthropic', new AnthropicAdapter());
+    this.register('mock', new MockAdapter(now));
     for (const [name, defaultBase] of Object.entries(OPENAI_COMPATIBLE)) {
-      this.adapters.set(name, new OpenAIAdapter({ name, defaultBase }));
+      this.register(name, new OpenAIAdapter({ name, defaultBase }));
     }
+    const cloud: [string[], AdapterSelector | undefined][] = [
+      [['bedrock', 'bedrock_converse'], bedrockSelector],
+      [['vertex_ai', 'vertex_ai_beta'], vertexSelector],
+      [['gemini'], geminiSelector],
+      [['azure'], azureSelector],
+    ];
+    for (const [names, selector] of cloud) if (selector !== undefined) for (const name of names) this.register(name, selector);
   }
 
-  get(name: string): ProviderAdapter | undefined {
-    return this.adapters.get(name);
+  register(provider: string, adapter: ProviderAdapter | AdapterSelector): void {
+    this.selectors.set(provider, typeof adapter === 'function' ? adapter : () => adapter);
+  }
+
+  has(provider: string): boolean {
+    return this.selectors.has(provider);
+  }
+
+  forDeployment(deployment: Deployment): ProviderAdapter | undefined {
+    return this.selectors.get(deployment.provider)?.(deployment);
   }
 
   names(): string[] {
-    return [...this.adapters.keys()].sort();
+    return [...this.selectors.keys()].sort();
   }
 }
