@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { ConfigError, type LoadedConfig } from './config/loader.js';
 import { buildDeployments } from './config/deployments.js';
 import { buildApp } from './http/app.js';
+import { Pricing } from './accounting/pricing.js';
 import { CallLog } from './observability/call-log.js';
 import { MasterKeyAuthenticator } from './policy/auth.js';
 import { PLANNED_PROVIDERS, ProviderRegistry } from './providers/registry.js';
@@ -60,7 +61,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   }
   const maxRequestMb = config.general_settings.max_request_size_mb ?? 32;
   const app = buildApp(
-    { auth, models, providers, sink: calls, maxRetries: 0, startedAt: Date.now() },
+    { auth, models, providers, sink: calls, maxRetries: 0, startedAt: Date.now(), pricing: new Pricing() },
     { maxRequestBytes: Math.floor(maxRequestMb * 1024 * 1024), logger: options.logger ?? false },
   );
   return {

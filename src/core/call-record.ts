@@ -64,6 +64,12 @@ export interface CallRecord {
   /** True when the client went away before the answer was complete. */
   clientDisconnected: boolean;
   usage: Usage;
+  /** The upstream model id the deployment was called with (wildcards resolved). */
+  upstreamModel?: string | undefined;
+  /** Cost in integer nano-USD; null when no price is known (never silently 0). */
+  costNanoUsd: number | null;
+  /** Why the cost is null. */
+  costMissingReason?: 'no_price' | 'missing_rate' | 'no_deployment' | undefined;
   userAgent?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   /** The passthrough (same-dialect) path was used. */

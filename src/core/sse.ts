@@ -30,11 +30,11 @@ export class SseSplitter {
     return events;
   }
 
-  /** Whatever is left when the stream ends (an event without its blank line). */
+  /** Whatever is left when the stream ends (an event without its blank line, or stray whitespace). */
   flush(): string | undefined {
     const rest = this.pending;
     this.pending = '';
-    return rest.trim() === '' ? undefined : rest;
+    return rest === '' ? undefined : rest;
   }
 
   get hasPending(): boolean {

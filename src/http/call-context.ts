@@ -7,6 +7,10 @@ import type { Deployment } from '../core/deployment.js';
 import type { GatewayError } from '../core/errors.js';
 import type { Usage } from '../core/usage.js';
 import type { AttemptLog } from '../routing/attempts.js';
+import type { CostResult } from '../accounting/pricing.js';
+
+/** Prices a usage for the deployment that served the call. */
+export type CostFunction = (usage: Usage) => CostResult;
 
 export class CallContext implements AttemptLog {
   readonly attempts: AttemptLog['attempts'] = [];
@@ -20,6 +24,9 @@ export class CallContext implements AttemptLog {
   passthrough = false;
   clientDisconnected = false;
   metadata: Record<string, unknown> | undefined;
+  upstreamModel: string | undefined;
+  /** Set with the deployment: the one way this call's cost is computed. */
+  costOf: CostFunction | undefined;
   /** performance.now() when the first byte of the answer was written. */
   private firstByteAt: number | undefined;
   private upstreamStartedAt: number | undefined;
@@ -38,9 +45,16 @@ export class CallContext implements AttemptLog {
     private readonly sink: CallRecordSink,
   ) {}
 
-  useDeployment(deployment: Deployment, modelGroup: string): void {
+  useDeployment(deployment: Deployment, modelGroup: string, upstreamModel: string, costOf: CostFunction | undefined): void {
     this.deployment = { id: deployment.id, modelGroup, provider: deployment.provider, model: deployment.model, apiBase: deployment.apiBase };
     this.modelGroup = modelGroup;
+    this.upstreamModel = upstreamModel;
+    this.costOf = costOf;
+  }
+
+  /** The cost of the usage known so far. */
+  cost(): CostResult | undefined {
+    return this.costOf?.(this.usage);
   }
 
   upstreamStarted(): void {
@@ -69,6 +83,7 @@ export class CallContext implements AttemptLog {
     if (this.finished) return undefined;
     this.finished = true;
     const endedMono = performance.now();
+    const cost = this.cost();
     const record: CallRecord = {
       requestId: this.requestId,
       surface: this.surface,
@@ -91,6 +106,9 @@ export class CallContext implements AttemptLog {
       error: error === undefined ? undefined : { code: error.code, message: error.message, upstreamType: error.upstream?.type },
       clientDisconnected: this.clientDisconnected,
       usage: this.usage,
+      upstreamModel: this.upstreamModel,
+      costNanoUsd: cost?.nanoUsd ?? null,
+      costMissingReason: cost === undefined ? 'no_deployment' : cost.nanoUsd === null ? cost.reason : undefined,
       userAgent: this.userAgent,
       metadata: this.metadata,
       passthrough: this.passthrough,

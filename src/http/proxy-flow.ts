@@ -14,6 +14,7 @@ import { StreamFolder } from '../core/collect.js';
 import type { Usage } from '../core/usage.js';
 import { litellmHeaders } from '../observability/headers.js';
 import type { Authenticator } from '../policy/auth.js';
+import type { CostResult, Pricing } from '../accounting/pricing.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { runAttempts } from '../routing/attempts.js';
 import { upstreamModelFor, type ModelTable } from '../routing/router.js';
@@ -29,8 +30,7 @@ export interface ProxyDeps {
   providers: ProviderRegistry;
   sink: CallRecordSink;
   maxRetries: number;
-  /** Extra fields for the final usage object (how cost reaches streamed answers). */
-  annotateUsage?: ((usage: Usage) => Record<string, unknown> | undefined) | undefined;
+  pricing: Pricing;
 }
 
 export function requestIdFor(request: FastifyRequest): string {
@@ -96,30 +96,32 @@ async function serve(
   }
   let canonical: CanonicalRequest | undefined;
   const decodeOnce = (): CanonicalRequest => (canonical ??= codec.decode(body));
-  const { value: answer, deployment } = await runAttempts(group, ctx, (d) => {
-    ctx.useDeployment(d, group.name);
+  const requested = body.model;
+  const { value: answer } = await runAttempts(group, ctx, (d) => {
+    const upstreamModel = upstreamModelFor(d, requested, group.wildcardMatch);
+    const costOf = (usage: Usage) => deps.pricing.cost(usage, d, upstreamModel);
+    ctx.useDeployment(d, group.name, upstreamModel, costOf);
     ctx.upstreamStarted();
     return prepareAnswer(adapterFor(deps.providers, d), d, {
       codec,
       body,
       rawBody,
       stream: ctx.stream,
-      requestedModel: body.model as string,
-      upstreamModel: upstreamModelFor(d, body.model as string, group.wildcardMatch),
+      requestedModel: requested,
+      upstreamModel,
       clientHeaders: request.headers,
       signal: abort.signal,
       canonical: decodeOnce,
-      annotateFinalUsage: deps.annotateUsage,
+      annotateFinalUsage: (usage) => costField(costOf(usage)),
     });
   });
-  ctx.useDeployment(deployment, group.name);
-  await sendAnswer(codec, deps, ctx, answer, body, res, abort);
+  await sendAnswer(codec, ctx, deps, answer, body, res, abort);
 }
 
 async function sendAnswer(
   codec: SurfaceCodec,
-  deps: ProxyDeps,
   ctx: CallContext,
+  deps: ProxyDeps,
   answer: PreparedAnswer,
   body: JsonObject,
   res: ServerResponse,
@@ -139,7 +141,7 @@ async function sendAnswer(
   startEventStream(res, { ...(answer.kind === 'passthrough-stream' ? answer.headers : {}), ...headersFor(ctx, deps) });
   ctx.firstByteSent();
   if (answer.kind === 'passthrough-stream') await pipePassthrough(codec, ctx, answer, body, res, abort);
-  else await pipeCanonical(codec, deps, ctx, answer, body, res, abort);
+  else await pipeCanonical(codec, ctx, answer, body, res, abort);
 }
 
 async function pipePassthrough(
@@ -174,7 +176,6 @@ async function pipePassthrough(
 
 async function pipeCanonical(
   codec: SurfaceCodec,
-  deps: ProxyDeps,
   ctx: CallContext,
   answer: Extract<PreparedAnswer, { kind: 'canonical-stream' }>,
   body: JsonObject,
@@ -202,7 +203,7 @@ async function pipeCanonical(
   }
   ctx.usage = folder.usageSoFar;
   ctx.upstreamEnded();
-  await writeChunk(res, error === undefined ? encoder.end(deps.annotateUsage?.(ctx.usage)) : encoder.error(error));
+  await writeChunk(res, error === undefined ? encoder.end(costField(ctx.cost())) : encoder.error(error));
   res.end();
   ctx.finish(error === undefined ? 200 : error.status, error);
 }
@@ -216,6 +217,11 @@ async function clientGone(ctx: CallContext, abort: AbortController, iterator: As
   ctx.finish(499, disconnected(undefined));
 }
 
+/** The `cost` (USD) added to a final usage object; absent when the price is unknown. */
+function costField(cost: CostResult | undefined): Record<string, unknown> | undefined {
+  return cost?.usd === null || cost === undefined ? undefined : { cost: cost.usd };
+}
+
 function truncated(): GatewayError {
   return new GatewayError({ code: 'upstream_error', status: 502, message: 'The upstream stream ended before the answer was complete', retryable: true });
 }
@@ -226,7 +232,10 @@ function disconnected(cause: unknown): GatewayError {
 
 function headersFor(ctx: CallContext, deps: ProxyDeps, durationMs?: number): Record<string, string> {
   const upstream = ctx.upstreamMs();
+  // Cost is known only for complete answers; a stream carries it in its final usage event.
+  const cost = durationMs === undefined ? undefined : ctx.cost();
   return litellmHeaders({
+    costUsd: cost?.usd ?? undefined,
     requestId: ctx.requestId,
     deployment: ctx.deployment,
     modelGroup: ctx.modelGroup,

@@ -17,6 +17,8 @@ export interface HeaderFacts {
   /** Only for complete (non-streamed) answers. */
   durationMs?: number | undefined;
   overheadMs?: number | undefined;
+  /** USD; omitted when unknown (LiteLLM drops empty headers too). */
+  costUsd?: number | undefined;
 }
 
 export function litellmHeaders(facts: HeaderFacts): Record<string, string> {
@@ -33,6 +35,7 @@ export function litellmHeaders(facts: HeaderFacts): Record<string, string> {
     if (facts.deployment.apiBase !== undefined) headers['x-litellm-model-api-base'] = stripQuery(facts.deployment.apiBase);
   }
   if (facts.modelGroup !== undefined) headers['x-litellm-model-group'] = facts.modelGroup;
+  if (facts.costUsd !== undefined) headers['x-litellm-response-cost'] = String(facts.costUsd);
   if (facts.durationMs !== undefined) headers['x-litellm-response-duration-ms'] = facts.durationMs.toFixed(3);
   if (facts.overheadMs !== undefined) headers['x-litellm-overhead-duration-ms'] = facts.overheadMs.toFixed(3);
   return headers;

@@ -146,7 +146,7 @@ export function bodyOf(chunks: Uint8Array[]): ResponseBody {
   async function* gen(): AsyncGenerator<Buffer> {
     for (const c of chunks) {
       await Promise.resolve();
-      yield Buffer.from(c);
+      yield Buffer.isBuffer(c) ? c : Buffer.from(c);
     }
   }
   return gen() as unknown as ResponseBody;

@@ -39,11 +39,12 @@ export async function handleCountTokens(deps: ProxyDeps, request: FastifyRequest
       throw new GatewayError({ code: 'not_found', status: 404, param: 'model', message: `Model "${body.model}" not found. Models available to you: ${deps.models.publicNames().join(', ')}` });
     }
     const deployment = pickDeployment(group.deployments);
-    ctx.useDeployment(deployment, group.name);
+    const upstreamModel = upstreamModelFor(deployment, body.model, group.wildcardMatch);
+    ctx.useDeployment(deployment, group.name, upstreamModel, (usage) => deps.pricing.cost(usage, deployment, upstreamModel));
     const adapter = adapterFor(deps.providers, deployment);
     const abort = new AbortController();
     res.on('close', () => abort.abort());
-    const call = { deployment, upstreamModel: upstreamModelFor(deployment, body.model, group.wildcardMatch), signal: abort.signal, clientHeaders: request.headers };
+    const call = { deployment, upstreamModel, signal: abort.signal, clientHeaders: request.headers };
     ctx.upstreamStarted();
     let inputTokens: number;
     if (adapter.passthroughCountTokens !== undefined && adapter.dialect === 'anthropic-messages') inputTokens = await adapter.passthroughCountTokens(body, call);

@@ -112,6 +112,7 @@ export class AnthropicStreamEncoder {
       case 'tool_call_start':
         return this.startBlock(event.index, { type: 'tool_use', id: event.id, name: event.name, input: {} });
       case 'tool_call_delta':
+        if (!this.open.has(event.index)) return '';
         return this.delta(event.index, { type: 'input_json_delta', partial_json: event.argumentsDelta });
       case 'block_stop':
         if (!this.open.delete(event.index)) return '';

@@ -101,7 +101,8 @@ export class OpenAIStreamEncoder {
         return this.chunk({ tool_calls: [{ index, id: event.id, type: 'function', function: { name: event.name, arguments: '' } }] });
       }
       case 'tool_call_delta': {
-        const index = this.toolIndex.get(event.index) ?? 0;
+        const index = this.toolIndex.get(event.index);
+        if (index === undefined) return '';
         return this.chunk({ tool_calls: [{ index, function: { arguments: event.argumentsDelta } }] });
       }
       case 'finish':

@@ -101,6 +101,8 @@ export function parseAnthropicError(_status: number, text: string): { message: s
  */
 export class AnthropicStreamDecoder {
   usage: Usage = {};
+  /** Blocks with a canonical form; deltas of others (server tools) are dropped with their block. */
+  private readonly known = new Set<number>();
 
   decode(type: string | undefined, data: unknown): StreamEvent[] {
     const event = asObject(data) ?? {};
@@ -117,8 +119,10 @@ export class AnthropicStreamDecoder {
         return this.blockStart(Number(event.index ?? 0), asObject(event.content_block) ?? {});
       case 'content_block_delta':
         return this.blockDelta(Number(event.index ?? 0), asObject(event.delta) ?? {});
-      case 'content_block_stop':
-        return [{ type: 'block_stop', index: Number(event.index ?? 0) }];
+      case 'content_block_stop': {
+        const index = Number(event.index ?? 0);
+        return this.known.delete(index) ? [{ type: 'block_stop', index }] : [];
+      }
       case 'message_delta': {
         const out: StreamEvent[] = [];
         const delta = asObject(event.delta) ?? {};
@@ -139,11 +143,15 @@ export class AnthropicStreamDecoder {
   }
 
   private blockStart(index: number, block: JsonObject): StreamEvent[] {
+    const events = this.startEvents(index, block);
+    if (events.length > 0) this.known.add(index);
+    return events;
+  }
+
+  private startEvents(index: number, block: JsonObject): StreamEvent[] {
     switch (block.type) {
-      case 'text': {
-        const text = asString(block.text) ?? '';
-        return text === '' ? [{ type: 'text', index, text: '' }] : [{ type: 'text', index, text }];
-      }
+      case 'text':
+        return [{ type: 'text', index, text: asString(block.text) ?? '' }];
       case 'thinking':
         return [{ type: 'thinking', index, text: asString(block.thinking) ?? '' }];
       case 'redacted_thinking':
@@ -156,6 +164,7 @@ export class AnthropicStreamDecoder {
   }
 
   private blockDelta(index: number, delta: JsonObject): StreamEvent[] {
+    if (!this.known.has(index)) return [];
     switch (delta.type) {
       case 'text_delta':
         return [{ type: 'text', index, text: asString(delta.text) ?? '' }];

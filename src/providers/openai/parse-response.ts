@@ -67,9 +67,11 @@ export class OpenAIStreamDecoder {
 
   decode(chunk: JsonObject): StreamEvent[] {
     const out: StreamEvent[] = [];
-    if (!this.started) {
+    // Azure opens with a prompt_filter_results chunk whose id and model are empty: start on a real one.
+    const id = asString(chunk.id) ?? '';
+    if (!this.started && (id !== '' || (asArray(chunk.choices)?.length ?? 0) > 0)) {
       this.started = true;
-      out.push({ type: 'start', id: asString(chunk.id) ?? '', model: asString(chunk.model) ?? '' });
+      out.push({ type: 'start', id, model: asString(chunk.model) ?? '' });
     }
     if (chunk.error !== undefined) {
       const error = asObject(chunk.error) ?? {};

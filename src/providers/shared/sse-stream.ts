@@ -24,5 +24,5 @@ export async function* sseEvents(body: ResponseBody, provider: string, url: stri
     throw mapTransportError(err, provider, url);
   }
   const rest = splitter.flush();
-  if (rest !== undefined) yield { raw: rest, parsed: parseSseEvent(rest) };
+  if (rest !== undefined && rest.trim() !== '') yield { raw: rest, parsed: parseSseEvent(rest) };
 }

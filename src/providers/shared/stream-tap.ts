@@ -49,7 +49,7 @@ export async function* tapSseStream(
   }
   const rest = splitter.flush();
   if (rest !== undefined) {
-    const result = inspector.wants(rest) ? inspectRaw(inspector, rest, tap) : undefined;
+    const result = rest.trim() !== '' && inspector.wants(rest) ? inspectRaw(inspector, rest, tap) : undefined;
     if (result !== null) yield result ?? rest;
   }
 }
