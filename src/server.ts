@@ -7,22 +7,33 @@ import { ConfigError, type LoadedConfig } from './config/loader.js';
 import { buildDeployments } from './config/deployments.js';
 import { buildApp } from './http/app.js';
 import { Pricing } from './accounting/pricing.js';
+import { SpendWriter } from './accounting/spend-writer.js';
+import { openDatabase } from './storage/database.js';
 import { CallLog } from './observability/call-log.js';
 import { MasterKeyAuthenticator } from './policy/auth.js';
 import { PLANNED_PROVIDERS, ProviderRegistry } from './providers/registry.js';
 import { ModelTable } from './routing/router.js';
+import type { Database } from './storage/ports.js';
 
 export interface ServerOptions {
   env?: NodeJS.ProcessEnv | undefined;
   logger?: boolean | undefined;
   /** Injected clock for tests (mock prompt-cache TTLs). */
   now?: (() => number) | undefined;
+  /** Overrides general_settings.database_url / DATABASE_URL (tests use `:memory:`). */
+  databaseUrl?: string | undefined;
+  /** Where the default SQLite file lives (default ./data). */
+  dataDir?: string | undefined;
+  /** Milliseconds between spend-log batch writes (default 1000). */
+  spendFlushIntervalMs?: number | undefined;
 }
 
 export interface Gateway {
   app: FastifyInstance;
   calls: CallLog;
   models: ModelTable;
+  database: Database;
+  spendWriter: SpendWriter;
   /** Warnings for the operator (open mode, unimplemented keys). */
   warnings: string[];
   masterKeyConfigured: boolean;
@@ -60,21 +71,43 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     warnings.push(`Config keys accepted but not implemented by Tollgate yet (ignored): ${loaded.unimplemented.join(', ')}`);
   }
   const maxRequestMb = config.general_settings.max_request_size_mb ?? 32;
+  const database = openDatabase(options.databaseUrl ?? config.general_settings.database_url ?? env.DATABASE_URL, options.dataDir ?? 'data', {
+    onError: (err) => process.stderr.write(`tollgate: database error: ${err.message}\n`),
+  });
+  const spendWriter = new SpendWriter(database.spendLogs, {
+    flushIntervalMs: options.spendFlushIntervalMs,
+    logger: { warn: (obj, msg) => logLine(msg, obj), error: (obj, msg) => logLine(msg, obj) },
+  });
+  calls.subscribe((call) => spendWriter.record(call));
   const app = buildApp(
-    { auth, models, providers, sink: calls, maxRetries: 0, startedAt: Date.now(), pricing: new Pricing() },
+    { auth, models, providers, sink: calls, maxRetries: 0, startedAt: Date.now(), pricing: new Pricing(), spendLogs: database.spendLogs, database },
     { maxRequestBytes: Math.floor(maxRequestMb * 1024 * 1024), logger: options.logger ?? false },
   );
+  // Migrations run before the server accepts anything (listen and inject both wait for onReady).
+  app.addHook('onReady', async () => {
+    await database.migrate();
+  });
   return {
     app,
     calls,
     models,
+    database,
+    spendWriter,
     warnings,
     masterKeyConfigured: !auth.open,
     async listen(port, host) {
       return app.listen({ port, host });
     },
     async close() {
+      // Order matters: finish in-flight requests (their records), flush their spend, then close the store.
       await app.close();
+      await spendWriter.close();
+      await database.close();
     },
   };
+}
+
+function logLine(message: string, detail: object): void {
+  const err = (detail as { err?: unknown }).err;
+  process.stderr.write(`tollgate: ${message}${err instanceof Error ? `: ${err.message}` : ''}\n`);
 }

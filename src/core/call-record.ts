@@ -39,8 +39,10 @@ export interface AttemptRecord {
  * it: nothing else computes tokens or cost.
  */
 export interface CallRecord {
-  /** `x-litellm-call-id`; the spend log's request_id. */
+  /** `x-litellm-call-id`; the spend log's request_id (a client may supply it, so not unique). */
   requestId: string;
+  /** Unique id of this record. */
+  callId: string;
   surface: Surface;
   route: string;
   stream: boolean;

@@ -9,6 +9,9 @@ import { handleGeneration, requestIdFor, sendError, type ProxyDeps } from './pro
 import { handleCountTokens } from './routes/count-tokens.js';
 import { registerInfoRoutes, type InfoDeps } from './routes/info.js';
 import { anthropicMessagesCodec, openAIChatCodec, type SurfaceCodec } from './surfaces.js';
+import { registerSpendRoutes } from './routes/spend.js';
+import type { SpendLogStore } from '../storage/ports.js';
+import type { IncomingHttpHeaders } from 'node:http';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,7 +28,7 @@ export interface AppOptions {
   logger: boolean;
 }
 
-export type AppDeps = ProxyDeps & InfoDeps;
+export type AppDeps = ProxyDeps & InfoDeps & { spendLogs: SpendLogStore };
 
 export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   const app = Fastify({ logger: options.logger, bodyLimit: options.maxRequestBytes, return503OnClosing: false });
@@ -50,7 +53,16 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   app.post('/v1/messages', anthropic, (request, reply) => handleGeneration(anthropicMessagesCodec, deps, request, reply));
   app.post('/v1/messages/count_tokens', anthropic, (request, reply) => handleCountTokens(deps, request, reply));
   registerInfoRoutes(app, deps);
+  registerSpendRoutes(app, { store: deps.spendLogs, authorizeAdmin: (headers) => authorizeAdmin(deps, headers) });
   return app;
+}
+
+/** Management endpoints: the master key (or anyone, when the gateway runs open). */
+function authorizeAdmin(deps: AppDeps, headers: IncomingHttpHeaders): void {
+  const principal = deps.auth.authenticate(headers);
+  if (!principal.isMaster && !deps.auth.open) {
+    throw new GatewayError({ code: 'permission_denied', status: 403, message: 'Admin-only endpoint. Not allowed to access this.' });
+  }
 }
 
 function codecFor(request: FastifyRequest): SurfaceCodec {
@@ -67,7 +79,7 @@ function renderError(error: FastifyError, request: FastifyRequest, reply: Fastif
     gatewayError = new GatewayError({
       code: 'request_too_large',
       status: 413,
-      message: `Request body is larger than the limit of ${(options.maxRequestBytes / 1024 / 1024).toFixed(0)} MB (general_settings.max_request_size_mb)`,
+      message: `Request body is larger than the limit of ${Number((options.maxRequestBytes / 1048576).toFixed(2))} MB (general_settings.max_request_size_mb)`,
     });
   } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     gatewayError = new GatewayError({ code: 'invalid_request', status: error.statusCode, message: error.message });
@@ -76,5 +88,7 @@ function renderError(error: FastifyError, request: FastifyRequest, reply: Fastif
     gatewayError = toGatewayError(error);
   }
   void reply.hijack();
-  sendError(reply.raw, codecFor(request), gatewayError, { 'x-litellm-call-id': requestIdFor(request) });
+  // The rest of an oversized body is never read: close the connection instead of keeping it alive.
+  const extra: Record<string, string> = gatewayError.status === 413 ? { connection: 'close' } : {};
+  sendError(reply.raw, codecFor(request), gatewayError, { ...extra, 'x-litellm-call-id': requestIdFor(request) });
 }

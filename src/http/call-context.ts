@@ -2,6 +2,7 @@
  * The in-progress state of one admitted request, and the single place its CallRecord is built and
  * handed to the sink — exactly once, whatever path the request took.
  */
+import { randomUUID } from 'node:crypto';
 import type { CallRecord, CallRecordSink, DeploymentRef, Principal, Surface } from '../core/call-record.js';
 import type { Deployment } from '../core/deployment.js';
 import type { GatewayError } from '../core/errors.js';
@@ -86,6 +87,7 @@ export class CallContext implements AttemptLog {
     const cost = this.cost();
     const record: CallRecord = {
       requestId: this.requestId,
+      callId: randomUUID(),
       surface: this.surface,
       route: this.route,
       stream: this.stream,

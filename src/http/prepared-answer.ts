@@ -19,14 +19,15 @@ export type PreparedAnswer =
   | {
       kind: 'passthrough-stream';
       headers: Record<string, string>;
+      /** Chunks read while peeking, to be sent before the rest of the iterator. */
+      head: (Buffer | string)[];
       iterator: AsyncIterator<Buffer | string>;
-      first: IteratorResult<Buffer | string>;
       tap: StreamTap;
     }
   | {
       kind: 'canonical-stream';
+      head: StreamEvent[];
       iterator: AsyncIterator<StreamEvent>;
-      first: IteratorResult<StreamEvent>;
       model: string;
     };
 
@@ -65,13 +66,20 @@ export async function prepareAnswer(adapter: ProviderAdapter, deployment: Deploy
       return { kind: 'json', status: result.status, headers: result.headers, body: result.body, usage: result.usage, passthrough: true };
     }
     const iterator = result.chunks[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    // "200 then overloaded": the upstream failed in its first event; nothing reached the client.
-    if (result.tap.error !== undefined) {
-      await iterator.return?.();
-      throw result.tap.error;
+    // "200 then overloaded": read past the preamble (message_start, pings) to the first event of the
+    // answer; an error before it is a failed attempt, and nothing has reached the client yet.
+    const head: (Buffer | string)[] = [];
+    const { tap } = result;
+    while (!tap.answerStarted && tap.error === undefined) {
+      const next = await iterator.next();
+      if (next.done === true) break;
+      head.push(next.value);
     }
-    return { kind: 'passthrough-stream', headers: result.headers, iterator, first, tap: result.tap };
+    if (tap.error !== undefined) {
+      await iterator.return?.();
+      throw tap.error;
+    }
+    return { kind: 'passthrough-stream', headers: result.headers, head, iterator, tap };
   }
 
   const request = { ...input.canonical(), stream: input.stream };
@@ -83,10 +91,17 @@ export async function prepareAnswer(adapter: ProviderAdapter, deployment: Deploy
   }
   const events = await adapter.stream(request, call);
   const iterator = events[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done !== true && first.value.type === 'error') {
-    await iterator.return?.();
-    throw first.value.error;
+  // As above: start and usage events are preamble; the first other event decides the attempt.
+  const head: StreamEvent[] = [];
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done === true) break;
+    if (next.value.type === 'error') {
+      await iterator.return?.();
+      throw next.value.error;
+    }
+    head.push(next.value);
+    if (next.value.type !== 'start' && next.value.type !== 'usage') break;
   }
-  return { kind: 'canonical-stream', iterator, first, model: input.upstreamModel };
+  return { kind: 'canonical-stream', head, iterator, model: input.upstreamModel };
 }

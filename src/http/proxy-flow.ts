@@ -12,6 +12,7 @@ import { isObject, type JsonObject } from '../core/json.js';
 import type { CanonicalRequest } from '../core/request.js';
 import { StreamFolder } from '../core/collect.js';
 import type { Usage } from '../core/usage.js';
+import type { StreamEvent } from '../core/response.js';
 import { litellmHeaders } from '../observability/headers.js';
 import type { Authenticator } from '../policy/auth.js';
 import type { CostResult, Pricing } from '../accounting/pricing.js';
@@ -156,10 +157,9 @@ async function pipePassthrough(
   const { iterator, tap } = answer;
   let error: GatewayError | undefined;
   try {
-    let next = answer.first;
-    while (next.done !== true) {
+    for (const chunk of answer.head) if (!(await writeChunk(res, chunk))) return clientGone(ctx, abort, iterator, tap.usage);
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
       if (!(await writeChunk(res, next.value))) return clientGone(ctx, abort, iterator, tap.usage);
-      next = await iterator.next();
     }
     error = tap.error ?? (tap.completed ? undefined : truncated());
   } catch (err) {
@@ -187,14 +187,15 @@ async function pipeCanonical(
   const folder = new StreamFolder();
   const { iterator } = answer;
   let error: GatewayError | undefined;
+  const send = async (event: StreamEvent): Promise<boolean> => {
+    if (event.type === 'error') throw event.error;
+    folder.add(event);
+    return writeChunk(res, encoder.encode(event));
+  };
   try {
-    let next = answer.first;
-    while (next.done !== true) {
-      const event = next.value;
-      if (event.type === 'error') throw event.error;
-      folder.add(event);
-      if (!(await writeChunk(res, encoder.encode(event)))) return clientGone(ctx, abort, iterator, folder.usageSoFar);
-      next = await iterator.next();
+    for (const event of answer.head) if (!(await send(event))) return clientGone(ctx, abort, iterator, folder.usageSoFar);
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+      if (!(await send(next.value))) return clientGone(ctx, abort, iterator, folder.usageSoFar);
     }
     if (!folder.finished) error = truncated();
   } catch (err) {

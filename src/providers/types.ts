@@ -28,6 +28,8 @@ export interface StreamTap {
   completed: boolean;
   /** Number of SSE events seen. */
   events: number;
+  /** An event past the preamble (message_start, pings) has been seen: the answer has begun. */
+  answerStarted: boolean;
 }
 
 export interface PassthroughOptions {

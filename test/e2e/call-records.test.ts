@@ -26,7 +26,7 @@ beforeAll(async () => {
   - model_name: mock-slow
     litellm_params: { model: mock/mock-slow, mock_tokens_per_second: 8 }
   - model_name: claude-timeout
-    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${f.anthropic}", api_key: sk-ant-fake, timeout: 0.3, stream_timeout: 0.3 }`,
+    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${f.anthropic}", api_key: sk-ant-fake, timeout: 0.2, stream_timeout: 0.2 }`,
   });
 });
 afterAll(async () => {
@@ -102,6 +102,8 @@ describe.each(combos)('$surface surface → $model', ({ surface, model }) => {
     expect(expectEnvelope(surface, await res.json())).toMatch(/overloaded/i);
     const record = await recordFor(e2e.gw.gateway, res.headers.get('x-litellm-call-id'));
     expect(record).toMatchObject({ outcome: 'failure', httpStatus: res.status, stream: true });
+    // The attempt failed (so it could have been retried or fallen back), it did not succeed.
+    expect(record.attempts).toEqual([expect.objectContaining({ outcome: 'failure' })]);
   });
 
   it('mid-stream cut after 3 events: the client gets an error event in its protocol, the record is a failure', async () => {
@@ -214,6 +216,45 @@ describe('client disconnect during a slow stream', () => {
       await eventually(() => sent.aborted);
       expect(sent.aborted).toBe(true);
     }
+  });
+});
+
+describe('client disconnect before the first byte', () => {
+  it.each([
+    ['anthropic', 'claude-test', false],
+    ['anthropic', 'claude-test', true],
+    ['openai', 'gpt-test', false],
+    ['openai', 'claude-test', true],
+  ] as const)('%s surface → %s (stream=%s) while the upstream is still thinking', async (surface, model, stream) => {
+    const fake = upstreamFor(model);
+    fake.script([{ kind: 'delay', ms: 3000 }]);
+    const before = fake.requests.length;
+    const callId = newCallId();
+    const abort = new AbortController();
+    const pending = postJson(e2e.url, PATH[surface], body(surface, model, stream), { 'x-litellm-call-id': callId }, abort.signal).catch((e: unknown) => e);
+    await eventually(() => fake.requests.length > before);
+    abort.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    const record = await recordFor(e2e.gw.gateway, callId);
+    expect(record).toMatchObject({ clientDisconnected: true, outcome: 'failure', stream });
+    expect(record.durationMs).toBeLessThan(2000);
+    const sent = fake.requests[before]!;
+    await eventually(() => sent.aborted);
+  });
+});
+
+describe('concurrency', () => {
+  it('24 concurrent mixed requests produce 24 distinct records, one each', async () => {
+    const requests = Array.from({ length: 24 }, (_, i) => {
+      const { surface, model } = combos[i % combos.length]!;
+      const callId = newCallId();
+      return postJson(e2e.url, PATH[surface], body(surface, i % 3 === 0 ? 'mock-test' : model, i % 2 === 0), { 'x-litellm-call-id': callId })
+        .then(async (res) => ({ callId, status: res.status, text: await res.text() }));
+    });
+    const results = await Promise.all(requests);
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
+    const records = await Promise.all(results.map((r) => recordFor(e2e.gw.gateway, r.callId)));
+    expect(records.map((r) => r.outcome)).toEqual(records.map(() => 'success'));
   });
 });
 

@@ -3,10 +3,12 @@
  * sent to (OpenAI `{"error":{…}}`, Anthropic `{"type":"error","error":{…}}`) with a message that
  * names the problem.
  */
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anthropicClient, MASTER_KEY, openaiClient, postJson, startE2E, type E2E } from './harness.js';
+import { anthropicClient, MASTER_KEY, openaiClient, postJson, sleep, startE2E, type E2E } from './harness.js';
 
 let e2e: E2E;
 
@@ -37,6 +39,36 @@ async function errorOf(res: Response, surface: SurfaceName): Promise<ErrorBody['
     expect(json.error).toHaveProperty('code');
   }
   return json.error;
+}
+
+/**
+ * POSTs an oversized body on its own socket and drops that socket once the answer is in, so a
+ * gateway that keeps the half-uploaded connection alive cannot stall the suite's shutdown.
+ */
+function postOversized(url: string, path: string, body: unknown): Promise<Response> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}${path}`, {
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER_KEY}`, 'content-length': Buffer.byteLength(payload) },
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers }));
+        req.destroy();
+      });
+    });
+    req.on('error', (err) => {
+      // The server may stop reading once it has answered; only a missing answer is a failure.
+      if (!req.destroyed || req.writableEnded) reject(err);
+    });
+    req.end(payload);
+  });
 }
 
 function validBody(surface: SurfaceName, model: string): Record<string, unknown> {
@@ -84,7 +116,7 @@ describe.each(surfaces)('%s surface', (surface) => {
 
   it('a body over max_request_size_mb (1 MB) → 413', async () => {
     const big = { ...validBody(surface, 'mock-test'), padding: 'x'.repeat(1_500_000) };
-    const res = await postJson(e2e.url, PATH[surface], big);
+    const res = await postOversized(e2e.url, PATH[surface], big);
     expect(res.status).toBe(413);
     const error = await errorOf(res, surface);
     expect(error.message).toMatch(/1 MB|max_request_size_mb/);
@@ -108,6 +140,52 @@ describe.each(surfaces)('%s surface', (surface) => {
     const res = await postJson(e2e.url, path, validBody(surface, 'mock-test'));
     expect(res.status).toBe(404);
     await errorOf(res, surface);
+  });
+});
+
+describe('a fractional max_request_size_mb', () => {
+  let small: E2E;
+  beforeAll(async () => {
+    small = await startE2E({ general: 'max_request_size_mb: 0.25' });
+  });
+  afterAll(() => small.close());
+
+  it('0.25 MB: 413 whose message states the configured limit (not "0 MB")', async () => {
+    const res = await postOversized(small.url, PATH.openai, { ...validBody('openai', 'mock-test'), padding: 'x'.repeat(300_000) });
+    expect(res.status).toBe(413);
+    const error = await errorOf(res, 'openai');
+    expect(error.message).toContain('0.25 MB');
+  });
+
+  it('0.25 MB: a body under the limit is accepted', async () => {
+    const ok = await postJson(small.url, PATH.openai, { ...validBody('openai', 'mock-test'), metadata: { padding: 'x'.repeat(200_000) } });
+    expect(ok.status).toBe(200);
+  });
+});
+
+describe('a 413 answered before the body was read', () => {
+  it('closes the connection, so a half-sent upload cannot pin it (and block shutdown)', async () => {
+    const gw = await startE2E({ general: 'max_request_size_mb: 0.25' });
+    const sock = connect(Number(new URL(gw.url).port), '127.0.0.1');
+    try {
+      await new Promise((resolve) => sock.once('connect', resolve));
+      let closedByServer = false;
+      sock.on('close', () => {
+        closedByServer = true;
+      });
+      sock.on('error', () => undefined);
+      const head = new Promise<string>((resolve) => sock.once('data', (d: Buffer) => resolve(d.toString('latin1'))));
+      sock.write(`POST /v1/messages HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\nx-api-key: ${MASTER_KEY}\r\ncontent-length: 400000\r\n\r\n{"padding":"`);
+      sock.write('x'.repeat(1000));
+      const response = await head;
+      expect(response).toMatch(/^HTTP\/1\.1 413/);
+      // Either the answer says the connection ends here, or the server ends it.
+      await sleep(200);
+      expect(closedByServer || /\r\nconnection: close\r\n/i.test(response), response.split('\r\n\r\n')[0]).toBe(true);
+    } finally {
+      sock.destroy();
+      await gw.close();
+    }
   });
 });
 

@@ -125,7 +125,7 @@ describe.each(targets)('Anthropic SDK → $model', (t) => {
     expect(JSON.parse(partial)).toEqual(toolInput);
   });
 
-  it('forwards what the translated upstream needs (model rewritten, tools converted)', async () => {
+  it('sends the upstream its model id and the tools in its dialect', async () => {
     const fake = t.fake();
     if (fake === undefined) return;
     const before = fake.requests.length;
@@ -135,6 +135,35 @@ describe.each(targets)('Anthropic SDK → $model', (t) => {
     const tools = sent.tools as Record<string, unknown>[];
     if (t.passthrough) expect(tools[0]).toEqual(weatherTool);
     else expect(tools[0]).toMatchObject({ type: 'function', function: { name: 'get_weather', parameters: weatherTool.input_schema } });
+  });
+});
+
+describe('a tool round trip translated to the OpenAI upstream', () => {
+  it('tool_use / tool_result become assistant tool_calls and a tool message', async () => {
+    const before = e2e.openai.requests.length;
+    const message = await client.messages.create({
+      model: 'gpt-test',
+      max_tokens: 64,
+      system: 'Be brief.',
+      tools: [weatherTool],
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: toolInput }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'Sunny, 21 C' }, { type: 'text', text: 'And now?' }] },
+      ],
+    });
+    expect(message.content[0]).toMatchObject({ type: 'text', text: OPENAI_REPLY_TEXT });
+    const sent = e2e.openai.requests[before]?.json as { messages: Record<string, unknown>[] };
+    expect(sent.messages[0]).toMatchObject({ role: 'system' });
+    expect(sent.messages[1]).toMatchObject({ role: 'user' });
+    const assistant = sent.messages[2] as { role: string; tool_calls: { id: string; type: string; function: { name: string; arguments: string } }[] };
+    expect(assistant.role).toBe('assistant');
+    expect(assistant.tool_calls[0]).toMatchObject({ id: 'toolu_1', type: 'function', function: { name: 'get_weather' } });
+    expect(JSON.parse(assistant.tool_calls[0]!.function.arguments)).toEqual(toolInput);
+    expect(sent.messages[3]).toMatchObject({ role: 'tool', tool_call_id: 'toolu_1' });
+    expect(JSON.stringify(sent.messages[3])).toContain('Sunny, 21 C');
+    expect(sent.messages[4]).toMatchObject({ role: 'user' });
+    expect(JSON.stringify(sent.messages[4])).toContain('And now?');
   });
 });
 

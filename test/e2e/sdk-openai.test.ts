@@ -2,7 +2,7 @@
  * The official OpenAI SDK (v6) against the gateway's /v1/chat/completions surface, for every
  * upstream kind: the OpenAI fake (passthrough), the Anthropic fake (translated) and the mock.
  */
-import OpenAI from 'openai';
+import OpenAI, { AzureOpenAI } from 'openai';
 import type { ChatCompletionChunk, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MOCK_REPLY } from '../../src/providers/mock/adapter.js';
@@ -158,6 +158,42 @@ describe.each(targets)('OpenAI SDK → $model', (t) => {
   });
 });
 
+describe('a tool round trip translated to the Anthropic upstream', () => {
+  it('tool_calls / tool messages become tool_use and one user turn of tool_result blocks', async () => {
+    const before = e2e.anthropic.requests.length;
+    const completion = await client.chat.completions.create({
+      model: 'claude-test',
+      tools: [weatherTool],
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Weather in Paris and Rome?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: JSON.stringify(toolInput) } },
+            { id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'call_1', content: 'Sunny' },
+        { role: 'tool', tool_call_id: 'call_2', content: 'Rainy' },
+      ],
+    });
+    expect(completion.choices[0]?.message.content).toBe(ANTHROPIC_REPLY_TEXT);
+    const sent = e2e.anthropic.requests[before]?.json as { system: unknown; messages: { role: string; content: Record<string, unknown>[] }[] };
+    expect(sent.system).toEqual([{ type: 'text', text: 'Be brief.' }]);
+    expect(sent.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(sent.messages[1]?.content).toEqual([
+      { type: 'tool_use', id: 'call_1', name: 'get_weather', input: toolInput },
+      { type: 'tool_use', id: 'call_2', name: 'get_weather', input: { city: 'Rome' } },
+    ]);
+    expect(sent.messages[2]?.content).toEqual([
+      { type: 'tool_result', tool_use_id: 'call_1', content: 'Sunny' },
+      { type: 'tool_result', tool_use_id: 'call_2', content: 'Rainy' },
+    ]);
+  });
+});
+
 describe('authentication on the OpenAI surface', () => {
   const body = { model: 'mock-test', messages: [{ role: 'user' as const, content: 'hi' }] };
 
@@ -174,6 +210,33 @@ describe('authentication on the OpenAI surface', () => {
     });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { object: string }).object).toBe('chat.completion');
+  });
+
+  it('accepts the AzureOpenAI client (api-key header, /openai/deployments/{d}/chat/completions)', async () => {
+    const seen: string[] = [];
+    const azure = new AzureOpenAI({
+      endpoint: e2e.url,
+      apiKey: MASTER_KEY,
+      apiVersion: '2024-10-21',
+      deployment: 'gpt-test',
+      maxRetries: 0,
+      fetch: (input, init) => {
+        seen.push(input instanceof Request ? input.url : input.toString());
+        return fetch(input, init);
+      },
+    });
+    const completion = await azure.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] });
+    expect(completion.choices[0]?.message.content).toBe(OPENAI_REPLY_TEXT);
+    expect(seen[0]).toContain('/openai/deployments/gpt-test/chat/completions?api-version=2024-10-21');
+  });
+
+  it('serves /chat/completions without the /v1 prefix', async () => {
+    const res = await fetch(`${e2e.url}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER_KEY}` },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(200);
   });
 
   it('rejects a wrong key: AuthenticationError, 401, OpenAI envelope', async () => {

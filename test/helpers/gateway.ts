@@ -13,7 +13,7 @@ export interface TestGateway {
 
 export async function startGateway(yaml: string, env: NodeJS.ProcessEnv = {}, now?: () => number): Promise<TestGateway> {
   const loaded = parseConfigText(yaml, 'test-config.yaml', env);
-  const gateway = createGateway(loaded, { env, now });
+  const gateway = createGateway(loaded, { env, now, databaseUrl: ':memory:', spendFlushIntervalMs: 50 });
   const url = await gateway.listen(0, '127.0.0.1');
   return { url, gateway, close: () => gateway.close() };
 }

@@ -76,7 +76,7 @@ const CASES: Case[] = [
 ];
 
 function newTap(): StreamTap {
-  return { usage: {}, completed: false, events: 0 };
+  return { usage: {}, completed: false, events: 0, answerStarted: false };
 }
 
 async function runTap(chunks: Uint8Array[], inspector: EventInspector): Promise<{ out: Buffer; tap: StreamTap }> {

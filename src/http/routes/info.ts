@@ -11,6 +11,7 @@ export interface InfoDeps {
   auth: Authenticator;
   models: ModelTable;
   startedAt: number;
+  database: { dialect: string };
 }
 
 export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
@@ -34,7 +35,8 @@ export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
   app.get('/health/liveness', (_request, reply) => reply.send("I'm alive!"));
   app.get('/health/readiness', (_request, reply) => reply.send({
     status: 'connected',
-    db: 'Not connected',
+    db: 'connected',
+    db_dialect: deps.database.dialect,
     cache: null,
     litellm_version: GATEWAY_VERSION,
     success_callbacks: [],

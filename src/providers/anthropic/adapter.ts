@@ -56,7 +56,7 @@ export class AnthropicAdapter implements ProviderAdapter {
         model: typeof message.model === 'string' ? message.model : undefined,
       };
     }
-    const tap: StreamTap = { usage: {}, completed: false, events: 0 };
+    const tap: StreamTap = { usage: {}, completed: false, events: 0, answerStarted: false };
     const inspector = new AnthropicTapInspector(options.annotateFinalUsage);
     return { kind: 'stream', status: response.status, headers, tap, chunks: tapSseStream(response.body, inspector, tap, this.name, url) };
   }

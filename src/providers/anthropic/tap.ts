@@ -10,6 +10,10 @@ import { mergeAnthropicUsage, parseAnthropicUsage } from './usage.js';
 export class AnthropicTapInspector implements EventInspector {
   constructor(private readonly annotate?: ((usage: Usage) => Record<string, unknown> | undefined) | undefined) {}
 
+  isPreamble(raw: string): boolean {
+    return raw.includes('message_start') || raw.startsWith('event: ping');
+  }
+
   wants(raw: string): boolean {
     // Content deltas are most of the stream and carry nothing we meter: skip them unparsed.
     return !raw.includes('_delta"') || raw.includes('message_delta');

@@ -72,7 +72,7 @@ export class OpenAIAdapter implements ProviderAdapter {
         model: typeof completion.model === 'string' ? completion.model : undefined,
       };
     }
-    const tap: StreamTap = { usage: {}, completed: false, events: 0 };
+    const tap: StreamTap = { usage: {}, completed: false, events: 0, answerStarted: false };
     const inspector = new OpenAITapInspector(!needsUsage, options.annotateFinalUsage);
     return { kind: 'stream', status: response.status, headers, tap, chunks: tapSseStream(response.body, inspector, tap, this.name, url) };
   }

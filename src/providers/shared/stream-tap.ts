@@ -12,6 +12,8 @@ import { mapTransportError, type ResponseBody } from './upstream-http.js';
 export type InspectResult = string | null | undefined;
 
 export interface EventInspector {
+  /** Events that open a stream without being part of the answer (Anthropic message_start, ping). */
+  isPreamble?(raw: string): boolean;
   /** Cheap pre-check on the raw text; only events it accepts are parsed and handed to `inspect`. */
   wants(raw: string): boolean;
   inspect(event: SseEvent, raw: string, tap: StreamTap): InspectResult;
@@ -34,6 +36,7 @@ export async function* tapSseStream(
       const out: string[] = [];
       for (const raw of events) {
         tap.events++;
+        if (!tap.answerStarted && inspector.isPreamble?.(raw) !== true) tap.answerStarted = true;
         const result = inspector.wants(raw) ? inspectRaw(inspector, raw, tap) : undefined;
         if (result === undefined) out.push(raw);
         else {

@@ -1,0 +1,68 @@
+/**
+ * Opens the store named by the configuration: a `postgres://` / `postgresql://` URL selects
+ * Postgres; anything else is a SQLite file (default `<dataDir>/tollgate.db`), `:memory:` for
+ * tests. The caller runs `migrate()` once at startup before serving.
+ */
+import { isAbsolute, join, resolve } from 'node:path';
+import { Migrator, type Kysely } from 'kysely';
+import { migrationProvider } from './migrations.js';
+import type { Database, DatabaseDialect } from './ports.js';
+import { connectPostgres } from './postgres/connect.js';
+import type { StorageSchema } from './sql/schema.js';
+import { SqlSpendLogStore } from './sql/spend-log-store.js';
+import { connectSqlite, MEMORY } from './sqlite/connect.js';
+
+export interface OpenDatabaseOptions {
+  /** Postgres pool size (default 10). */
+  poolSize?: number | undefined;
+  /** Told about failures the caller cannot otherwise see (an idle Postgres connection dropping). */
+  onError?: ((err: Error) => void) | undefined;
+}
+
+export function isPostgresUrl(url: string | undefined): url is string {
+  return url !== undefined && /^postgres(ql)?:\/\//i.test(url);
+}
+
+/** Where a non-Postgres URL puts the SQLite file: accepts a path, `file:…`, `sqlite:…` or `sqlite://…`. */
+export function sqlitePath(url: string | undefined, dataDir: string): string {
+  if (url === undefined || url.trim() === '') return resolve(dataDir, 'tollgate.db');
+  const path = url.trim().replace(/^(sqlite|file):(\/\/)?/i, '');
+  if (path === MEMORY) return MEMORY;
+  return isAbsolute(path) ? path : join(process.cwd(), path);
+}
+
+export function openDatabase(url: string | undefined, dataDir: string, options: OpenDatabaseOptions = {}): Database {
+  if (isPostgresUrl(url)) {
+    return new KyselyDatabase('postgres', connectPostgres(url, { poolSize: options.poolSize, onPoolError: options.onError }));
+  }
+  return new KyselyDatabase('sqlite', connectSqlite(sqlitePath(url, dataDir)));
+}
+
+class KyselyDatabase implements Database {
+  readonly spendLogs: SqlSpendLogStore;
+  private closed = false;
+
+  constructor(
+    readonly dialect: DatabaseDialect,
+    private readonly db: Kysely<StorageSchema>,
+  ) {
+    this.spendLogs = new SqlSpendLogStore(db);
+  }
+
+  async migrate(): Promise<void> {
+    // Kysely's migrator is typed for any schema; ours is the one the migrations create.
+    const migrator = new Migrator({ db: this.db as Kysely<unknown>, provider: migrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error !== undefined) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      const reason = error instanceof Error ? error.message : JSON.stringify(error);
+      throw new Error(`Database migration ${failed ?? ''} failed on ${this.dialect}: ${reason}`, { cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The one set of migrations, written with Kysely's schema builder so the same code creates the same
+ * schema on SQLite and on Postgres. Applied at startup by `Database.migrate()`; Kysely records what
+ * ran in `kysely_migration` and, on Postgres, holds an advisory lock so instances starting together
+ * do not race. Never edit a migration that has shipped: add a new one (names sort in run order).
+ *
+ * Portable column choices: times are epoch milliseconds in BIGINT (compared and bucketed by day
+ * with integer arithmetic on both databases), booleans are 0/1 INTEGER (better-sqlite3 cannot bind
+ * booleans), JSON is TEXT.
+ */
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+async function createSpendLogs(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('spend_logs')
+    .ifNotExists()
+    .addColumn('call_id', 'text', (c) => c.primaryKey())
+    // The x-litellm-call-id: a client may send the same one twice, so it is indexed, not unique.
+    .addColumn('request_id', 'text', (c) => c.notNull())
+    .addColumn('call_type', 'text', (c) => c.notNull())
+    .addColumn('surface', 'text', (c) => c.notNull())
+    .addColumn('start_time', 'bigint', (c) => c.notNull())
+    .addColumn('end_time', 'bigint', (c) => c.notNull())
+    .addColumn('api_key', 'text')
+    .addColumn('key_alias', 'text')
+    .addColumn('user_id', 'text')
+    .addColumn('team_id', 'text')
+    .addColumn('end_user', 'text')
+    .addColumn('requested_model', 'text', (c) => c.notNull())
+    .addColumn('model_group', 'text')
+    .addColumn('model_id', 'text')
+    .addColumn('provider', 'text')
+    .addColumn('upstream_model', 'text')
+    .addColumn('api_base', 'text')
+    .addColumn('retries', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('fallbacks', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('stream', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('status_code', 'integer', (c) => c.notNull())
+    .addColumn('outcome', 'text', (c) => c.notNull())
+    .addColumn('error_class', 'text')
+    .addColumn('error_message', 'text')
+    .addColumn('input_uncached_tokens', 'bigint')
+    .addColumn('cache_read_tokens', 'bigint')
+    .addColumn('cache_write_5m_tokens', 'bigint')
+    .addColumn('cache_write_1h_tokens', 'bigint')
+    .addColumn('cache_write_unknown_ttl_tokens', 'bigint')
+    .addColumn('output_tokens', 'bigint')
+    .addColumn('reasoning_tokens', 'bigint')
+    .addColumn('prompt_tokens', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('completion_tokens', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('total_tokens', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('cost_nano_usd', 'bigint')
+    .addColumn('ttft_ms', 'integer')
+    .addColumn('duration_ms', 'integer', (c) => c.notNull())
+    .addColumn('user_agent', 'text')
+    .addColumn('metadata', 'text')
+    .addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]'))
+    .addColumn('client_disconnected', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
+  for (const column of ['request_id', 'start_time', 'api_key', 'user_id', 'team_id', 'end_user'] as const) {
+    await db.schema.createIndex(`spend_logs_${column}_idx`).ifNotExists().on('spend_logs').column(column).execute();
+  }
+}
+
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_spend_logs': { up: createSpendLogs },
+};
+
+/** Kysely's provider for the in-code list (no migration files to ship or find at runtime). */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve({ ...MIGRATIONS }),
+};
