@@ -14,6 +14,8 @@ import { MasterKeyAuthenticator } from './policy/auth.js';
 import { PLANNED_PROVIDERS, ProviderRegistry } from './providers/registry.js';
 import { ModelTable } from './routing/router.js';
 import type { Database } from './storage/ports.js';
+import { createMetrics, resolveMetricsConfig, type Metrics } from './observability/metrics/index.js';
+import { KNOWN_CALLBACKS } from './config/schema.js';
 
 export interface ServerOptions {
   env?: NodeJS.ProcessEnv | undefined;
@@ -34,6 +36,7 @@ export interface Gateway {
   models: ModelTable;
   database: Database;
   spendWriter: SpendWriter;
+  metrics: Metrics;
   /** Warnings for the operator (open mode, unimplemented keys). */
   warnings: string[];
   masterKeyConfigured: boolean;
@@ -70,6 +73,21 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   if (loaded.unimplemented.length > 0) {
     warnings.push(`Config keys accepted but not implemented by Tollgate yet (ignored): ${loaded.unimplemented.join(', ')}`);
   }
+  let metricsConfig;
+  try {
+    metricsConfig = resolveMetricsConfig(config.litellm_settings);
+  } catch (err) {
+    throw new ConfigError(file, 'litellm_settings', err instanceof Error ? err.message : String(err));
+  }
+  warnings.push(...metricsConfig.warnings);
+  const callbacks = [config.litellm_settings.callbacks, config.litellm_settings.success_callback, config.litellm_settings.failure_callback].flat();
+  const unknownCallbacks = callbacks.filter((c): c is string => typeof c === 'string' && !KNOWN_CALLBACKS.includes(c));
+  if (unknownCallbacks.length > 0) {
+    warnings.push(`LiteLLM callbacks Tollgate does not implement are ignored: ${[...new Set(unknownCallbacks)].join(', ')} (Prometheus metrics are always on at /metrics)`);
+  }
+  const byId = new Map(deployments.map((d) => [d.id, d]));
+  const metrics = createMetrics({ config: metricsConfig, lookupDeployment: (id) => byId.get(id) });
+  calls.subscribe((call) => metrics.observe(call));
   const maxRequestMb = config.general_settings.max_request_size_mb ?? 32;
   const database = openDatabase(options.databaseUrl ?? config.general_settings.database_url ?? env.DATABASE_URL, options.dataDir ?? 'data', {
     onError: (err) => process.stderr.write(`tollgate: database error: ${err.message}\n`),
@@ -80,7 +98,8 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   });
   calls.subscribe((call) => spendWriter.record(call));
   const app = buildApp(
-    { auth, models, providers, sink: calls, maxRetries: 0, startedAt: Date.now(), pricing: new Pricing(), spendLogs: database.spendLogs, database },
+    { auth, models, providers, sink: calls, maxRetries: 0, startedAt: Date.now(), pricing: new Pricing(), spendLogs: database.spendLogs, database, metrics,
+      metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true },
     { maxRequestBytes: Math.floor(maxRequestMb * 1024 * 1024), logger: options.logger ?? false },
   );
   // Migrations run before the server accepts anything (listen and inject both wait for onReady).
@@ -93,6 +112,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     models,
     database,
     spendWriter,
+    metrics,
     warnings,
     masterKeyConfigured: !auth.open,
     async listen(port, host) {

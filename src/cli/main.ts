@@ -96,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     const address = await gateway.listen(port, host);
     process.stdout.write(`tollgate ${GATEWAY_VERSION} listening on ${address} (config: ${configPath}, models: ${gateway.models.publicNames().join(', ')})\n`);
     const stop = (signal: string): void => {
+      // Drains in-flight requests and flushes their spend logs before exiting.
       process.stdout.write(`tollgate: ${signal} received, shutting down\n`);
       gateway.close().then(
         () => process.exit(0),

@@ -90,9 +90,23 @@ export const generalSettingsSchema = z.looseObject({
   max_request_size_mb: positiveNumber.optional(),
 });
 
+/** LiteLLM callback names; only `prometheus` means something to Tollgate (metrics are always on). */
+export const KNOWN_CALLBACKS = ['prometheus'];
+
 export const litellmSettingsSchema = z.looseObject({
   drop_params: z.boolean().optional(),
   request_timeout: positiveNumber.optional(),
+  callbacks: z.union([z.array(z.string()), z.string()]).optional(),
+  success_callback: z.union([z.array(z.string()), z.string()]).optional(),
+  failure_callback: z.union([z.array(z.string()), z.string()]).optional(),
+  require_auth_for_metrics_endpoint: z.boolean().optional(),
+  // Validated in detail by the metrics module (it names the bad metric or label).
+  prometheus_metrics_config: z.unknown().optional(),
+  prometheus_exclude_metrics: z.unknown().optional(),
+  prometheus_exclude_labels: z.unknown().optional(),
+  custom_prometheus_metadata_labels: z.unknown().optional(),
+  prometheus_emit_stream_label: z.unknown().optional(),
+  enable_end_user_cost_tracking_prometheus_only: z.unknown().optional(),
 });
 
 export const routerSettingsSchema = z.looseObject({

@@ -10,6 +10,8 @@ import { handleCountTokens } from './routes/count-tokens.js';
 import { registerInfoRoutes, type InfoDeps } from './routes/info.js';
 import { anthropicMessagesCodec, openAIChatCodec, type SurfaceCodec } from './surfaces.js';
 import { registerSpendRoutes } from './routes/spend.js';
+import { registerMetricsRoute } from './routes/metrics.js';
+import type { Metrics } from '../observability/metrics/index.js';
 import type { SpendLogStore } from '../storage/ports.js';
 import type { IncomingHttpHeaders } from 'node:http';
 
@@ -28,7 +30,7 @@ export interface AppOptions {
   logger: boolean;
 }
 
-export type AppDeps = ProxyDeps & InfoDeps & { spendLogs: SpendLogStore };
+export type AppDeps = ProxyDeps & InfoDeps & { spendLogs: SpendLogStore; metrics: Metrics; metricsAuth: boolean };
 
 export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   const app = Fastify({ logger: options.logger, bodyLimit: options.maxRequestBytes, return503OnClosing: false });
@@ -54,6 +56,7 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   app.post('/v1/messages/count_tokens', anthropic, (request, reply) => handleCountTokens(deps, request, reply));
   registerInfoRoutes(app, deps);
   registerSpendRoutes(app, { store: deps.spendLogs, authorizeAdmin: (headers) => authorizeAdmin(deps, headers) });
+  registerMetricsRoute(app, deps.metrics, deps.metricsAuth ? (headers) => deps.auth.authenticate(headers) : undefined);
   return app;
 }
 

@@ -33,6 +33,7 @@ export class CallContext implements AttemptLog {
   private upstreamStartedAt: number | undefined;
   private upstreamEndedAt: number | undefined;
   private finished = false;
+  private readonly finishHooks: (() => void)[] = [];
 
   constructor(
     readonly requestId: string,
@@ -79,6 +80,11 @@ export class CallContext implements AttemptLog {
     return (this.upstreamEndedAt ?? performance.now()) - this.upstreamStartedAt;
   }
 
+  /** Run once, when the record is handed over (e.g. the in-flight gauge). */
+  onFinish(hook: () => void): void {
+    this.finishHooks.push(hook);
+  }
+
   /** Build and hand over the record. Later calls are ignored: one request, one record. */
   finish(httpStatus: number, error?: GatewayError): CallRecord | undefined {
     if (this.finished) return undefined;
@@ -115,6 +121,7 @@ export class CallContext implements AttemptLog {
       metadata: this.metadata,
       passthrough: this.passthrough,
     };
+    for (const hook of this.finishHooks) hook();
     this.sink.record(record);
     return record;
   }

@@ -16,6 +16,7 @@ import type { StreamEvent } from '../core/response.js';
 import { litellmHeaders } from '../observability/headers.js';
 import type { Authenticator } from '../policy/auth.js';
 import type { CostResult, Pricing } from '../accounting/pricing.js';
+import type { Metrics } from '../observability/metrics/index.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { runAttempts } from '../routing/attempts.js';
 import { upstreamModelFor, type ModelTable } from '../routing/router.js';
@@ -32,6 +33,7 @@ export interface ProxyDeps {
   sink: CallRecordSink;
   maxRetries: number;
   pricing: Pricing;
+  metrics: Pick<Metrics, 'inFlight'>;
 }
 
 export function requestIdFor(request: FastifyRequest): string {
@@ -56,6 +58,8 @@ export async function handleGeneration(codec: SurfaceCodec, deps: ProxyDeps, req
   }
   const ctx = new CallContext(requestId, codec.surface, request.url.split('?')[0] ?? request.url, stream, Date.now() - (performance.now() - request.receivedAt), request.receivedAt, userAgent(request), deps.sink);
   ctx.principal = principal;
+  deps.metrics.inFlight.inc();
+  ctx.onFinish(() => deps.metrics.inFlight.dec());
   const abort = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) {

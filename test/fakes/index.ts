@@ -13,3 +13,5 @@ export {
   startFakeOpenAI, fixtureReplayOpenAI, openaiMessageText, openaiError, OPENAI_FAKE_KEY, OPENAI_REPLY_TEXT,
   OPENAI_CACHE_MIN_WORDS,
 } from './openai-upstream.js';
+export type { AwsTestCredentials, BedrockFakeOptions, BedrockFakeUpstream, BedrockStep, InStreamExceptionStep } from './bedrock-upstream.js';
+export { startFakeBedrock, BEDROCK_FAKE_CREDENTIALS, BEDROCK_FAKE_REGION, BEDROCK_REPLY_TEXT } from './bedrock-upstream.js';

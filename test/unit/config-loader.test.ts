@@ -122,7 +122,6 @@ guardrails: []
     expect(unimplemented).toEqual([
       'general_settings.alerting',
       'guardrails',
-      'litellm_settings.callbacks',
       'model_list[].litellm_params.custom_llm_provider',
       'model_list[].model_info.access_groups',
       'router_settings.routing_strategy',

@@ -1,4 +1,8 @@
 /** Registration point of the gemini provider: the selector picks the adapter for a deployment. */
 import type { AdapterSelector } from '../registry.js';
+import { GeminiAdapter, geminiApiEndpoint } from './adapter.js';
 
-export const geminiSelector: AdapterSelector | undefined = undefined;
+// Stateless: the API key is read from each call's deployment, so one adapter serves them all.
+const adapter = new GeminiAdapter('gemini', geminiApiEndpoint);
+
+export const geminiSelector: AdapterSelector | undefined = () => adapter;

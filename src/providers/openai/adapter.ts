@@ -8,10 +8,11 @@ import { GatewayError } from '../../core/errors.js';
 import { asObject, isObject, tryParseJson, type JsonObject } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
-import { joinUrl, postUpstream, readBody } from '../shared/upstream-http.js';
+import { joinUrl, postUpstream, readBody, type UpstreamResponse } from '../shared/upstream-http.js';
 import { sseEvents } from '../shared/sse-stream.js';
 import { tapSseStream } from '../shared/stream-tap.js';
 import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, StreamTap, UpstreamCall } from '../types.js';
+import type { Usage } from '../../core/usage.js';
 import { toOpenAIBody } from './convert-request.js';
 import { OpenAIStreamDecoder, parseOpenAICompletion, parseOpenAIError } from './parse-response.js';
 import { OpenAITapInspector } from './tap.js';
@@ -33,21 +34,18 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   async complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse> {
-    const url = this.url(call);
     const body = toOpenAIBody({ ...request, stream: false }, call.upstreamModel);
-    const response = await postUpstream(url, this.headers(call), JSON.stringify(body), call, this.postOptions(false));
+    const { response, url } = await this.post(call, JSON.stringify(body), false);
     return parseOpenAICompletion(parseJsonBody(await readBody(response.body, this.name, url)));
   }
 
   async stream(request: CanonicalRequest, call: UpstreamCall): Promise<AsyncIterable<StreamEvent>> {
-    const url = this.url(call);
     const body = { ...toOpenAIBody({ ...request, stream: true }, call.upstreamModel), stream_options: { include_usage: true } };
-    const response = await postUpstream(url, this.headers(call), JSON.stringify(body), call, this.postOptions(true));
+    const { response, url } = await this.post(call, JSON.stringify(body), true);
     return decodeStream(response.body, this.name, url);
   }
 
   async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
-    const url = this.url(call);
     const streamOptions = asObject(body.stream_options);
     const needsUsage = options.stream && streamOptions?.include_usage !== true;
     const unchanged = body.model === call.upstreamModel && !needsUsage && options.rawBody !== undefined;
@@ -58,8 +56,8 @@ export class OpenAIAdapter implements ProviderAdapter {
           model: call.upstreamModel,
           ...(needsUsage ? { stream_options: { ...streamOptions, include_usage: true } } : {}),
         });
-    const response = await postUpstream(url, this.headers(call), payload, call, this.postOptions(options.stream));
-    const headers = forwardedHeaders(response.headers);
+    const { response, url } = await this.post(call, payload, options.stream);
+    const headers = this.forwardedHeaders(response.headers);
     if (!options.stream || !response.headers['content-type']?.includes('text/event-stream')) {
       const bytes = await readBody(response.body, this.name, url);
       const completion = parseJsonBody(bytes);
@@ -73,11 +71,26 @@ export class OpenAIAdapter implements ProviderAdapter {
       };
     }
     const tap: StreamTap = { usage: {}, completed: false, events: 0, answerStarted: false };
-    const inspector = new OpenAITapInspector(!needsUsage, options.annotateFinalUsage);
+    const inspector = this.tapInspector(!needsUsage, options.annotateFinalUsage);
     return { kind: 'stream', status: response.status, headers, tap, chunks: tapSseStream(response.body, inspector, tap, this.name, url) };
   }
 
-  private url(call: UpstreamCall): string {
+  /** Sends one request; subclasses refine the errors their service returns. */
+  protected async post(call: UpstreamCall, body: string | Buffer, stream: boolean): Promise<{ response: UpstreamResponse; url: string }> {
+    const url = this.url(call);
+    const response = await postUpstream(url, this.headers(call), body, call, { provider: this.name, stream, parseError: parseOpenAIError });
+    return { response, url };
+  }
+
+  protected tapInspector(clientWantsUsage: boolean, annotate: ((usage: Usage) => Record<string, unknown> | undefined) | undefined): OpenAITapInspector {
+    return new OpenAITapInspector(clientWantsUsage, annotate);
+  }
+
+  protected forwardedHeaders(headers: Record<string, string>): Record<string, string> {
+    return forwardedHeaders(headers);
+  }
+
+  protected url(call: UpstreamCall): string {
     const base = call.deployment.apiBase ?? this.defaultBase;
     if (base === undefined) {
       throw new GatewayError({
@@ -89,12 +102,8 @@ export class OpenAIAdapter implements ProviderAdapter {
     return joinUrl(base, '/chat/completions');
   }
 
-  private headers(call: UpstreamCall): Record<string, string> {
+  protected headers(call: UpstreamCall): Record<string, string> {
     return call.deployment.apiKey === undefined ? {} : { authorization: `Bearer ${call.deployment.apiKey}` };
-  }
-
-  private postOptions(stream: boolean) {
-    return { provider: this.name, stream, parseError: parseOpenAIError };
   }
 }
 

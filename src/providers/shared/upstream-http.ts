@@ -25,8 +25,8 @@ export interface UpstreamErrorInfo {
 export interface PostOptions {
   provider: string;
   stream: boolean;
-  /** Extracts the provider's message and error type from an error body. */
-  parseError: (status: number, text: string) => UpstreamErrorInfo;
+  /** Extracts the provider's message and error type from an error body (and headers, for AWS). */
+  parseError: (status: number, text: string, headers: Record<string, string>) => UpstreamErrorInfo;
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
@@ -71,7 +71,7 @@ export function upstreamHttpError(
   headers: Record<string, string>,
   options: Pick<PostOptions, 'provider' | 'parseError'>,
 ): GatewayError {
-  const info = options.parseError(status, text);
+  const info = options.parseError(status, text, headers);
   const { code, retryable } = classifyUpstreamStatus(status);
   return new GatewayError({
     code,

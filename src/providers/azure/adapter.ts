@@ -1,0 +1,93 @@
+/**
+ * Azure OpenAI: the OpenAI chat wire at `{api_base}/openai/deployments/{deployment}/chat/completions
+ * ?api-version=…`, authenticated with `api-key` or an Entra ID bearer token. Bodies, streams, usage
+ * and the passthrough tap are OpenAI's (the OpenAI adapter is extended); only the URL, the auth,
+ * the stream preamble and a few Azure error shapes differ.
+ */
+import { GatewayError } from '../../core/errors.js';
+import { asObject, asString, tryParseJson } from '../../core/json.js';
+import type { Usage } from '../../core/usage.js';
+import { OpenAIAdapter } from '../openai/adapter.js';
+import { OpenAITapInspector } from '../openai/tap.js';
+import { joinUrl, type UpstreamResponse } from '../shared/upstream-http.js';
+import type { UpstreamCall } from '../types.js';
+
+/** Used when neither `api_version` nor AZURE_API_VERSION is set: a version with stream usage and reasoning_effort. */
+export const AZURE_DEFAULT_API_VERSION = '2025-04-01-preview';
+
+export class AzureAdapter extends OpenAIAdapter {
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
+    super({ name: 'azure', defaultBase: undefined });
+  }
+
+  protected override async post(call: UpstreamCall, body: string | Buffer, stream: boolean): Promise<{ response: UpstreamResponse; url: string }> {
+    try {
+      return await super.post(call, body, stream);
+    } catch (err) {
+      throw refineAzureError(err);
+    }
+  }
+
+  protected override tapInspector(clientWantsUsage: boolean, annotate: ((usage: Usage) => Record<string, unknown> | undefined) | undefined): OpenAITapInspector {
+    return new AzureTapInspector(clientWantsUsage, annotate);
+  }
+
+  /** Azure's own headers next to OpenAI's (request ids, the region that answered). */
+  protected override forwardedHeaders(headers: Record<string, string>): Record<string, string> {
+    const out = super.forwardedHeaders(headers);
+    for (const name of ['apim-request-id', 'x-ms-region', 'x-ms-deployment-name']) {
+      const value = headers[name];
+      if (value !== undefined) out[`llm_provider-${name}`] = value;
+    }
+    return out;
+  }
+
+  protected override url(call: UpstreamCall): string {
+    const base = call.deployment.apiBase ?? this.env.AZURE_API_BASE;
+    if (base === undefined || base === '') throw configError(call, 'has no api_base (https://<resource>.openai.azure.com)');
+    const version = call.deployment.apiVersion ?? this.env.AZURE_API_VERSION ?? AZURE_DEFAULT_API_VERSION;
+    const path = `/openai/deployments/${encodeURIComponent(call.upstreamModel)}/chat/completions?api-version=${encodeURIComponent(version)}`;
+    return joinUrl(base.replace(/\/openai\/?$/, ''), path);
+  }
+
+  /** `api-key` when a key is configured, else an Entra ID token as a bearer. */
+  protected override headers(call: UpstreamCall): Record<string, string> {
+    const key = call.deployment.apiKey ?? this.env.AZURE_API_KEY;
+    if (key !== undefined && key !== '') return { 'api-key': key };
+    const token = str(call.deployment.params.azure_ad_token) ?? this.env.AZURE_AD_TOKEN;
+    if (token !== undefined && token !== '') return { authorization: `Bearer ${token.replace(/^Bearer\s+/i, '')}` };
+    throw configError(call, 'has no credentials: set api_key (or AZURE_API_KEY) or azure_ad_token (or AZURE_AD_TOKEN)');
+  }
+}
+
+/**
+ * OpenAI's tap, plus Azure's preamble: the prompt_filter_results chunk (no choices yet) that opens
+ * every stream is not the answer, so an error right after it is still "before the first byte".
+ */
+export class AzureTapInspector extends OpenAITapInspector {
+  isPreamble(raw: string): boolean {
+    return raw.includes('"prompt_filter_results"') && raw.includes('"choices":[]');
+  }
+}
+
+/** A prompt stopped by Azure's content filter is a 400 with `code: "content_filter"`: a policy refusal, not a malformed request. */
+function refineAzureError(err: unknown): unknown {
+  if (!(err instanceof GatewayError) || err.upstream?.body === undefined) return err;
+  const error = asObject(asObject(tryParseJson(err.upstream.body))?.error);
+  if (asString(error?.code) !== 'content_filter' && asString(error?.code) !== 'ResponsibleAIPolicyViolation') return err;
+  return new GatewayError({
+    code: 'content_policy',
+    status: 400,
+    message: err.message,
+    param: asString(error?.param),
+    upstream: { ...err.upstream, type: 'content_filter' },
+  });
+}
+
+function configError(call: UpstreamCall, problem: string): GatewayError {
+  return new GatewayError({ code: 'invalid_request', status: 500, message: `Deployment ${call.deployment.id} (azure) ${problem}` });
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}

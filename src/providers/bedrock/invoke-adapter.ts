@@ -1,0 +1,118 @@
+/**
+ * Claude on Bedrock through InvokeModel / InvokeModelWithResponseStream. The body is the Anthropic
+ * Messages body (see invoke-body.ts), so the Anthropic surface is a passthrough: the client's JSON
+ * goes up with only what Bedrock demands changed, and the answer comes back as Anthropic JSON or
+ * Anthropic SSE re-framed from the AWS event stream, tapped for usage, never re-encoded. Other
+ * surfaces go through the canonical model with the Anthropic converters.
+ */
+import { GatewayError } from '../../core/errors.js';
+import { isObject, tryParseJson, type JsonObject } from '../../core/json.js';
+import type { CanonicalRequest } from '../../core/request.js';
+import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
+import { toAnthropicBody } from '../anthropic/convert-request.js';
+import { parseAnthropicMessage } from '../anthropic/parse-response.js';
+import { AnthropicTapInspector } from '../anthropic/tap.js';
+import { parseAnthropicUsage } from '../anthropic/usage.js';
+import { estimateRequestTokens } from '../shared/token-estimate.js';
+import { readBody } from '../shared/upstream-http.js';
+import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, StreamTap, UpstreamCall } from '../types.js';
+import { toBedrockAnthropicBody } from './invoke-body.js';
+import { decodeInvokeStream, tapInvokeStream } from './invoke-stream.js';
+import { bedrockModelId, foundationModelId } from './model-id.js';
+import { BEDROCK_PROVIDER, modelPath, type BedrockTransport } from './transport.js';
+
+/** Anthropic requires max_tokens, and so does count-tokens' InvokeModel body. */
+const DEFAULT_MAX_TOKENS = 4096;
+
+export class BedrockInvokeAdapter implements ProviderAdapter {
+  readonly name = BEDROCK_PROVIDER;
+  readonly dialect = 'anthropic-messages' as const;
+
+  constructor(private readonly transport: BedrockTransport) {}
+
+  async complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse> {
+    const body = this.canonicalBody({ ...request, stream: false }, call);
+    const response = await this.transport.post(modelPath(bedrockModelId(call.upstreamModel), 'invoke'), JSON.stringify(body), call, false);
+    return parseAnthropicMessage(parseJsonBody(await readBody(response.body, BEDROCK_PROVIDER, response.url)));
+  }
+
+  async stream(request: CanonicalRequest, call: UpstreamCall): Promise<AsyncIterable<StreamEvent>> {
+    const body = this.canonicalBody({ ...request, stream: true }, call);
+    const path = modelPath(bedrockModelId(call.upstreamModel), 'invoke-with-response-stream');
+    const response = await this.transport.post(path, JSON.stringify(body), call, true);
+    return decodeInvokeStream(response.body, response.url);
+  }
+
+  async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
+    const payload = JSON.stringify(toBedrockAnthropicBody(body, call.clientHeaders));
+    const modelId = bedrockModelId(call.upstreamModel);
+    const path = modelPath(modelId, options.stream ? 'invoke-with-response-stream' : 'invoke');
+    const response = await this.transport.post(path, payload, call, options.stream);
+    const headers = forwardedHeaders(response.headers);
+    if (!options.stream) {
+      const bytes = await readBody(response.body, BEDROCK_PROVIDER, response.url);
+      const message = parseJsonBody(bytes);
+      return {
+        kind: 'json',
+        status: response.status,
+        headers,
+        body: bytes,
+        usage: parseAnthropicUsage(message.usage),
+        model: typeof message.model === 'string' ? message.model : undefined,
+      };
+    }
+    const tap: StreamTap = { usage: {}, completed: false, events: 0, answerStarted: false };
+    const inspector = new AnthropicTapInspector(options.annotateFinalUsage);
+    return { kind: 'stream', status: response.status, headers, tap, chunks: tapInvokeStream(response.body, inspector, tap, response.url) };
+  }
+
+  async countTokens(request: CanonicalRequest, call: UpstreamCall): Promise<number> {
+    const body = this.canonicalBody({ ...request, stream: false }, call);
+    try {
+      return await this.count(body, call);
+    } catch (err) {
+      // Not every model or region offers count-tokens; an estimate beats failing the caller.
+      if (err instanceof GatewayError && !err.retryable && err.code !== 'authentication') return estimateRequestTokens(request);
+      throw err;
+    }
+  }
+
+  async passthroughCountTokens(body: JsonObject, call: UpstreamCall): Promise<number> {
+    const maxTokens = typeof body.max_tokens === 'number' ? body.max_tokens : (call.deployment.defaultMaxTokens ?? DEFAULT_MAX_TOKENS);
+    return this.count(toBedrockAnthropicBody({ ...body, max_tokens: maxTokens }, call.clientHeaders), call);
+  }
+
+  /** CountTokens takes the InvokeModel body as a JSON string and answers `{"inputTokens": n}`. */
+  private async count(invokeBody: JsonObject, call: UpstreamCall): Promise<number> {
+    const path = modelPath(foundationModelId(bedrockModelId(call.upstreamModel)), 'count-tokens');
+    const payload = JSON.stringify({ input: { invokeModel: { body: JSON.stringify(invokeBody) } } });
+    const response = await this.transport.post(path, payload, call, false);
+    const parsed = parseJsonBody(await readBody(response.body, BEDROCK_PROVIDER, response.url));
+    if (typeof parsed.inputTokens !== 'number') {
+      throw new GatewayError({ code: 'upstream_error', status: 502, message: 'Bedrock count-tokens answered without inputTokens', retryable: true });
+    }
+    return parsed.inputTokens;
+  }
+
+  private canonicalBody(request: CanonicalRequest, call: UpstreamCall): JsonObject {
+    const anthropic = toAnthropicBody(request, call.upstreamModel, call.deployment.defaultMaxTokens);
+    return toBedrockAnthropicBody(anthropic, call.clientHeaders);
+  }
+}
+
+export function parseJsonBody(bytes: Buffer): JsonObject {
+  const parsed = tryParseJson(bytes.toString('utf8'));
+  if (!isObject(parsed)) {
+    throw new GatewayError({ code: 'upstream_error', status: 502, message: 'Bedrock returned a body that is not JSON', retryable: true, upstream: { provider: BEDROCK_PROVIDER } });
+  }
+  return parsed;
+}
+
+/** AWS request ids and Bedrock's own token counts, passed to the client as `llm_provider-*`. */
+export function forwardedHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name === 'x-amzn-requestid' || name.startsWith('x-amzn-bedrock-')) out[`llm_provider-${name}`] = value;
+  }
+  return out;
+}
