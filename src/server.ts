@@ -16,6 +16,8 @@ import { ModelTable } from './routing/router.js';
 import type { Database } from './storage/ports.js';
 import { createMetrics, resolveMetricsConfig, type Metrics } from './observability/metrics/index.js';
 import { KNOWN_CALLBACKS } from './config/schema.js';
+import { priceWarner } from './observability/price-warnings.js';
+import { startMetricsServer, type MetricsServer } from './observability/metrics-server.js';
 
 export interface ServerOptions {
   env?: NodeJS.ProcessEnv | undefined;
@@ -41,6 +43,8 @@ export interface Gateway {
   warnings: string[];
   masterKeyConfigured: boolean;
   listen(port: number, host: string): Promise<string>;
+  /** Serve /metrics on a port of its own (`--metrics-port`). */
+  listenMetrics(port: number, host: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -88,6 +92,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   const byId = new Map(deployments.map((d) => [d.id, d]));
   const metrics = createMetrics({ config: metricsConfig, lookupDeployment: (id) => byId.get(id) });
   calls.subscribe((call) => metrics.observe(call));
+  calls.subscribe(priceWarner((message) => process.stderr.write(`WARNING: ${message}\n`)));
   const maxRequestMb = config.general_settings.max_request_size_mb ?? 32;
   const database = openDatabase(options.databaseUrl ?? config.general_settings.database_url ?? env.DATABASE_URL, options.dataDir ?? 'data', {
     onError: (err) => process.stderr.write(`tollgate: database error: ${err.message}\n`),
@@ -106,6 +111,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   app.addHook('onReady', async () => {
     await database.migrate();
   });
+  let metricsServer: MetricsServer | undefined;
   return {
     app,
     calls,
@@ -118,7 +124,12 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     async listen(port, host) {
       return app.listen({ port, host });
     },
+    async listenMetrics(port, host) {
+      metricsServer = await startMetricsServer(metrics, port, host);
+      return metricsServer.url;
+    },
     async close() {
+      await metricsServer?.close();
       // Order matters: finish in-flight requests (their records), flush their spend, then close the store.
       await app.close();
       await spendWriter.close();

@@ -23,6 +23,8 @@ Options:
                      else the bundled config/default.yaml (mock models, no credentials needed).
   -p, --port N       Port to listen on. Default: 4000 (or $PORT).
   -H, --host H       Address to bind. Default: 0.0.0.0 (or $HOST).
+      --metrics-port N  Also serve /metrics on this port, without authentication, so scrapes
+                     never compete with traffic (or $TOLLGATE_METRICS_PORT / $PROMETHEUS_METRICS_PORT).
   -h, --help         Show this help.
   -v, --version      Show the version.
 
@@ -41,6 +43,8 @@ Endpoints:
   POST /v1/messages/count_tokens
   GET  /v1/models             Models the caller may use (also /models)
   GET  /health/liveliness, /health/readiness, HEAD /
+  GET  /metrics               Prometheus metrics (LiteLLM's names; see docs/metrics.md)
+  GET  /spend/logs, /global/spend/report   Spend logs (master key)
 `;
 
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -59,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
         config: { type: 'string', short: 'c' },
         port: { type: 'string', short: 'p' },
         host: { type: 'string', short: 'H' },
+        'metrics-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -94,6 +99,11 @@ export async function main(argv: string[]): Promise<number> {
     const gateway = createGateway(loaded, { logger: logLevel === 'debug' || logLevel === 'info' });
     for (const warning of gateway.warnings) process.stderr.write(`WARNING: ${warning}\n`);
     const address = await gateway.listen(port, host);
+    const metricsPort = values['metrics-port'] ?? process.env.TOLLGATE_METRICS_PORT ?? process.env.PROMETHEUS_METRICS_PORT;
+    if (metricsPort !== undefined && metricsPort !== '') {
+      const metricsUrl = await gateway.listenMetrics(Number(metricsPort), host);
+      process.stdout.write(`tollgate metrics on ${metricsUrl}\n`);
+    }
     process.stdout.write(`tollgate ${GATEWAY_VERSION} listening on ${address} (config: ${configPath}, models: ${gateway.models.publicNames().join(', ')})\n`);
     const stop = (signal: string): void => {
       // Drains in-flight requests and flushes their spend logs before exiting.

@@ -1,0 +1,35 @@
+/**
+ * The optional separate metrics listener (`--metrics-port`): a bare node:http server so Prometheus
+ * scrapes never queue behind traffic on the main port. Unauthenticated, as LiteLLM's is.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Metrics } from './metrics/index.js';
+
+export interface MetricsServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startMetricsServer(metrics: Metrics, port: number, host: string): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || (path !== '/metrics' && path !== '/')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Only GET /metrics is served here\n');
+      return;
+    }
+    metrics.render().then(
+      (body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body),
+      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${String(err)}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
