@@ -9,6 +9,7 @@ import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import { joinUrl, postUpstream, readBody } from '../shared/upstream-http.js';
 import { sseEvents } from '../shared/sse-stream.js';
 import { tapSseStream } from '../shared/stream-tap.js';
+import { replaceModel } from '../shared/body-rewrite.js';
 import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, StreamTap, UpstreamCall } from '../types.js';
 import { toAnthropicBody } from './convert-request.js';
 import { AnthropicStreamDecoder, parseAnthropicError, parseAnthropicMessage } from './parse-response.js';
@@ -38,10 +39,9 @@ export class AnthropicAdapter implements ProviderAdapter {
 
   async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
     const url = this.url(call, '/v1/messages');
-    const payload =
-      body.model === call.upstreamModel && options.rawBody !== undefined
-        ? options.rawBody
-        : JSON.stringify({ ...body, model: call.upstreamModel });
+    const raw = options.rawBody;
+    const edited = raw === undefined || body.model === call.upstreamModel ? raw : replaceModel(raw, String(body.model), call.upstreamModel);
+    const payload = edited ?? JSON.stringify({ ...body, model: call.upstreamModel });
     const response = await postUpstream(url, this.headers(call), payload, call, this.postOptions(options.stream));
     const headers = forwardedHeaders(response.headers);
     if (!options.stream || !response.headers['content-type']?.includes('text/event-stream')) {

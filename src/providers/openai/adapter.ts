@@ -9,6 +9,7 @@ import { asObject, isObject, tryParseJson, type JsonObject } from '../../core/js
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import { joinUrl, postUpstream, readBody, type UpstreamResponse } from '../shared/upstream-http.js';
+import { prependMember, replaceModel } from '../shared/body-rewrite.js';
 import { sseEvents } from '../shared/sse-stream.js';
 import { tapSseStream } from '../shared/stream-tap.js';
 import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, StreamTap, UpstreamCall } from '../types.js';
@@ -48,14 +49,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
     const streamOptions = asObject(body.stream_options);
     const needsUsage = options.stream && streamOptions?.include_usage !== true;
-    const unchanged = body.model === call.upstreamModel && !needsUsage && options.rawBody !== undefined;
-    const payload = unchanged
-      ? (options.rawBody as Buffer)
-      : JSON.stringify({
-          ...body,
-          model: call.upstreamModel,
-          ...(needsUsage ? { stream_options: { ...streamOptions, include_usage: true } } : {}),
-        });
+    const payload = passthroughPayload(body, call.upstreamModel, needsUsage, options.rawBody);
     const { response, url } = await this.post(call, payload, options.stream);
     const headers = this.forwardedHeaders(response.headers);
     if (!options.stream || !response.headers['content-type']?.includes('text/event-stream')) {
@@ -115,6 +109,19 @@ async function* decodeStream(body: Parameters<typeof sseEvents>[0], provider: st
     if (isObject(chunk)) yield* decoder.decode(chunk);
   }
   yield* decoder.end();
+}
+
+/**
+ * The client's bytes with the model swapped (and include_usage added for metering), edited in place
+ * when that is provably safe; re-serialised otherwise.
+ */
+function passthroughPayload(body: JsonObject, model: string, needsUsage: boolean, raw: Buffer | undefined): Buffer | string {
+  let bytes = raw;
+  if (bytes !== undefined && body.model !== model) bytes = typeof body.model === 'string' ? replaceModel(bytes, body.model, model) : undefined;
+  if (bytes !== undefined && needsUsage) bytes = body.stream_options === undefined ? prependMember(bytes, 'stream_options', { include_usage: true }) : undefined;
+  if (bytes !== undefined) return bytes;
+  const streamOptions = asObject(body.stream_options);
+  return JSON.stringify({ ...body, model, ...(needsUsage ? { stream_options: { ...streamOptions, include_usage: true } } : {}) });
 }
 
 function parseJsonBody(bytes: Buffer): JsonObject {

@@ -11,6 +11,8 @@ import { parseOpenAIUsage } from './usage.js';
  * `[DONE]`. When the gateway added `include_usage` on its own, the usage-only chunk is dropped so
  * the client sees the stream it asked for.
  */
+const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+
 export class OpenAITapInspector implements EventInspector {
   constructor(
     private readonly clientWantsUsage: boolean,
@@ -18,7 +20,8 @@ export class OpenAITapInspector implements EventInspector {
   ) {}
 
   wants(raw: string): boolean {
-    return raw.includes('"usage"') || raw.includes('[DONE]') || raw.includes('"error"');
+    // With include_usage every chunk carries "usage":null; only a usage object is worth parsing.
+    return USAGE_OBJECT.test(raw) || raw.includes('[DONE]') || raw.includes('"error"');
   }
 
   inspect(event: SseEvent, _raw: string, tap: StreamTap): InspectResult {
