@@ -1,6 +1,6 @@
 /**
  * Writes docs/metrics.md from the metrics definitions table.
- * Run: npx vite-node scripts/generate-metrics-doc.ts   (test/metrics/doc.test.ts fails when it is stale)
+ * Run: npm run docs:metrics   (test/metrics/doc.test.ts fails when it is stale)
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -52,9 +52,9 @@ describe('definitions', () => {
 });
 
 describe('docs/metrics.md', () => {
-  it('is up to date with the definitions table (regenerate: npx vite-node scripts/generate-metrics-doc.ts)', () => {
+  it('is up to date with the definitions table (regenerate: npm run docs:metrics)', () => {
     const onDisk = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'metrics.md'), 'utf8');
-    expect(onDisk === renderMetricsDoc(), 'docs/metrics.md is stale: run `npx vite-node scripts/generate-metrics-doc.ts`').toBe(true);
+    expect(onDisk === renderMetricsDoc(), 'docs/metrics.md is stale: run `npm run docs:metrics`').toBe(true);
   });
 
   it('documents every metric, and the response cache vs prompt cache distinction', () => {
