@@ -1,8 +1,10 @@
 /**
  * The mock model's prompt cache, modelled on Anthropic's: the prompt is read in order (tools,
- * system, messages); the prefix up to and including the last block with `cache_control` is the
- * cacheable part. Seen within its TTL → a cache read (and the TTL is refreshed); otherwise a cache
- * write of that TTL. Everything after the breakpoint is uncached input.
+ * system, messages) and every block with `cache_control` is a breakpoint. The longest prefix ending
+ * at a breakpoint that was seen within its TTL is a cache read (its TTL refreshed); the tokens from
+ * there to the last breakpoint are a cache write, each segment with the TTL of the breakpoint that
+ * closes it; everything after the last breakpoint is uncached input. So a conversation's second turn
+ * reads the system prompt it shares with the first even though its own last breakpoint is new.
  */
 import { createHash } from 'node:crypto';
 import type { CacheControl, CanonicalRequest } from '../../core/request.js';
@@ -26,27 +28,40 @@ export class MockPromptCache {
   /** Input usage of a request, updating the cache as a real provider would. */
   account(scope: string, request: CanonicalRequest): Usage {
     const segments = promptSegments(request);
-    let breakpoint = -1;
-    segments.forEach((s, i) => {
-      if (s.cacheControl !== undefined) breakpoint = i;
-    });
     const tokens = segments.map((s) => estimateTokens(s.text));
     const total = tokens.reduce((a, b) => a + b, 0);
-    const none: Usage = { inputUncached: total, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 };
-    if (breakpoint === -1) return none;
-
-    const ttl = segments[breakpoint]?.cacheControl?.ttl ?? '5m';
-    const prefixTokens = tokens.slice(0, breakpoint + 1).reduce((a, b) => a + b, 0);
-    const hash = createHash('sha256').update(scope);
-    for (const s of segments.slice(0, breakpoint + 1)) hash.update('\u0000').update(s.key);
-    const key = hash.digest('hex');
     const now = this.now();
-    const expires = this.entries.get(key);
-    this.entries.set(key, now + TTL_MS[ttl]);
+    const hash = createHash('sha256').update(scope);
+    // Each breakpoint: where its prefix ends, its hash, its TTL.
+    const breakpoints: { end: number; key: string; ttl: '5m' | '1h' }[] = [];
+    segments.forEach((segment, i) => {
+      hash.update('\u0000').update(segment.key);
+      if (segment.cacheControl !== undefined) {
+        breakpoints.push({ end: i + 1, key: hash.copy().digest('hex'), ttl: segment.cacheControl.ttl ?? '5m' });
+      }
+    });
+    const usage: Usage = { inputUncached: total, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 };
+    if (breakpoints.length === 0) return usage;
+
+    const prefixTokens = (end: number): number => tokens.slice(0, end).reduce((a, b) => a + b, 0);
+    let readEnd = 0;
+    for (const bp of breakpoints) {
+      const expires = this.entries.get(bp.key);
+      if (expires !== undefined && expires > now) readEnd = bp.end;
+    }
+    usage.cacheRead = prefixTokens(readEnd);
+    let written = readEnd;
+    for (const bp of breakpoints) {
+      this.entries.set(bp.key, now + TTL_MS[bp.ttl]);
+      if (bp.end <= written) continue;
+      const segmentTokens = prefixTokens(bp.end) - prefixTokens(written);
+      if (bp.ttl === '1h') usage.cacheWrite1h = (usage.cacheWrite1h ?? 0) + segmentTokens;
+      else usage.cacheWrite5m = (usage.cacheWrite5m ?? 0) + segmentTokens;
+      written = bp.end;
+    }
+    usage.inputUncached = total - prefixTokens(written);
     this.evictExpired(now);
-    const uncached = total - prefixTokens;
-    if (expires !== undefined && expires > now) return { ...none, inputUncached: uncached, cacheRead: prefixTokens };
-    return ttl === '1h' ? { ...none, inputUncached: uncached, cacheWrite1h: prefixTokens } : { ...none, inputUncached: uncached, cacheWrite5m: prefixTokens };
+    return usage;
   }
 
   private evictExpired(now: number): void {
