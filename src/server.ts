@@ -10,9 +10,14 @@ import { Pricing } from './accounting/pricing.js';
 import { SpendWriter } from './accounting/spend-writer.js';
 import { openDatabase } from './storage/database.js';
 import { CallLog } from './observability/call-log.js';
-import { MasterKeyAuthenticator } from './policy/auth.js';
+import { VirtualKeyAuthenticator } from './policy/virtual-keys.js';
+import { Tenancy } from './policy/tenancy.js';
+import { Policy } from './policy/admission.js';
+import { accessGroupsOf, SettingsError, TENANCY_CONFIG_KEYS, tenancySettings } from './policy/settings.js';
+import { MemorySharedState } from './storage/memory/shared-state.js';
 import { PLANNED_PROVIDERS, ProviderRegistry } from './providers/registry.js';
-import { ModelTable } from './routing/router.js';
+import { setupRouting } from './routing/setup.js';
+import type { ModelTable } from './routing/router.js';
 import type { Database } from './storage/ports.js';
 import { createMetrics, resolveMetricsConfig, type Metrics } from './observability/metrics/index.js';
 import { KNOWN_CALLBACKS } from './config/schema.js';
@@ -39,6 +44,10 @@ export interface Gateway {
   database: Database;
   spendWriter: SpendWriter;
   metrics: Metrics;
+  /** Keys, users, teams, customers and budgets (in-process view). */
+  tenancy: Tenancy;
+  /** Admission (`admit`) and settlement (`settle`) for the proxy flow. */
+  policy: Policy;
   /** Warnings for the operator (open mode, unimplemented keys). */
   warnings: string[];
   masterKeyConfigured: boolean;
@@ -67,15 +76,26 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   });
 
   const masterKey = config.general_settings.master_key ?? env.TOLLGATE_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
-  const auth = new MasterKeyAuthenticator(masterKey);
-  const models = new ModelTable(deployments);
+  const pricing = new Pricing();
+  const routing = setupRouting({
+    sections: config,
+    deployments,
+    providers,
+    costPerToken: (d, upstreamModel) => {
+      const base = pricing.tableFor(d, upstreamModel)?.base;
+      return base?.input === undefined && base?.output === undefined ? undefined : (base.input ?? 0) + (base.output ?? 0);
+    },
+    onCooldown: (d, status) => metrics.deploymentCooledDown({ id: d.id, modelGroup: d.modelGroup, provider: d.provider, model: d.model, apiBase: d.apiBase }, status),
+  });
+  const { models } = routing;
   const calls = new CallLog();
   const warnings: string[] = [];
-  if (auth.open) {
+  if (masterKey === undefined) {
     warnings.push('NO MASTER KEY CONFIGURED: the gateway is OPEN and accepts every request without a key. Set general_settings.master_key or TOLLGATE_MASTER_KEY.');
   }
-  if (loaded.unimplemented.length > 0) {
-    warnings.push(`Config keys accepted but not implemented by Tollgate yet (ignored): ${loaded.unimplemented.join(', ')}`);
+  const unimplemented = loaded.unimplemented.filter((k) => !TENANCY_CONFIG_KEYS.includes(k));
+  if (unimplemented.length > 0) {
+    warnings.push(`Config keys accepted but not implemented by Tollgate yet (ignored): ${unimplemented.join(', ')}`);
   }
   let metricsConfig;
   try {
@@ -83,7 +103,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   } catch (err) {
     throw new ConfigError(file, 'litellm_settings', err instanceof Error ? err.message : String(err));
   }
-  warnings.push(...metricsConfig.warnings);
+  warnings.push(...metricsConfig.warnings, ...routing.warnings);
   const callbacks = [config.litellm_settings.callbacks, config.litellm_settings.success_callback, config.litellm_settings.failure_callback].flat();
   const unknownCallbacks = callbacks.filter((c): c is string => typeof c === 'string' && !KNOWN_CALLBACKS.includes(c));
   if (unknownCallbacks.length > 0) {
@@ -92,6 +112,12 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   const byId = new Map(deployments.map((d) => [d.id, d]));
   const metrics = createMetrics({ config: metricsConfig, lookupDeployment: (id) => byId.get(id) });
   calls.subscribe((call) => metrics.observe(call));
+  for (const d of deployments) {
+    const { tpm, rpm } = d.params;
+    if (typeof tpm === 'number' || typeof rpm === 'number') {
+      metrics.setDeploymentLimits({ id: d.id, modelGroup: d.modelGroup, provider: d.provider, model: d.model, apiBase: d.apiBase }, { tpm: typeof tpm === 'number' ? tpm : undefined, rpm: typeof rpm === 'number' ? rpm : undefined });
+    }
+  }
   calls.subscribe(priceWarner((message) => process.stderr.write(`WARNING: ${message}\n`)));
   const maxRequestMb = config.general_settings.max_request_size_mb ?? 32;
   const database = openDatabase(options.databaseUrl ?? config.general_settings.database_url ?? env.DATABASE_URL, options.dataDir ?? 'data', {
@@ -102,14 +128,30 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     logger: { warn: (obj, msg) => logLine(msg, obj), error: (obj, msg) => logLine(msg, obj) },
   });
   calls.subscribe((call) => spendWriter.record(call));
+  // Keys, users, teams, customers and budgets: cached in process, counters in shared state.
+  let tenancyConfig;
+  try {
+    tenancyConfig = tenancySettings(config.general_settings, config.litellm_settings);
+  } catch (err) {
+    if (err instanceof SettingsError) throw new ConfigError(file, err.path, err.reason);
+    throw err;
+  }
+  const sharedState = new MemorySharedState({ now: options.now });
+  const tenancyLog = { info: (obj: object, msg: string) => logLine(msg, obj), warn: (obj: object, msg: string) => logLine(msg, obj), error: (obj: object, msg: string) => logLine(msg, obj) };
+  const tenancy = new Tenancy(database.tenancy, sharedState, { ...tenancyConfig, now: options.now, logger: tenancyLog });
+  const auth = new VirtualKeyAuthenticator(masterKey, tenancy);
+  const policy = new Policy(tenancy, { ...tenancyConfig, accessGroups: accessGroupsOf(config.model_list), onError: (err) => logLine('settling a call failed', { err }) });
   const app = buildApp(
-    { auth, models, providers, sink: calls, maxRetries: 0, startedAt: Date.now(), pricing: new Pricing(), spendLogs: database.spendLogs, database, metrics,
+    { auth, models, providers, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, router: routing.router, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics, policy,
+      admin: { auth, tenancy, configModels: () => models.all(), storeModelInDb: tenancyConfig.storeModelInDb },
       metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true },
     { maxRequestBytes: Math.floor(maxRequestMb * 1024 * 1024), logger: options.logger ?? false },
   );
   // Migrations run before the server accepts anything (listen and inject both wait for onReady).
   app.addHook('onReady', async () => {
     await database.migrate();
+    await tenancy.start();
+    routing.start();
   });
   let metricsServer: MetricsServer | undefined;
   return {
@@ -119,6 +161,8 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     database,
     spendWriter,
     metrics,
+    tenancy,
+    policy,
     warnings,
     masterKeyConfigured: !auth.open,
     async listen(port, host) {
@@ -130,9 +174,12 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     },
     async close() {
       await metricsServer?.close();
+      routing.stop();
       // Order matters: finish in-flight requests (their records), flush their spend, then close the store.
       await app.close();
       await spendWriter.close();
+      await tenancy.close();
+      await sharedState.close();
       await database.close();
     },
   };

@@ -139,6 +139,10 @@ const CALL_TYPES: Record<Surface, string> = {
   'openai-chat': 'acompletion',
   'anthropic-messages': 'anthropic_messages',
   'anthropic-count-tokens': 'count_tokens',
+  // LiteLLM logs its Bedrock and Vertex pass-through routes under this call type.
+  'bedrock-invoke': 'pass_through_endpoint',
+  'bedrock-converse': 'pass_through_endpoint',
+  'vertex-raw-predict': 'pass_through_endpoint',
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;

@@ -8,11 +8,13 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from '../config/loader.js';
 import { createGateway } from '../server.js';
 import { GATEWAY_VERSION } from '../observability/headers.js';
+import { ADMIN_HELP, runAdminCommand } from './admin.js';
 
 export const HELP = `tollgate ${GATEWAY_VERSION} — an LLM gateway speaking the OpenAI and Anthropic APIs
 
 Usage:
-  tollgate serve [--config FILE] [--port N] [--host H]
+  tollgate serve [--config FILE] [--port N] [--host H] [--metrics-port N]
+  tollgate keys|users|teams <command> ...   (the management API from a terminal; see below)
   tollgate --help | --version
 
 Commands:
@@ -45,7 +47,9 @@ Endpoints:
   GET  /health/liveliness, /health/readiness, HEAD /
   GET  /metrics               Prometheus metrics (LiteLLM's names; see docs/metrics.md)
   GET  /spend/logs, /global/spend/report   Spend logs (master key)
-`;
+  POST /key/generate, /user/new, /team/new, ...   Management API (docs/admin-api.md)
+
+${ADMIN_HELP}`;
 
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.TOLLGATE_CONFIG !== undefined && env.TOLLGATE_CONFIG !== '') return env.TOLLGATE_CONFIG;
@@ -54,6 +58,8 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // The admin CLI has flags of its own: hand it the arguments before serve's parser sees them.
+  if (argv[0] === 'keys' || argv[0] === 'users' || argv[0] === 'teams') return runAdminCommand(argv);
   let parsed;
   try {
     parsed = parseArgs({

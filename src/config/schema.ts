@@ -45,6 +45,12 @@ export const litellmParamsSchema = z.looseObject({
   tpm: nonNegativeInt.optional(),
   weight: z.number().nonnegative().optional(),
   order: z.number().int().optional(),
+  /** Router: concurrent requests this deployment takes. */
+  max_parallel_requests: z.number().int().positive().optional(),
+  /** Router: seconds this deployment cools down (over router_settings.cooldown_time). */
+  cooldown_time: z.number().nonnegative().optional(),
+  /** Router: retries of a call to this deployment's group (over router_settings.num_retries). */
+  num_retries: nonNegativeInt.optional(),
   /** LiteLLM's canned reply; on the mock provider it is the reply text. */
   mock_response: z.string().optional(),
   mock_echo: z.boolean().optional(),
@@ -88,14 +94,54 @@ export const generalSettingsSchema = z.looseObject({
   master_key: z.string().min(1).optional(),
   database_url: z.string().optional(),
   max_request_size_mb: positiveNumber.optional(),
+  background_health_checks: z.boolean().optional(),
+  /** Seconds between background health checks (LiteLLM's default 300). */
+  health_check_interval: positiveNumber.optional(),
 });
 
 /** LiteLLM callback names; only `prometheus` means something to Tollgate (metrics are always on). */
 export const KNOWN_CALLBACKS = ['prometheus'];
 
+/** LiteLLM's fallback lists: `[{"group": ["fb1", "fb2"]}]`, or a bare list of group names (for every group). */
+const fallbacksSchema = z.array(z.union([z.string().min(1), z.record(z.string(), z.union([z.array(z.string().min(1)), z.string().min(1)]))]));
+
+const retryPolicyKeys = [
+  'BadRequestErrorRetries',
+  'AuthenticationErrorRetries',
+  'TimeoutErrorRetries',
+  'RateLimitErrorRetries',
+  'ContentPolicyViolationErrorRetries',
+  'InternalServerErrorRetries',
+] as const;
+const allowedFailsPolicyKeys = [
+  'BadRequestErrorAllowedFails',
+  'AuthenticationErrorAllowedFails',
+  'TimeoutErrorAllowedFails',
+  'RateLimitErrorAllowedFails',
+  'ContentPolicyViolationErrorAllowedFails',
+  'InternalServerErrorAllowedFails',
+] as const;
+const countsObject = <K extends string>(keys: readonly K[]) =>
+  z.looseObject(Object.fromEntries(keys.map((k) => [k, nonNegativeInt.optional()])) as { [P in K]: z.ZodOptional<z.ZodNumber> });
+const retryPolicySchema = countsObject(retryPolicyKeys);
+
+/** Router keys LiteLLM also reads from litellm_settings (router_settings wins). */
+const routerInLitellmSettings = {
+  num_retries: nonNegativeInt.optional(),
+  fallbacks: fallbacksSchema.optional(),
+  context_window_fallbacks: fallbacksSchema.optional(),
+  content_policy_fallbacks: fallbacksSchema.optional(),
+  default_fallbacks: z.array(z.string().min(1)).optional(),
+  max_fallbacks: nonNegativeInt.optional(),
+  allowed_fails: nonNegativeInt.optional(),
+  /** Turns fallbacks off for every request (a request can also send `disable_fallbacks: true`). */
+  disable_fallbacks: z.boolean().optional(),
+};
+
 export const litellmSettingsSchema = z.looseObject({
   drop_params: z.boolean().optional(),
   request_timeout: positiveNumber.optional(),
+  ...routerInLitellmSettings,
   callbacks: z.union([z.array(z.string()), z.string()]).optional(),
   success_callback: z.union([z.array(z.string()), z.string()]).optional(),
   failure_callback: z.union([z.array(z.string()), z.string()]).optional(),
@@ -112,6 +158,22 @@ export const litellmSettingsSchema = z.looseObject({
 export const routerSettingsSchema = z.looseObject({
   timeout: positiveNumber.optional(),
   stream_timeout: positiveNumber.optional(),
+  routing_strategy: z
+    .enum(['simple-shuffle', 'least-busy', 'latency-based-routing', 'usage-based-routing', 'usage-based-routing-v2', 'cost-based-routing'])
+    .optional(),
+  routing_strategy_args: z
+    .looseObject({ lowest_latency_buffer: z.number().nonnegative().optional(), ttl: positiveNumber.optional(), max_latency_list_size: z.number().int().positive().optional() })
+    .optional(),
+  ...routerInLitellmSettings,
+  /** Minimum seconds before a retry. */
+  retry_after: z.number().nonnegative().optional(),
+  retry_policy: retryPolicySchema.optional(),
+  model_group_retry_policy: z.record(z.string(), retryPolicySchema).optional(),
+  allowed_fails_policy: countsObject(allowedFailsPolicyKeys).optional(),
+  cooldown_time: z.number().nonnegative().optional(),
+  disable_cooldowns: z.boolean().optional(),
+  model_group_alias: z.record(z.string(), z.union([z.string().min(1), z.looseObject({ model: z.string().min(1), hidden: z.boolean().optional() })])).optional(),
+  default_max_parallel_requests: z.number().int().positive().optional(),
 });
 
 export const configSchema = z.looseObject({

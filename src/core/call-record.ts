@@ -1,7 +1,16 @@
 import type { ErrorCode } from './errors.js';
 import type { Usage } from './usage.js';
 
-export type Surface = 'openai-chat' | 'anthropic-messages' | 'anthropic-count-tokens';
+export type Surface =
+  | 'openai-chat'
+  | 'anthropic-messages'
+  | 'anthropic-count-tokens'
+  /** Bedrock-shaped ingress: `/bedrock/model/{id}/invoke[-with-response-stream]`. */
+  | 'bedrock-invoke'
+  /** Bedrock-shaped ingress: `/bedrock/model/{id}/converse[-stream]`. */
+  | 'bedrock-converse'
+  /** Vertex-shaped ingress: `…/publishers/anthropic/models/{m}:rawPredict|:streamRawPredict`. */
+  | 'vertex-raw-predict';
 
 /** Who made the request, as far as authentication could tell. */
 export interface Principal {

@@ -11,6 +11,11 @@ import { registerInfoRoutes, type InfoDeps } from './routes/info.js';
 import { anthropicMessagesCodec, openAIChatCodec, type SurfaceCodec } from './surfaces.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { registerMetricsRoute } from './routes/metrics.js';
+import { registerHealthRoute } from './routes/health.js';
+import { registerAdminRoutes, type AdminDeps } from './routes/admin/index.js';
+import { registerNativeRoutes } from './routes/native/index.js';
+import { requestLogSerializers } from './routes/admin/redact.js';
+import type { HealthChecker } from '../routing/health.js';
 import type { Metrics } from '../observability/metrics/index.js';
 import type { SpendLogStore } from '../storage/ports.js';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -30,10 +35,12 @@ export interface AppOptions {
   logger: boolean;
 }
 
-export type AppDeps = ProxyDeps & InfoDeps & { spendLogs: SpendLogStore; metrics: Metrics; metricsAuth: boolean };
+export type AppDeps = ProxyDeps & InfoDeps & { spendLogs: SpendLogStore; metrics: Metrics; metricsAuth: boolean; health: HealthChecker; admin?: AdminDeps | undefined };
 
 export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
-  const app = Fastify({ logger: options.logger, bodyLimit: options.maxRequestBytes, return503OnClosing: false });
+  // Request logs mask any key in the URL (`/key/info?key=sk-…`): plaintext keys are never logged.
+  const logger = options.logger ? { serializers: requestLogSerializers } : false;
+  const app = Fastify({ logger, bodyLimit: options.maxRequestBytes, return503OnClosing: false });
   app.decorateRequest('receivedAt', 0);
   app.addHook('onRequest', (request, _reply, done) => {
     request.receivedAt = performance.now();
@@ -57,6 +64,9 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   registerInfoRoutes(app, deps);
   registerSpendRoutes(app, { store: deps.spendLogs, authorizeAdmin: (headers) => authorizeAdmin(deps, headers) });
   registerMetricsRoute(app, deps.metrics, deps.metricsAuth ? (headers) => deps.auth.authenticate(headers) : undefined);
+  registerHealthRoute(app, { health: deps.health, background: deps.router.settings.healthChecks.background, authorize: (headers) => authorizeAdmin(deps, headers) });
+  if (deps.admin !== undefined) registerAdminRoutes(app, deps.admin);
+  registerNativeRoutes(app, deps);
   return app;
 }
 

@@ -17,6 +17,10 @@ export class CallContext implements AttemptLog {
   readonly attempts: AttemptLog['attempts'] = [];
   retries = 0;
   fallbacks = 0;
+  /** Headers admission decided (x-litellm-key-*, x-ratelimit-*), sent with the answer. */
+  extraHeaders: Readonly<Record<string, string>> | undefined;
+  /** The retries the router may make for this call (`x-litellm-max-retries`), once it has looked. */
+  maxRetries: number | undefined;
   principal: Principal = { isMaster: false };
   requestedModel = '';
   modelGroup: string | undefined;
@@ -33,7 +37,7 @@ export class CallContext implements AttemptLog {
   private upstreamStartedAt: number | undefined;
   private upstreamEndedAt: number | undefined;
   private finished = false;
-  private readonly finishHooks: (() => void)[] = [];
+  private readonly finishHooks: ((record: CallRecord) => void)[] = [];
 
   constructor(
     readonly requestId: string,
@@ -80,8 +84,8 @@ export class CallContext implements AttemptLog {
     return (this.upstreamEndedAt ?? performance.now()) - this.upstreamStartedAt;
   }
 
-  /** Run once, when the record is handed over (e.g. the in-flight gauge). */
-  onFinish(hook: () => void): void {
+  /** Run once, with the record, when it is handed over (the in-flight gauge, the router's lease). */
+  onFinish(hook: (record: CallRecord) => void): void {
     this.finishHooks.push(hook);
   }
 
@@ -121,7 +125,7 @@ export class CallContext implements AttemptLog {
       metadata: this.metadata,
       passthrough: this.passthrough,
     };
-    for (const hook of this.finishHooks) hook();
+    for (const hook of this.finishHooks) hook(record);
     this.sink.record(record);
     return record;
   }

@@ -34,7 +34,8 @@ export type PreparedAnswer =
 export interface AttemptInput {
   codec: SurfaceCodec;
   body: JsonObject;
-  rawBody: Buffer;
+  /** The client's bytes, when they are still exactly `body`. */
+  rawBody: Buffer | undefined;
   stream: boolean;
   requestedModel: string;
   upstreamModel: string;

@@ -18,8 +18,10 @@ import type { Authenticator } from '../policy/auth.js';
 import type { CostResult, Pricing } from '../accounting/pricing.js';
 import type { Metrics } from '../observability/metrics/index.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import { runAttempts } from '../routing/attempts.js';
+import { idleGuarded, idleTimeout } from '../routing/attempts.js';
+import type { RouteControls, Router } from '../routing/engine.js';
 import { upstreamModelFor, type ModelTable } from '../routing/router.js';
+import { AdmissionError, type Policy } from '../policy/admission.js';
 import { CallContext } from './call-context.js';
 import { adapterFor, prepareAnswer, type PreparedAnswer } from './prepared-answer.js';
 import { sendJson, startEventStream, writeChunk } from './response-writer.js';
@@ -31,9 +33,13 @@ export interface ProxyDeps {
   models: ModelTable;
   providers: ProviderRegistry;
   sink: CallRecordSink;
+  /** `x-litellm-max-retries` before the router has looked at a request. */
   maxRetries: number;
+  router: Router;
   pricing: Pricing;
   metrics: Pick<Metrics, 'inFlight'>;
+  /** Budgets, rate limits and model access, checked before routing and settled from the record. */
+  policy: Pick<Policy, 'admit' | 'settle'>;
 }
 
 export function requestIdFor(request: FastifyRequest): string {
@@ -71,7 +77,7 @@ export async function handleGeneration(codec: SurfaceCodec, deps: ProxyDeps, req
     await serve(codec, deps, ctx, body, parsed.raw, request, res, abort);
   } catch (err) {
     const error = ctx.clientDisconnected ? disconnected(err) : toGatewayError(err);
-    if (!res.headersSent) sendError(res, codec, error, headersFor(ctx, deps));
+    if (!res.headersSent) sendError(res, codec, error, { ...headersFor(ctx, deps), ...(err instanceof AdmissionError ? err.headers : {}) });
     ctx.finish(error.status, error);
   }
 }
@@ -90,37 +96,80 @@ async function serve(
   if (typeof body.model !== 'string' || body.model === '') throw invalidRequest('model: a model name is required', 'model');
   ctx.requestedModel = body.model;
   ctx.metadata = isObject(body.metadata) ? body.metadata : undefined;
-  const group = deps.models.resolve(body.model);
-  if (group === undefined) {
-    throw new GatewayError({
-      code: 'not_found',
-      status: 404,
-      param: 'model',
-      message: `Model "${body.model}" not found. Models available to you: ${deps.models.publicNames().join(', ') || '(none configured)'}`,
-    });
-  }
+  const controls = takeRouteControls(body);
   let canonical: CanonicalRequest | undefined;
   const decodeOnce = (): CanonicalRequest => (canonical ??= codec.decode(body));
   const requested = body.model;
-  const { value: answer } = await runAttempts(group, ctx, (d) => {
-    const upstreamModel = upstreamModelFor(d, requested, group.wildcardMatch);
-    const costOf = (usage: Usage) => deps.pricing.cost(usage, d, upstreamModel);
-    ctx.useDeployment(d, group.name, upstreamModel, costOf);
-    ctx.upstreamStarted();
-    return prepareAnswer(adapterFor(deps.providers, d), d, {
-      codec,
-      body,
-      rawBody,
-      stream: ctx.stream,
-      requestedModel: requested,
-      upstreamModel,
-      clientHeaders: request.headers,
-      signal: abort.signal,
-      canonical: decodeOnce,
-      annotateFinalUsage: (usage) => costField(costOf(usage)),
-    });
+  await admit(deps, ctx, body, rawBody);
+  const { value: answer, lease, target } = await deps.router.route({
+    model: requested,
+    stream: ctx.stream,
+    log: ctx,
+    signal: abort.signal,
+    controls,
+    // A rough size for tpm limits; tokenizing on the hot path would cost more than it saves.
+    estimatedInputTokens: Math.ceil(rawBody.length / 4),
+    onGroup: (group) => {
+      if (ctx.deployment === undefined) ctx.modelGroup = group.name;
+    },
+    attempt: (target, signal) => {
+      const d = target.deployment;
+      const costOf = (usage: Usage) => deps.pricing.cost(usage, d, target.upstreamModel);
+      ctx.useDeployment(d, target.group.name, target.upstreamModel, costOf);
+      ctx.upstreamStarted();
+      return prepareAnswer(adapterFor(deps.providers, d), d, {
+        codec,
+        body,
+        // Router options were taken out of the body, so its bytes are no longer the client's.
+        rawBody: controls === undefined ? rawBody : undefined,
+        stream: ctx.stream,
+        requestedModel: target.requestedModel,
+        upstreamModel: target.upstreamModel,
+        clientHeaders: request.headers,
+        signal,
+        canonical: decodeOnce,
+        annotateFinalUsage: (usage) => costField(costOf(usage)),
+      });
+    },
   });
-  await sendAnswer(codec, ctx, deps, answer, body, res, abort);
+  ctx.onFinish((record) => lease.end(record));
+  const d = target.deployment;
+  await sendAnswer(codec, ctx, deps, guardIdle(answer, d.streamTimeoutMs, () => lease.abort(), () => idleTimeout(d)), body, res, abort);
+}
+
+/**
+ * Reserve the request's worst case (input estimated from the body size, plus max_tokens, priced on
+ * the most expensive deployment that may serve it) against every budget and limit; the record
+ * settles it with the real cost, whatever way the request ends.
+ */
+async function admit(deps: ProxyDeps, ctx: CallContext, body: JsonObject, rawBody: Buffer): Promise<void> {
+  const requested = ctx.requestedModel;
+  const group = deps.models.resolve(requested);
+  const admission = await deps.policy.admit({
+    principal: ctx.principal,
+    requestedModel: requested,
+    endUser: typeof body.user === 'string' && body.user !== '' ? body.user : undefined,
+    estimatedInputTokens: Math.ceil(rawBody.length / 4),
+    maxOutputTokens: [body.max_tokens, body.max_completion_tokens].find((v): v is number => typeof v === 'number'),
+    priceNano: (usage) => {
+      let worst: number | null = null;
+      for (const d of group?.deployments ?? []) {
+        const nano = deps.pricing.cost(usage, d, upstreamModelFor(d, requested, group?.wildcardMatch)).nanoUsd;
+        if (nano !== null && (worst === null || nano > worst)) worst = nano;
+      }
+      return worst;
+    },
+  });
+  ctx.principal = admission.principal;
+  ctx.extraHeaders = admission.headers;
+  ctx.onFinish((record) => deps.policy.settle(admission, record));
+}
+
+/** After the first event, stream_timeout bounds each wait for the next chunk. */
+function guardIdle(answer: PreparedAnswer, ms: number, onIdle: () => void, idleError: () => GatewayError): PreparedAnswer {
+  if (answer.kind === 'json') return answer;
+  if (answer.kind === 'passthrough-stream') return { ...answer, iterator: idleGuarded(answer.iterator, ms, onIdle, idleError) };
+  return { ...answer, iterator: idleGuarded(answer.iterator, ms, onIdle, idleError) };
 }
 
 async function sendAnswer(
@@ -239,7 +288,7 @@ function headersFor(ctx: CallContext, deps: ProxyDeps, durationMs?: number): Rec
   const upstream = ctx.upstreamMs();
   // Cost is known only for complete answers; a stream carries it in its final usage event.
   const cost = durationMs === undefined ? undefined : ctx.cost();
-  return litellmHeaders({
+  const headers = litellmHeaders({
     costUsd: cost?.usd ?? undefined,
     requestId: ctx.requestId,
     deployment: ctx.deployment,
@@ -247,10 +296,34 @@ function headersFor(ctx: CallContext, deps: ProxyDeps, durationMs?: number): Rec
     attempts: ctx.attempts,
     retries: ctx.retries,
     fallbacks: ctx.fallbacks,
-    maxRetries: deps.maxRetries,
+    maxRetries: ctx.maxRetries ?? deps.maxRetries,
     durationMs,
     overheadMs: durationMs === undefined || upstream === undefined ? undefined : Math.max(0, durationMs - upstream),
   });
+  return ctx.extraHeaders === undefined ? headers : { ...ctx.extraHeaders, ...headers };
+}
+
+/** Router options LiteLLM reads from the request body; taken out so the upstream never sees them. */
+const CONTROL_KEYS = ['disable_fallbacks', 'num_retries', 'fallbacks'];
+
+function takeRouteControls(body: JsonObject): RouteControls | undefined {
+  if (!CONTROL_KEYS.some((key) => key in body)) return undefined;
+  const controls: RouteControls = {};
+  const { disable_fallbacks: disable, num_retries: retries, fallbacks } = body;
+  if (disable !== undefined && disable !== null) {
+    if (typeof disable !== 'boolean') throw invalidRequest('disable_fallbacks: must be true or false', 'disable_fallbacks');
+    controls.disableFallbacks = disable;
+  }
+  if (retries !== undefined && retries !== null) {
+    if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0) throw invalidRequest('num_retries: must be a whole number of at least 0', 'num_retries');
+    controls.numRetries = retries;
+  }
+  if (fallbacks !== undefined && fallbacks !== null) {
+    if (!Array.isArray(fallbacks) || !fallbacks.every((f): f is string => typeof f === 'string')) throw invalidRequest('fallbacks: must be a list of model names', 'fallbacks');
+    controls.fallbacks = fallbacks;
+  }
+  for (const key of CONTROL_KEYS) delete body[key];
+  return controls;
 }
 
 export function sendError(res: ServerResponse, codec: SurfaceCodec, error: GatewayError, headers: Record<string, string>): void {

@@ -1,9 +1,11 @@
 /**
- * Model groups → deployments. A request names a public model; exact `model_name` matches win over
- * wildcard groups (`anthropic/*`, `claude-*`, `*`), the most specific wildcard first. A wildcard
- * deployment forwards the part the `*` matched.
+ * Model groups → deployments. A request names a public model; a `model_group_alias` is looked up
+ * first (as in LiteLLM), then exact `model_name` matches, then wildcard groups (`anthropic/*`,
+ * `claude-*`, `*`), the most specific wildcard first. A wildcard deployment forwards the part the
+ * `*` matched.
  */
 import type { Deployment } from '../core/deployment.js';
+import type { ModelAlias } from './settings.js';
 
 export interface ResolvedGroup {
   /** The group name as configured (`*` for the catch-all). */
@@ -23,7 +25,10 @@ export class ModelTable {
   private readonly exact = new Map<string, Deployment[]>();
   private readonly wildcards: WildcardGroup[] = [];
 
-  constructor(deployments: readonly Deployment[]) {
+  constructor(
+    deployments: readonly Deployment[],
+    private readonly aliases: ReadonlyMap<string, ModelAlias> = new Map(),
+  ) {
     for (const d of deployments) {
       if (d.modelGroup.includes('*')) {
         let group = this.wildcards.find((w) => w.name === d.modelGroup);
@@ -43,6 +48,18 @@ export class ModelTable {
   }
 
   resolve(model: string): ResolvedGroup | undefined {
+    const alias = this.aliases.get(model);
+    // An alias names its target group; one level only, so two aliases cannot loop.
+    if (alias !== undefined) return this.resolveName(alias.target);
+    return this.resolveName(model);
+  }
+
+  /** The name a request for `model` is routed as: the alias target, or the name itself. */
+  routedName(model: string): string {
+    return this.aliases.get(model)?.target ?? model;
+  }
+
+  private resolveName(model: string): ResolvedGroup | undefined {
     const exact = this.exact.get(model);
     if (exact !== undefined) return { name: model, deployments: exact };
     for (const group of this.wildcards) {
@@ -54,7 +71,8 @@ export class ModelTable {
 
   /** Public model names, for /v1/models and "model not found" errors. */
   publicNames(): string[] {
-    return [...this.exact.keys(), ...this.wildcards.map((w) => w.name)];
+    const aliases = [...this.aliases].filter(([name, a]) => !a.hidden && !this.exact.has(name)).map(([name]) => name);
+    return [...this.exact.keys(), ...aliases, ...this.wildcards.map((w) => w.name)];
   }
 
   all(): Deployment[] {

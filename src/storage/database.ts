@@ -4,12 +4,13 @@
  * tests. The caller runs `migrate()` once at startup before serving.
  */
 import { isAbsolute, join, resolve } from 'node:path';
-import { Migrator, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
 import { migrationProvider } from './migrations.js';
 import type { Database, DatabaseDialect } from './ports.js';
 import { connectPostgres } from './postgres/connect.js';
 import type { StorageSchema } from './sql/schema.js';
 import { SqlSpendLogStore } from './sql/spend-log-store.js';
+import { SqlTenancyStores } from './sql/tenancy-store.js';
 import { connectSqlite, MEMORY } from './sqlite/connect.js';
 
 export interface OpenDatabaseOptions {
@@ -40,6 +41,7 @@ export function openDatabase(url: string | undefined, dataDir: string, options: 
 
 class KyselyDatabase implements Database {
   readonly spendLogs: SqlSpendLogStore;
+  readonly tenancy: SqlTenancyStores;
   private closed = false;
 
   constructor(
@@ -47,11 +49,16 @@ class KyselyDatabase implements Database {
     private readonly db: Kysely<StorageSchema>,
   ) {
     this.spendLogs = new SqlSpendLogStore(db);
+    this.tenancy = new SqlTenancyStores(db);
   }
 
   async migrate(): Promise<void> {
     // Kysely's migrator is typed for any schema; ours is the one the migrations create.
-    const migrator = new Migrator({ db: this.db as Kysely<unknown>, provider: migrationProvider });
+    const db = this.db as Kysely<unknown>;
+    // Without a schema, Kysely takes a migration table in *any* Postgres schema as ours and then
+    // fails to find it on the search path: name the schema we run in.
+    const migrationTableSchema = this.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
+    const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema });
     const { error, results } = await migrator.migrateToLatest();
     if (error !== undefined) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName;

@@ -9,6 +9,7 @@
  * booleans), JSON is TEXT.
  */
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { createTenancyTables } from './sql/tenancy-migration.js';
 
 async function createSpendLogs(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -64,6 +65,7 @@ async function createSpendLogs(db: Kysely<unknown>): Promise<void> {
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_spend_logs': { up: createSpendLogs },
+  '0002_tenancy': { up: createTenancyTables },
 };
 
 /** Kysely's provider for the in-code list (no migration files to ship or find at runtime). */

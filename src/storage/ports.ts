@@ -4,9 +4,10 @@
  * the implementation (`openDatabase`); policy and accounting depend on these interfaces alone.
  *
  * `Database` is the one handle on the store. Each kind of record gets its own store port as a
- * property of it (`spendLogs` now; keys, users, teams and customers join it as siblings), so one
+ * property of it (`spendLogs`, and `tenancy` for keys, users, teams, customers and budgets), so one
  * connection pool, one migration run and one `close()` serve them all.
  */
+import type { TenancyStores } from './tenancy-ports.js';
 
 /** One row of `spend_logs`: one finished call record. Column names are the database's. */
 export interface SpendLogRow {
@@ -122,6 +123,8 @@ export type DatabaseDialect = 'sqlite' | 'postgres';
 export interface Database {
   readonly dialect: DatabaseDialect;
   readonly spendLogs: SpendLogStore;
+  /** Keys, users, teams, customers, stored models and budget counters (see tenancy-ports.ts). */
+  readonly tenancy: TenancyStores;
   /** Apply pending migrations. Idempotent, and safe when several instances start at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;

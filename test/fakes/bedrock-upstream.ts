@@ -4,7 +4,10 @@
 // binary event streams built with @smithy/eventstream-codec (InvokeModel: `chunk` events whose
 // payload is {"bytes": base64 of an Anthropic event}; ConverseStream: messageStart,
 // contentBlockDelta, contentBlockStop, messageStop, metadata). Errors are `{"message": …}` with the
-// AWS error name in `x-amzn-errortype`.
+// AWS error name in `x-amzn-errortype`. InvokeModel bodies are validated as Bedrock does: only its
+// top-level fields, only its betas ("invalid beta flag"), no `cache_control.scope`, no
+// `tools[].custom`, `context_management` with compact edits only, and only the features the model
+// has (adaptive thinking and effort from 4.6, `role: "system"` messages from Opus 4.8).
 //
 // Auth: every request must carry either `Authorization: Bearer <bearerToken>` or a SigV4 signature
 // that this fake recomputes independently (its own credentials, SHA-256 from node:crypto, the
@@ -18,6 +21,7 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { anthropicBlocks } from './anthropic-upstream.js';
+import { cacheScopeError, claudeModelError, FAKE_BEDROCK_BETAS, INVOKE_FIELDS } from './claude-platform-rules.js';
 import type { Exchange, FakeStep, RecordedRequest, StatusStep } from './common.js';
 import { countWords, hashOf, header, idFactory, isRecord, sendJson, serve, sleep, splitInto, wordDeltas } from './common.js';
 
@@ -207,15 +211,24 @@ function validateConverse(body: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-function validateInvoke(body: Record<string, unknown>): string | undefined {
-  const extraneous = ['model', 'stream'].find((k) => k in body);
+function validateInvoke(body: Record<string, unknown>, modelId: string): string | undefined {
+  const extraneous = Object.keys(body).find((k) => !INVOKE_FIELDS.has(k));
   if (extraneous !== undefined) return `Malformed input request: #: extraneous key [${extraneous}] is not permitted, please reformat your input and try again.`;
   if (body.anthropic_version !== 'bedrock-2023-05-31') return 'Malformed input request: #/anthropic_version: bedrock-2023-05-31 is the only supported version';
   for (const key of ['max_tokens', 'messages']) if (!(key in body)) return `Malformed input request: #: required key [${key}] not found, please reformat your input and try again.`;
   if ('anthropic_beta' in body && !(Array.isArray(body.anthropic_beta) && body.anthropic_beta.every((b) => typeof b === 'string'))) {
     return 'Malformed input request: #/anthropic_beta: expected type: JSONArray';
   }
-  return undefined;
+  if (Array.isArray(body.anthropic_beta) && body.anthropic_beta.some((b) => !FAKE_BEDROCK_BETAS.has(String(b)))) return 'The model returned the following errors: invalid beta flag';
+  if (isRecord(body.context_management)) {
+    const edits = Array.isArray(body.context_management.edits) ? body.context_management.edits : [];
+    if (edits.some((e) => !isRecord(e) || e.type !== 'compact_20260112')) return 'context_management: Extra inputs are not permitted';
+  }
+  if (Array.isArray(body.tools)) {
+    const i = body.tools.findIndex((t) => isRecord(t) && 'custom' in t);
+    if (i >= 0) return `tools.${i}.custom: Extra inputs are not permitted`;
+  }
+  return cacheScopeError(body) ?? claudeModelError(body, modelId);
 }
 
 const ERROR_TYPES: Record<number, [string, string]> = {
@@ -271,7 +284,7 @@ export async function startFakeBedrock(opts: BedrockFakeOptions = {}): Promise<B
     }
     const isInvoke = action.startsWith('invoke');
     const stream = action.endsWith('stream');
-    const invalid = isInvoke ? validateInvoke(body) : validateConverse(body);
+    const invalid = isInvoke ? validateInvoke(body, modelId) : validateConverse(body);
     if (invalid !== undefined) return fail(400, 'ValidationException', invalid);
 
     // Computed lazily: error and reset steps never reach the model, so they must not touch the cache.

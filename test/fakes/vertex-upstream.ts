@@ -10,18 +10,23 @@
 //  - …/publishers/anthropic/models/{m}:rawPredict | :streamRawPredict, and
 //    …/publishers/anthropic/models/count-tokens:rawPredict → an inner fake Anthropic. The body must
 //    carry `anthropic_version: "vertex-2023-10-16"` and no `model` (count-tokens: with `model`), and
-//    `stream` must match the method; `anthropic-beta` is forwarded.
+//    `stream` must match the method; `anthropic-beta` is forwarded. What Vertex refuses of Claude
+//    Code's first-party requests is refused here too: betas outside FAKE_VERTEX_BETAS,
+//    `cache_control.scope`, and features the model predates (adaptive thinking, effort,
+//    `role: "system"` messages).
 // Every Vertex route requires a live bearer from the token endpoint (401 UNAUTHENTICATED otherwise)
 // and the configured project (403 PERMISSION_DENIED). `script` steps apply to the next generation
 // request, whichever publisher it reaches.
 import { generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { request } from 'undici';
 import { startFakeAnthropic, ANTHROPIC_FAKE_KEY, anthropicError, type AnthropicFakeOptions } from './anthropic-upstream.js';
+import { cacheScopeError, claudeModelError, FAKE_VERTEX_BETAS } from './claude-platform-rules.js';
 import type { Exchange, FakeStep, FakeUpstream, RecordedRequest } from './common.js';
 import { header, isRecord, sendJson, serve, StepQueue } from './common.js';
 import { googleError, startFakeGemini, GEMINI_FAKE_KEY, type GeminiFakeOptions } from './gemini-upstream.js';
 
 export const VERTEX_PROJECT = 'tollgate-test';
+
 export const VERTEX_ANTHROPIC_VERSION = 'vertex-2023-10-16';
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 
@@ -183,10 +188,20 @@ export async function startFakeVertex(opts: VertexFakeOptions = {}): Promise<Ver
       sendJson(ex, 400, JSON.stringify(anthropicError('invalid_request_error', message)), jsonHeaders);
       return Promise.resolve();
     };
-    if (body.anthropic_version !== VERTEX_ANTHROPIC_VERSION) return anthropicFail(`anthropic_version: must be "${VERTEX_ANTHROPIC_VERSION}"`);
+    // @anthropic-ai/vertex-sdk 1.x copies the first-party `anthropic-version` header (e.g. 2026-10-21)
+    // into the body; older clients, Claude Code among them, send vertex-2023-10-16.
+    const version = typeof body.anthropic_version === 'string' ? body.anthropic_version : '';
+    if (version !== VERTEX_ANTHROPIC_VERSION && !/^\d{4}-\d{2}-\d{2}$/.test(version)) return anthropicFail(`anthropic_version: must be "${VERTEX_ANTHROPIC_VERSION}"`);
     const { anthropic_version: _version, ...rest } = body;
     const headers: Record<string, string> = { 'x-api-key': ANTHROPIC_FAKE_KEY, 'anthropic-version': '2023-06-01' };
     const beta = header(ex, 'anthropic-beta');
+    const betas = (beta ?? '').split(',').map((b) => b.trim()).filter((b) => b !== '');
+    const refused = betas.filter((b) => !FAKE_VERTEX_BETAS.has(b) || (model === 'count-tokens' && b === 'web-search-2025-03-05'));
+    if (refused.length > 0) {
+      return anthropicFail(`Unexpected value(s) ${refused.map((b) => `\`${b}\``).join(', ')} for the \`anthropic-beta\` header. Please consult our documentation at docs.anthropic.com or try again without the header.`);
+    }
+    const refusal = cacheScopeError(rest) ?? claudeModelError(rest, model === 'count-tokens' ? String(rest.model) : model);
+    if (refusal !== undefined) return anthropicFail(refusal);
     if (beta !== undefined) headers['anthropic-beta'] = beta;
     if (model === 'count-tokens') {
       if (method !== 'rawPredict' || typeof rest.model !== 'string') return anthropicFail('count-tokens: model is required');

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toGatewayError } from '../../core/errors.js';
 import { GATEWAY_VERSION } from '../../observability/headers.js';
 import type { Authenticator } from '../../policy/auth.js';
+import type { Policy } from '../../policy/admission.js';
 import type { ModelTable } from '../../routing/router.js';
 import { sendError } from '../proxy-flow.js';
 import { openAIChatCodec } from '../surfaces.js';
@@ -12,12 +13,14 @@ export interface InfoDeps {
   models: ModelTable;
   startedAt: number;
   database: { dialect: string };
+  policy: Pick<Policy, 'allowedModels'>;
 }
 
 export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
   const listModels = (request: FastifyRequest, reply: FastifyReply): unknown => {
+    let principal;
     try {
-      deps.auth.authenticate(request.headers);
+      principal = deps.auth.authenticate(request.headers);
     } catch (err) {
       void reply.hijack();
       sendError(reply.raw, openAIChatCodec, toGatewayError(err), {});
@@ -26,7 +29,8 @@ export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
     const created = Math.floor(deps.startedAt / 1000);
     return {
       object: 'list',
-      data: deps.models.publicNames().map((id) => ({ id, object: 'model', created, owned_by: 'tollgate' })),
+      // Only what the caller's key may use (LiteLLM filters /v1/models the same way).
+      data: deps.policy.allowedModels(principal, deps.models.publicNames()).map((id) => ({ id, object: 'model', created, owned_by: 'tollgate' })),
     };
   };
   app.get('/v1/models', listModels);

@@ -15,6 +15,7 @@ import type { ProviderAdapter, UpstreamCall } from '../types.js';
 import { BedrockConverseAdapter } from './converse-adapter.js';
 import { BedrockInvokeAdapter } from './invoke-adapter.js';
 import { bedrockModelId, bedrockRoute, isAnthropicModel } from './model-id.js';
+import { BedrockNativeClient } from './native.js';
 import { BEDROCK_PROVIDER, BedrockTransport } from './transport.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -48,8 +49,7 @@ class BedrockPerCallAdapter implements ProviderAdapter {
   }
 }
 
-export function createBedrockAdapter(deployment: Deployment, env: Env = process.env): ProviderAdapter {
-  const transport = new BedrockTransport(deployment, env);
+export function createBedrockAdapter(deployment: Deployment, env: Env = process.env, transport = new BedrockTransport(deployment, env)): ProviderAdapter {
   const { modelId, forced } = bedrockRoute(deployment.provider, deployment.model);
   if (forced === 'converse') return new BedrockConverseAdapter(transport);
   if (forced === 'invoke') return new BedrockInvokeAdapter(transport);
@@ -60,13 +60,35 @@ export function createBedrockAdapter(deployment: Deployment, env: Env = process.
 }
 
 // Keyed by the deployment object: a config reload builds new deployments and so new credentials.
+// The adapter and the native client of one deployment share its transport (credentials, signer).
+const transports = new WeakMap<Deployment, BedrockTransport>();
 const adapters = new WeakMap<Deployment, ProviderAdapter>();
+const natives = new WeakMap<Deployment, BedrockNativeClient>();
+
+function transportFor(deployment: Deployment): BedrockTransport {
+  let transport = transports.get(deployment);
+  if (transport === undefined) {
+    transport = new BedrockTransport(deployment);
+    transports.set(deployment, transport);
+  }
+  return transport;
+}
 
 export const bedrockSelector: AdapterSelector = (deployment) => {
   let adapter = adapters.get(deployment);
   if (adapter === undefined) {
-    adapter = createBedrockAdapter(deployment);
+    adapter = createBedrockAdapter(deployment, process.env, transportFor(deployment));
     adapters.set(deployment, adapter);
   }
   return adapter;
 };
+
+/** The client for Bedrock-shaped requests (`/bedrock/model/{id}/…`) to this deployment. */
+export function bedrockNativeFor(deployment: Deployment): BedrockNativeClient {
+  let native = natives.get(deployment);
+  if (native === undefined) {
+    native = new BedrockNativeClient(transportFor(deployment));
+    natives.set(deployment, native);
+  }
+  return native;
+}

@@ -10,6 +10,7 @@ import { isObject, tryParseJson, type JsonObject } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import { toAnthropicBody } from '../anthropic/convert-request.js';
+import type { CompatTarget } from '../anthropic/platform-compat.js';
 import { parseAnthropicMessage } from '../anthropic/parse-response.js';
 import { AnthropicTapInspector } from '../anthropic/tap.js';
 import { parseAnthropicUsage } from '../anthropic/usage.js';
@@ -44,8 +45,8 @@ export class BedrockInvokeAdapter implements ProviderAdapter {
   }
 
   async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
-    const payload = JSON.stringify(toBedrockAnthropicBody(body, call.clientHeaders));
     const modelId = bedrockModelId(call.upstreamModel);
+    const payload = JSON.stringify(toBedrockAnthropicBody(body, call.clientHeaders, compatTarget(call)));
     const path = modelPath(modelId, options.stream ? 'invoke-with-response-stream' : 'invoke');
     const response = await this.transport.post(path, payload, call, options.stream);
     const headers = forwardedHeaders(response.headers);
@@ -79,7 +80,7 @@ export class BedrockInvokeAdapter implements ProviderAdapter {
 
   async passthroughCountTokens(body: JsonObject, call: UpstreamCall): Promise<number> {
     const maxTokens = typeof body.max_tokens === 'number' ? body.max_tokens : (call.deployment.defaultMaxTokens ?? DEFAULT_MAX_TOKENS);
-    return this.count(toBedrockAnthropicBody({ ...body, max_tokens: maxTokens }, call.clientHeaders), call);
+    return this.count(toBedrockAnthropicBody({ ...body, max_tokens: maxTokens }, call.clientHeaders, compatTarget(call)), call);
   }
 
   /** CountTokens takes the InvokeModel body as a JSON string and answers `{"inputTokens": n}`. */
@@ -96,8 +97,13 @@ export class BedrockInvokeAdapter implements ProviderAdapter {
 
   private canonicalBody(request: CanonicalRequest, call: UpstreamCall): JsonObject {
     const anthropic = toAnthropicBody(request, call.upstreamModel, call.deployment.defaultMaxTokens);
-    return toBedrockAnthropicBody(anthropic, call.clientHeaders);
+    return toBedrockAnthropicBody(anthropic, call.clientHeaders, compatTarget(call));
   }
+}
+
+/** Which model (and so which features) the compat rules judge the body against. */
+export function compatTarget(call: UpstreamCall): CompatTarget {
+  return { modelId: bedrockModelId(call.upstreamModel), deploymentId: call.deployment.id };
 }
 
 export function parseJsonBody(bytes: Buffer): JsonObject {

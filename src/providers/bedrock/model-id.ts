@@ -40,3 +40,9 @@ export function isAnthropicModel(modelId: string): boolean {
 export function foundationModelId(modelId: string): string {
   return modelId.startsWith('arn:') ? modelId : modelId.replace(GEO_PREFIX, '');
 }
+
+/** InvokeModel with the Anthropic body serves this deployment's model (Claude, or `bedrock/invoke/…`). */
+export function servesInvoke(provider: string, model: string): boolean {
+  const { modelId, forced } = bedrockRoute(provider, model);
+  return forced === 'invoke' || isAnthropicModel(modelId);
+}

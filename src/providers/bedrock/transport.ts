@@ -84,7 +84,7 @@ export class BedrockTransport {
     return this.bearer === undefined ? 'sigv4' : 'bearer';
   }
 
-  async post(path: string, body: string, call: UpstreamCall, stream: boolean): Promise<BedrockResponse> {
+  async post(path: string, body: string | Buffer, call: UpstreamCall, stream: boolean): Promise<BedrockResponse> {
     const url = joinUrl(this.endpoint, path);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -99,7 +99,7 @@ export class BedrockTransport {
     }
   }
 
-  private async authorize(url: string, headers: Record<string, string>, body: string): Promise<Record<string, string>> {
+  private async authorize(url: string, headers: Record<string, string>, body: string | Buffer): Promise<Record<string, string>> {
     if (this.bearer !== undefined) return { ...headers, authorization: `Bearer ${this.bearer}` };
     const signer = this.signer as SignatureV4;
     const target = new URL(url);

@@ -1,0 +1,121 @@
+/**
+ * LiteLLM's management API: `/key/*`, `/user/*`, `/team/*`, `/customer/*` (also `/end_user/*`),
+ * `/model/*`. Request and response fields are LiteLLM's, so scripts written against LiteLLM work
+ * unchanged; errors use LiteLLM's envelope (`{"error": {message, type, param, code}}`).
+ *
+ * Access: the master key, or a key of a `proxy_admin` user, may call everything; a key of a
+ * `proxy_admin_viewer` user may read; any key may read its own `/key/info`. Without a master key
+ * the gateway is open and so is this API (the startup warning says so).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../../../core/call-record.js';
+import type { Deployment } from '../../../core/deployment.js';
+import { GatewayError, toGatewayError } from '../../../core/errors.js';
+import { encodeOpenAIError } from '../../../protocols/openai-chat/encode.js';
+import { CustomerAdmin, ModelAdmin } from '../../../policy/admin/customers-models.js';
+import { KeyAdmin } from '../../../policy/admin/keys.js';
+import { PeopleAdmin } from '../../../policy/admin/people.js';
+import type { Tenancy } from '../../../policy/tenancy.js';
+import type { AdminAccess, VirtualKeyAuthenticator } from '../../../policy/virtual-keys.js';
+import { registerCustomerRoutes } from './customers.js';
+import { registerKeyRoutes } from './keys.js';
+import { registerModelRoutes } from './models.js';
+import { bodyOf, type Body } from './fields.js';
+import { Renderer } from './render.js';
+import { registerTeamRoutes } from './teams.js';
+import { registerUserRoutes } from './users.js';
+
+export interface AdminDeps {
+  auth: Pick<VirtualKeyAuthenticator, 'authenticate' | 'adminAccess'>;
+  tenancy: Tenancy;
+  /** Deployments from the config file, for `/model/info`. */
+  configModels: () => readonly Deployment[];
+  /** `general_settings.store_model_in_db`: `/model/new` and `/model/delete` need it. */
+  storeModelInDb: boolean;
+}
+
+/** What every route module gets. */
+export interface AdminContext {
+  tenancy: Tenancy;
+  keys: KeyAdmin;
+  people: PeopleAdmin;
+  customers: CustomerAdmin;
+  models: ModelAdmin;
+  render: Renderer;
+  configModels: () => readonly Deployment[];
+  storeModelInDb: boolean;
+  /** Wraps a handler with authentication, the access check and LiteLLM-shaped errors. */
+  route: (need: Exclude<AdminAccess, 'none'>, handler: AdminHandler) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+}
+
+export interface Caller {
+  principal: Principal;
+  access: AdminAccess;
+  /** For created_by / updated_by. */
+  actor: string | null;
+}
+
+export type AdminHandler = (request: FastifyRequest, caller: Caller, reply: FastifyReply) => Promise<unknown>;
+
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const keys = new KeyAdmin(deps.tenancy);
+  const route: AdminContext['route'] = (need, handler) => async (request, reply) => {
+    try {
+      const principal = deps.auth.authenticate(request.headers);
+      const access = deps.auth.adminAccess(principal);
+      // `read` routes decide themselves whether a non-admin may see what it asks for (its own key).
+      if (need === 'write' && access !== 'write') throw forbidden(request);
+      const actor = principal.isMaster ? 'litellm_proxy_admin_name' : (principal.userId ?? principal.keyHash ?? null);
+      return await handler(request, { principal, access, actor }, reply);
+    } catch (err) {
+      const error = toGatewayError(err);
+      if (error.status >= 500) request.log.error({ err }, 'admin API error');
+      if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(Math.ceil(error.retryAfterSeconds)));
+      return reply.code(error.status).send(encodeOpenAIError(error));
+    }
+  };
+  const ctx: AdminContext = {
+    tenancy: deps.tenancy,
+    keys,
+    people: new PeopleAdmin(deps.tenancy, keys),
+    customers: new CustomerAdmin(deps.tenancy),
+    models: new ModelAdmin(deps.tenancy),
+    render: new Renderer(deps.tenancy),
+    configModels: deps.configModels,
+    storeModelInDb: deps.storeModelInDb,
+    route,
+  };
+  registerKeyRoutes(app, ctx);
+  registerUserRoutes(app, ctx);
+  registerTeamRoutes(app, ctx);
+  registerCustomerRoutes(app, ctx);
+  registerModelRoutes(app, ctx);
+}
+
+export function forbidden(request: FastifyRequest): GatewayError {
+  return new GatewayError({
+    code: 'permission_denied',
+    status: 403,
+    message: `Only proxy admins can call ${request.routeOptions.url ?? request.url.split('?')[0] ?? ''}. Use the master key or a key of a user with user_role=proxy_admin.`,
+  });
+}
+
+/** Read routes: admins and viewers see everything; others only what `own` allows. */
+export function requireRead(request: FastifyRequest, caller: Caller, own = false): void {
+  if (caller.access === 'none' && !own) throw forbidden(request);
+}
+
+/** The JSON body, whether the app's byte-keeping parser (`{raw, json}`) or fastify's own read it. */
+export function jsonBody(request: FastifyRequest): Body {
+  const body: unknown = request.body;
+  if (body === undefined || body === null) return {};
+  if (typeof body === 'object' && 'raw' in body && Buffer.isBuffer(body.raw)) {
+    const json = 'json' in body ? body.json : undefined;
+    return json === undefined ? {} : bodyOf(json);
+  }
+  return bodyOf(body);
+}
+
+export function pages(total: number, size: number): number {
+  return Math.ceil(total / size);
+}

@@ -1,0 +1,142 @@
+/**
+ * `/key/generate`, `/key/update`, `/key/info`, `/v2/key/info`, `/key/list`, `/key/delete`,
+ * `/key/regenerate` (also `/key/{key}/regenerate`), `/key/block`, `/key/unblock`,
+ * `/key/{key}/reset_spend`. Only `generate` and `regenerate` answers carry a plaintext key (`key`);
+ * everywhere else a key is its token (SHA-256 hex), including where LiteLLM echoes the input back.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { invalidRequest } from '../../../core/errors.js';
+import { tokenOf, type KeyChanges } from '../../../policy/admin/keys.js';
+import type { KeyFilter, KeyRecord } from '../../../storage/tenancy-ports.js';
+import { bool, budgetChanges, expiry, extras, intMap, KEY_EXTRAS, object, pageParams, queryParam, str, strings, usd, type Body } from './fields.js';
+import { forbidden, jsonBody, pages, requireRead, type AdminContext, type Caller } from './index.js';
+
+function keyChanges(b: Body, now: number): KeyChanges {
+  const metadata = object(b, 'metadata');
+  const metaTags = Array.isArray(metadata?.tags) ? metadata.tags.filter((t): t is string => typeof t === 'string') : undefined;
+  return {
+    ...budgetChanges(b),
+    key_alias: str(b, 'key_alias'),
+    user_id: str(b, 'user_id'),
+    team_id: str(b, 'team_id'),
+    models: strings(b, 'models'),
+    model_rpm_limit: intMap(b, 'model_rpm_limit'),
+    model_tpm_limit: intMap(b, 'model_tpm_limit'),
+    metadata,
+    tags: strings(b, 'tags') ?? metaTags,
+    blocked: bool(b, 'blocked'),
+    expires: expiry(b, now),
+    extra: extras(b, KEY_EXTRAS),
+  };
+}
+
+function keyParam(b: Body): string {
+  const key = str(b, 'key');
+  if (key === undefined || key === null || key === '') throw invalidRequest('key: required', 'key');
+  return key;
+}
+
+export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  const { keys, render, route } = ctx;
+
+  const generated = async (record: KeyRecord, plaintext: string, b: Body): Promise<Record<string, unknown>> => ({
+    ...(await render.key(record)),
+    key: plaintext,
+    token: record.token,
+    token_id: record.token,
+    duration: str(b, 'duration') ?? null,
+  });
+
+  app.post('/key/generate', route('write', async (request, caller) => {
+    const b = jsonBody(request);
+    const { plaintext, record } = await keys.generate({ ...keyChanges(b, ctx.tenancy.now()), key: str(b, 'key') ?? undefined }, caller.actor);
+    return generated(record, plaintext, b);
+  }));
+
+  app.post('/key/update', route('write', async (request, caller) => {
+    const b = jsonBody(request);
+    const key = str(b, 'key') ?? undefined;
+    const changes = keyChanges(b, ctx.tenancy.now());
+    // Without `key`, `key_alias` names the key rather than changing it.
+    if (key === undefined) changes.key_alias = undefined;
+    const record = await keys.update({ key, key_alias: key === undefined ? (str(b, 'key_alias') ?? undefined) : undefined }, changes, caller.actor);
+    return { ...(await render.key(record)), key: record.token };
+  }));
+
+  app.get('/key/info', route('read', async (request, caller) => {
+    const asked = queryParam(request.query, 'key');
+    const token = asked === undefined ? caller.principal.keyHash : tokenOf(asked);
+    if (token === undefined) throw invalidRequest('key: required', 'key');
+    requireRead(request, caller, token === caller.principal.keyHash);
+    const info = await render.key(await keys.require(token));
+    delete info.token;
+    return { key: token, info };
+  }));
+
+  app.post('/v2/key/info', route('read', async (request, caller) => {
+    requireRead(request, caller);
+    const b = jsonBody(request);
+    const tokens = (strings(b, 'keys') ?? []).map(tokenOf);
+    const found = await keys.list({ tokens }, { limit: 1000, offset: 0 });
+    return { key: tokens, info: await Promise.all(found.keys.map((k) => render.key(k))) };
+  }));
+
+  app.get('/key/list', route('read', async (request, caller) => {
+    const { page, size } = pageParams(request.query, 'size', 10);
+    const filter: KeyFilter = {};
+    const userId = queryParam(request.query, 'user_id');
+    const teamId = queryParam(request.query, 'team_id');
+    const alias = queryParam(request.query, 'key_alias');
+    if (userId !== undefined) filter.userIds = [userId];
+    if (teamId !== undefined) filter.teamIds = [teamId];
+    if (alias !== undefined) filter.aliases = [alias];
+    ownKeysOnly(request, caller, filter);
+    const { keys: found, total } = await keys.list(filter, { limit: size, offset: (page - 1) * size });
+    const full = queryParam(request.query, 'return_full_object') === 'true';
+    return {
+      keys: full ? await Promise.all(found.map((k) => render.key(k))) : found.map((k) => k.token),
+      total_count: total,
+      current_page: page,
+      total_pages: pages(total, size),
+    };
+  }));
+
+  app.post('/key/delete', route('write', async (request) => {
+    const b = jsonBody(request);
+    const given = strings(b, 'keys') ?? [];
+    const aliases = strings(b, 'key_aliases') ?? [];
+    if (given.length === 0 && aliases.length === 0) throw invalidRequest("At least one of 'keys' or 'key_aliases' must be provided.", 'keys');
+    const deleted = await keys.delete(given, aliases);
+    // LiteLLM answers with what was asked for: the keys (here their tokens) or the aliases.
+    return { deleted_keys: given.length > 0 ? deleted : aliases };
+  }));
+
+  const regenerate = (keyFromPath: boolean) => route('write', async (request, caller) => {
+    const b = jsonBody(request);
+    const target = keyFromPath ? (request.params as { key: string }).key : keyParam(b);
+    const changes = { ...keyChanges(b, ctx.tenancy.now()), new_key: str(b, 'new_key') ?? undefined };
+    const { plaintext, record } = await keys.regenerate(target, changes, caller.actor);
+    return generated(record, plaintext, b);
+  });
+  app.post('/key/regenerate', regenerate(false));
+  app.post('/key/:key/regenerate', regenerate(true));
+
+  for (const [path, blocked] of [['/key/block', true], ['/key/unblock', false]] as const) {
+    app.post(path, route('write', async (request, caller) => render.key(await keys.setBlocked(keyParam(jsonBody(request)), blocked, caller.actor))));
+  }
+
+  app.post('/key/:key/reset_spend', route('write', async (request, caller) => {
+    const resetTo = usd(jsonBody(request), 'reset_to');
+    if (resetTo === undefined || resetTo === null) throw invalidRequest('reset_to: required (USD)', 'reset_to');
+    const record = await keys.update({ key: (request.params as { key: string }).key }, { spend_nano: resetTo }, caller.actor);
+    return render.key(record);
+  }));
+}
+
+/** A caller without admin access lists only its own user's keys, as LiteLLM's internal users do. */
+function ownKeysOnly(request: FastifyRequest, caller: Caller, filter: KeyFilter): void {
+  if (caller.access !== 'none') return;
+  const own = caller.principal.userId;
+  if (own === undefined || (filter.userIds !== undefined && !filter.userIds.includes(own))) throw forbidden(request);
+  filter.userIds = [own];
+}

@@ -1,0 +1,381 @@
+/**
+ * Admission and settlement: the budget, rate-limit and model-access decision for one request.
+ *
+ * `admit()` runs before routing. It reads only the in-process records and makes one atomic call on
+ * the shared state that checks every limit and, only if all pass, reserves capacity: the request's
+ * worst-case cost (estimated input tokens + max_tokens, priced) against every budget that applies
+ * (key, user, team, customer, per-model), a request against each rpm window, its worst-case tokens
+ * against each tpm window, and a slot against each max_parallel_requests. A budget refuses once
+ * settled spend plus in-flight reservations reach it (LiteLLM's "spend >= budget" rule, extended to
+ * what is in flight), so concurrent requests can overshoot it by at most the reservation of the last
+ * one admitted.
+ *
+ * `settle()` runs with the call record: it releases the reservations, adds the real cost (and the
+ * real tokens), persists the spend off the request path (see `Tenancy`), and reports a soft-budget
+ * crossing once.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CallRecord, Principal } from '../core/call-record.js';
+import { GatewayError } from '../core/errors.js';
+import { totalTokens, type Usage } from '../core/usage.js';
+import type { CounterCheck, CounterIncrement } from '../storage/shared-state.js';
+import type { KeyRecord, ModelBudget } from '../storage/tenancy-ports.js';
+import { allowedModelNames, checkModelAccess, type AccessGroups } from './model-access.js';
+import { modelScope, parallelCounter, periodCounterExpiry, RATE_WINDOW_MS, reservedCounter, scopeOf, spendCounter, windowCounter } from './scopes.js';
+import type { Tenancy } from './tenancy.js';
+
+export interface AdmitRequest {
+  principal: Principal;
+  /** The model the client asked for (model group name): what model access and per-model budgets name. */
+  requestedModel: string;
+  /** The request's `user` field; falls back to the principal's `x-litellm-end-user-id`. */
+  endUser?: string | undefined;
+  estimatedInputTokens: number;
+  /** The request's max_tokens (or the deployment default); undefined → `defaultMaxOutputTokens`. */
+  maxOutputTokens?: number | undefined;
+  /** nano-USD of a call with this usage on the most expensive deployment that may serve it; null = no price. */
+  priceNano?: ((usage: Usage) => number | null) | undefined;
+}
+
+export interface Admission {
+  readonly id: string;
+  /** The principal with the end user resolved, for the call record. */
+  readonly principal: Principal;
+  /** x-litellm-key-* and x-ratelimit-* headers for the answer. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly reservedNano: number;
+  readonly reservedTokens: number;
+}
+
+/** A refusal that carries response headers (x-ratelimit-*) besides the error itself. */
+export class AdmissionError extends GatewayError {
+  constructor(
+    init: ConstructorParameters<typeof GatewayError>[0],
+    readonly headers: Readonly<Record<string, string>>,
+  ) {
+    super(init);
+  }
+}
+
+export interface PolicyOptions {
+  accessGroups?: AccessGroups | undefined;
+  /** Output tokens assumed when a request sets no max_tokens (default 4096). */
+  defaultMaxOutputTokens?: number | undefined;
+  /** `general_settings.disable_budget_reservation`: reserve nothing, check settled spend only. */
+  disableBudgetReservation?: boolean | undefined;
+  /** `litellm_settings.max_end_user_budget`, for customers without a budget of their own. */
+  maxEndUserBudgetNano?: number | undefined;
+  onError?: ((err: unknown) => void) | undefined;
+}
+
+interface BudgetLine {
+  scope: string;
+  maxNano: number | null;
+  softNano: number | null;
+  duration: string | null;
+  periodEnd: number;
+  reserved: number;
+  refusal: (spendUsd: number, maxUsd: number) => string;
+}
+
+type Descriptor = 'api_key' | 'user' | 'team' | 'end_user' | 'model_per_key';
+
+interface Check extends CounterCheck {
+  what: { kind: 'budget'; line: BudgetLine } | { kind: 'rate'; type: 'requests' | 'tokens' | 'max_parallel_requests'; descriptor: Descriptor; value: string } | { kind: 'observe' };
+}
+
+interface AdmissionState extends Omit<Admission, 'headers'> {
+  headers: Record<string, string>;
+  lines: BudgetLine[];
+  tpm: { key: string; reserved: number; expiresAt: number }[];
+  parallel: string[];
+  settled: boolean;
+}
+
+const NEVER = Number.MAX_SAFE_INTEGER;
+const PARALLEL_TTL_MS = 3_600_000;
+
+export class Policy {
+  private accessGroups: AccessGroups;
+  private merged: { version: number; groups: AccessGroups } | undefined;
+  private readonly defaultMaxOutputTokens: number;
+
+  constructor(
+    private readonly tenancy: Tenancy,
+    private readonly options: PolicyOptions = {},
+  ) {
+    this.accessGroups = options.accessGroups ?? new Map();
+    this.defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? 4096;
+  }
+
+  /** Replace the config file's access groups (`model_info.access_groups`); stored models' groups are added to them. */
+  setAccessGroups(groups: AccessGroups): void {
+    this.accessGroups = groups;
+    this.merged = undefined;
+  }
+
+  private groups(): AccessGroups {
+    if (this.tenancy.models.size === 0) return this.accessGroups;
+    if (this.merged?.version !== this.tenancy.modelsVersion) {
+      const groups = new Map<string, string[]>([...this.accessGroups].map(([g, m]) => [g, [...m]]));
+      for (const m of this.tenancy.models.values()) {
+        const list = m.model_info.access_groups;
+        if (!Array.isArray(list)) continue;
+        for (const g of list) if (typeof g === 'string') groups.set(g, [...(groups.get(g) ?? []), m.model_name]);
+      }
+      this.merged = { version: this.tenancy.modelsVersion, groups };
+    }
+    return this.merged.groups;
+  }
+
+  /** The public model names this principal may call (for `/v1/models`). */
+  allowedModels(principal: Principal, publicNames: readonly string[]): string[] {
+    const key = this.keyOf(principal);
+    if (key === undefined) return [...publicNames];
+    return allowedModelNames(this.subjects(key), publicNames, this.groups());
+  }
+
+  async admit(req: AdmitRequest): Promise<Admission> {
+    const now = this.tenancy.now();
+    const model = req.requestedModel;
+    const key = this.keyOf(req.principal);
+    const endUser = req.endUser ?? req.principal.endUser;
+    const customer = endUser === undefined ? undefined : this.tenancy.customers.get(endUser);
+    if (customer?.blocked === true) {
+      throw new GatewayError({ code: 'permission_denied', status: 403, message: `Allowed = False. End user=${customer.user_id} is blocked. Update via /customer/unblock if you're an admin.` });
+    }
+    const subjects = key === undefined ? undefined : this.subjects(key);
+    if (subjects !== undefined) checkModelAccess(subjects, model, this.groups());
+
+    const outputTokens = req.maxOutputTokens ?? this.defaultMaxOutputTokens;
+    const reservedTokens = Math.max(0, Math.ceil(req.estimatedInputTokens)) + outputTokens;
+    const priced = this.options.disableBudgetReservation === true ? 0 : (req.priceNano?.({ inputUncached: Math.ceil(req.estimatedInputTokens), output: outputTokens }) ?? 0);
+    const reservedNano = Math.max(0, Math.ceil(priced));
+
+    const lines = this.budgetLines(key, endUser, model, now);
+    const window = Math.floor(now / RATE_WINDOW_MS) * RATE_WINDOW_MS;
+    const windowEnd = window + RATE_WINDOW_MS;
+    const checks: Check[] = [];
+    const increments: CounterIncrement[] = [];
+    const state: AdmissionState = {
+      id: randomUUID(),
+      principal: { ...req.principal, endUser },
+      headers: {},
+      reservedNano,
+      reservedTokens,
+      lines,
+      tpm: [],
+      parallel: [],
+      settled: false,
+    };
+    for (const line of lines) {
+      if (line.maxNano === null) continue;
+      const resv = reservedCounter(line.scope, line.periodEnd);
+      checks.push({ read: [spendCounter(line.scope, line.periodEnd), resv], limit: line.maxNano, incoming: reservedNano, refuse: 'reached', what: { kind: 'budget', line } });
+      if (reservedNano > 0) {
+        line.reserved = reservedNano;
+        increments.push({ key: resv, amount: reservedNano, expiresAt: periodCounterExpiry(line.periodEnd) });
+      }
+    }
+    for (const r of this.rateScopes(key, endUser, model)) {
+      if (r.rpm !== null) {
+        const counter = windowCounter('rpm', r.scope, window);
+        checks.push({ read: [counter], limit: r.rpm, incoming: 1, refuse: 'over', what: { kind: 'rate', type: 'requests', descriptor: r.descriptor, value: r.value } });
+        increments.push({ key: counter, amount: 1, expiresAt: windowEnd + RATE_WINDOW_MS });
+      }
+      if (r.tpm !== null) {
+        const counter = windowCounter('tpm', r.scope, window);
+        checks.push({ read: [counter], limit: r.tpm, incoming: reservedTokens, refuse: 'reached', what: { kind: 'rate', type: 'tokens', descriptor: r.descriptor, value: r.value } });
+        increments.push({ key: counter, amount: reservedTokens, expiresAt: windowEnd + RATE_WINDOW_MS });
+        state.tpm.push({ key: counter, reserved: reservedTokens, expiresAt: windowEnd + RATE_WINDOW_MS });
+      }
+      if (r.parallel !== null) {
+        const counter = parallelCounter(r.scope);
+        checks.push({ read: [counter], limit: r.parallel, incoming: 1, refuse: 'over', what: { kind: 'rate', type: 'max_parallel_requests', descriptor: r.descriptor, value: r.value } });
+        increments.push({ key: counter, amount: 1, expiresAt: now + PARALLEL_TTL_MS });
+        state.parallel.push(counter);
+      }
+    }
+    const keyLine = key === undefined ? undefined : lines[0];
+    if (keyLine !== undefined) checks.push({ read: [spendCounter(keyLine.scope, keyLine.periodEnd)], limit: NEVER, incoming: 0, refuse: 'over', what: { kind: 'observe' } });
+
+    const outcome = await this.tenancy.state.admit(checks, increments);
+    const sum = (i: number): number => outcome.sums[i] ?? 0;
+    if (!outcome.ok) {
+      const failed = outcome.failed ?? 0;
+      const check = checks[failed];
+      if (check?.what.kind === 'budget') throw await this.budgetError(check.what.line);
+      if (check?.what.kind === 'rate') throw rateLimitError(check, sum(failed), windowEnd, now);
+      throw new GatewayError({ code: 'internal', status: 500, message: 'Admission refused without a reason' });
+    }
+    state.headers = key === undefined ? {} : keyHeaders(key, checks, sum, reservedTokens, windowEnd, now);
+    return state;
+  }
+
+  /** Replace the reservations with the call's real cost and tokens. Idempotent; never throws. */
+  settle(admission: Admission, record: CallRecord | undefined): void {
+    this.settleAsync(admission as AdmissionState, record).catch((err: unknown) => this.options.onError?.(err));
+  }
+
+  /** Give the reservations back without any cost (a request that never became a call). */
+  release(admission: Admission): void {
+    this.settle(admission, undefined);
+  }
+
+  private async settleAsync(a: AdmissionState, record: CallRecord | undefined): Promise<void> {
+    if (a.settled) return;
+    a.settled = true;
+    const now = this.tenancy.now();
+    const cost = Math.max(0, record?.costNanoUsd ?? 0);
+    const increments: CounterIncrement[] = [];
+    const soft: { line: BudgetLine; index: number; periodEnd: number }[] = [];
+    for (const line of a.lines) {
+      // Expiries travel with every increment, so a late settlement cannot resurrect a dropped counter forever.
+      if (line.reserved > 0) increments.push({ key: reservedCounter(line.scope, line.periodEnd), amount: -line.reserved, expiresAt: periodCounterExpiry(line.periodEnd) });
+      if (cost === 0) continue;
+      // Spend counts in the period it is settled in (a reset during the call starts the new period with it).
+      const periodEnd = this.tenancy.clock.end(line.duration, now);
+      if (line.softNano !== null) soft.push({ line, index: increments.length, periodEnd });
+      increments.push({ key: spendCounter(line.scope, periodEnd), amount: cost, expiresAt: periodCounterExpiry(periodEnd) });
+      this.tenancy.ledger.add(line.scope, periodEnd, cost);
+    }
+    const tokens = record === undefined ? 0 : (totalTokens(record.usage) ?? 0);
+    for (const t of a.tpm) increments.push({ key: t.key, amount: tokens - t.reserved, expiresAt: t.expiresAt });
+    for (const p of a.parallel) increments.push({ key: p, amount: -1 });
+    // The ledger entries above and this call happen in one synchronous step, so a refresh that
+    // reloads spend as "store + unflushed" sees this cost either in both or in neither.
+    const values = await this.tenancy.state.add(increments);
+    for (const s of soft) {
+      const after = values[s.index] ?? 0;
+      const threshold = s.line.softNano ?? 0;
+      if (after - cost < threshold && after >= threshold) {
+        this.tenancy.ledger.crossed({ scope: s.line.scope, periodEnd: s.periodEnd, softBudgetNano: threshold, spendNano: after });
+      }
+    }
+  }
+
+  private keyOf(principal: Principal): KeyRecord | undefined {
+    if (principal.isMaster || principal.keyHash === undefined) return undefined;
+    return this.tenancy.keys.get(principal.keyHash);
+  }
+
+  private subjects(key: KeyRecord): Parameters<typeof checkModelAccess>[0] {
+    return {
+      key,
+      user: key.user_id === null ? undefined : this.tenancy.users.get(key.user_id),
+      team: key.team_id === null ? undefined : this.tenancy.teams.get(key.team_id),
+    };
+  }
+
+  /** Every budget the call counts against; the key's own line first. Spend is tracked even where no budget is set. */
+  private budgetLines(key: KeyRecord | undefined, endUser: string | undefined, model: string, now: number): BudgetLine[] {
+    const lines: BudgetLine[] = [];
+    const add = (scope: string, s: { max_budget_nano: number | null; soft_budget_nano: number | null; budget_duration: string | null }, refusal: BudgetLine['refusal']): void => {
+      lines.push({ scope, maxNano: s.max_budget_nano, softNano: s.soft_budget_nano, duration: s.budget_duration, periodEnd: this.tenancy.clock.end(s.budget_duration, now), reserved: 0, refusal });
+    };
+    const addModel = (scope: string, owner: { budget_duration: string | null }, budget: ModelBudget | undefined, refusal: BudgetLine['refusal']): void => {
+      if (budget === undefined) return;
+      add(modelScope(scope, model), { max_budget_nano: budget.max_budget_nano, soft_budget_nano: null, budget_duration: budget.budget_duration ?? owner.budget_duration }, refusal);
+    };
+    if (key !== undefined) {
+      const scope = scopeOf('key', key.token);
+      add(scope, key, (spend, max) => `Budget has been exceeded! Current cost: ${spend}, Max budget: ${max}`);
+      addModel(scope, key, key.model_max_budget[model], (spend, max) => `LiteLLM Virtual Key: ${key.token}, key_alias: ${key.key_alias ?? 'None'}, exceeded budget for model=${model}. Current cost: ${spend}, Max budget: ${max}`);
+      if (key.user_id !== null) {
+        const userId = key.user_id;
+        const user = this.tenancy.users.get(userId);
+        const settings = user ?? { max_budget_nano: null, soft_budget_nano: null, budget_duration: null };
+        add(scopeOf('user', userId), settings, (spend, max) => `ExceededBudget: User=${userId} over budget. Spend=${spend}, Budget=${max}`);
+        if (user !== undefined) addModel(scopeOf('user', userId), user, user.model_max_budget[model], (spend, max) => `ExceededBudget: User=${userId} exceeded budget for model=${model}. Spend=${spend}, Budget=${max}`);
+      }
+      if (key.team_id !== null) {
+        const teamId = key.team_id;
+        const team = this.tenancy.teams.get(teamId);
+        const settings = team ?? { max_budget_nano: null, soft_budget_nano: null, budget_duration: null };
+        add(scopeOf('team', teamId), settings, (spend, max) => `Budget has been exceeded! Team=${teamId} Current cost: ${spend}, Max budget: ${max}`);
+        if (team !== undefined) addModel(scopeOf('team', teamId), team, team.model_max_budget[model], (spend, max) => `Budget has been exceeded! Team=${teamId} exceeded budget for model=${model}. Current cost: ${spend}, Max budget: ${max}`);
+      }
+    }
+    if (endUser !== undefined) {
+      const customer = this.tenancy.customers.get(endUser);
+      const max = customer?.max_budget_nano ?? this.options.maxEndUserBudgetNano ?? null;
+      add(scopeOf('customer', endUser), { max_budget_nano: max, soft_budget_nano: customer?.soft_budget_nano ?? null, budget_duration: customer?.budget_duration ?? null }, (spend, budget) => `ExceededBudget: End User=${endUser} over budget. Spend=${spend}, Budget=${budget}`);
+    }
+    return lines;
+  }
+
+  private rateScopes(key: KeyRecord | undefined, endUser: string | undefined, model: string) {
+    const out: { descriptor: Descriptor; value: string; scope: string; rpm: number | null; tpm: number | null; parallel: number | null }[] = [];
+    const push = (descriptor: Descriptor, value: string, scope: string, l: { rpm_limit: number | null; tpm_limit: number | null; max_parallel_requests: number | null }): void => {
+      if (l.rpm_limit !== null || l.tpm_limit !== null || l.max_parallel_requests !== null) out.push({ descriptor, value, scope, rpm: l.rpm_limit, tpm: l.tpm_limit, parallel: l.max_parallel_requests });
+    };
+    if (key !== undefined) {
+      push('api_key', key.token, scopeOf('key', key.token), key);
+      const user = key.user_id === null ? undefined : this.tenancy.users.get(key.user_id);
+      if (user !== undefined) push('user', user.user_id, scopeOf('user', user.user_id), user);
+      const team = key.team_id === null ? undefined : this.tenancy.teams.get(key.team_id);
+      if (team !== undefined) push('team', team.team_id, scopeOf('team', team.team_id), team);
+      const modelRpm = key.model_rpm_limit[model] ?? null;
+      const modelTpm = key.model_tpm_limit[model] ?? null;
+      push('model_per_key', `${key.token}:${model}`, modelScope(scopeOf('key', key.token), model), { rpm_limit: modelRpm, tpm_limit: modelTpm, max_parallel_requests: null });
+    }
+    const customer = endUser === undefined ? undefined : this.tenancy.customers.get(endUser);
+    if (customer !== undefined) push('end_user', customer.user_id, scopeOf('customer', customer.user_id), customer);
+    return out;
+  }
+
+  private async budgetError(line: BudgetLine): Promise<GatewayError> {
+    const [spend] = await this.tenancy.state.get([spendCounter(line.scope, line.periodEnd)]);
+    return new GatewayError({ code: 'budget_exceeded', status: 429, message: line.refusal((spend ?? 0) / 1e9, (line.maxNano ?? 0) / 1e9) });
+  }
+}
+
+function rateLimitError(check: Check, used: number, windowEnd: number, now: number): AdmissionError {
+  const what = check.what.kind === 'rate' ? check.what : undefined;
+  const type = what?.type ?? 'requests';
+  const parallel = type === 'max_parallel_requests';
+  const resetAt = parallel ? now + 1000 : windowEnd;
+  const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
+  const remaining = Math.max(0, check.limit - used);
+  const stamp = new Date(resetAt).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+  const headers: Record<string, string> = {};
+  if (!parallel) {
+    const suffix = type === 'requests' ? 'requests' : 'tokens';
+    headers[`x-ratelimit-limit-${suffix}`] = String(check.limit);
+    headers[`x-ratelimit-remaining-${suffix}`] = String(remaining);
+    headers[`x-ratelimit-reset-${suffix}`] = `${retryAfter}s`;
+  }
+  return new AdmissionError(
+    {
+      code: 'rate_limit',
+      status: 429,
+      retryAfterSeconds: retryAfter,
+      message: `Rate limit exceeded for ${what?.descriptor ?? 'api_key'}: ${what?.value ?? ''}. Limit type: ${type}. Current limit: ${check.limit}, Remaining: ${remaining}. Limit resets at: ${stamp}`,
+    },
+    headers,
+  );
+}
+
+/** LiteLLM's key headers and OpenAI-named rate-limit headers for the key's own limits. */
+function keyHeaders(key: KeyRecord, checks: readonly Check[], sum: (i: number) => number, reservedTokens: number, windowEnd: number, now: number): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const observed = checks.findIndex((c) => c.what.kind === 'observe');
+  headers['x-litellm-key-spend'] = String(sum(observed) / 1e9);
+  if (key.max_budget_nano !== null) headers['x-litellm-key-max-budget'] = String(key.max_budget_nano / 1e9);
+  if (key.tpm_limit !== null) headers['x-litellm-key-tpm-limit'] = String(key.tpm_limit);
+  if (key.rpm_limit !== null) headers['x-litellm-key-rpm-limit'] = String(key.rpm_limit);
+  const reset = `${Math.max(1, Math.ceil((windowEnd - now) / 1000))}s`;
+  checks.forEach((c, i) => {
+    if (c.what.kind !== 'rate' || c.what.descriptor !== 'api_key') return;
+    if (c.what.type === 'requests') {
+      headers['x-ratelimit-limit-requests'] = String(c.limit);
+      headers['x-ratelimit-remaining-requests'] = String(Math.max(0, c.limit - sum(i) - 1));
+      headers['x-ratelimit-reset-requests'] = reset;
+    } else if (c.what.type === 'tokens') {
+      headers['x-ratelimit-limit-tokens'] = String(c.limit);
+      headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, c.limit - sum(i) - reservedTokens));
+      headers['x-ratelimit-reset-tokens'] = reset;
+    }
+  });
+  return headers;
+}

@@ -1,0 +1,176 @@
+/**
+ * Bedrock-shaped clients (Claude Code with CLAUDE_CODE_USE_BEDROCK, the AWS SDKs) calling the
+ * gateway's `/bedrock/model/{id}/…` routes: their body is already an InvokeModel or Converse body,
+ * so it goes up as the client's own bytes (re-serialised only when compat.ts must drop something),
+ * re-signed with the deployment's credentials, and the answer comes back as AWS's own bytes — JSON,
+ * or the binary event stream chunk for chunk — while the frames are decoded on the side for usage,
+ * errors and the end of the answer.
+ */
+import { randomUUID } from 'node:crypto';
+import type { GatewayError } from '../../core/errors.js';
+import { asArray, asObject, isObject, tryParseJson, type JsonObject } from '../../core/json.js';
+import type { Usage } from '../../core/usage.js';
+import type { CompatTarget } from '../anthropic/platform-compat.js';
+import { AnthropicTapInspector } from '../anthropic/tap.js';
+import { parseAnthropicUsage } from '../anthropic/usage.js';
+import { mapTransportError, readBody, type ResponseBody } from '../shared/upstream-http.js';
+import type { StreamTap, UpstreamCall } from '../types.js';
+import type { CacheWriteTtl } from './converse-request.js';
+import { ConverseStreamDecoder, parseConverseUsage } from './converse-response.js';
+import { encodeEventMessage, EventStreamFramer, type EventStreamMessage } from './event-stream.js';
+import { adaptInvokeBody } from './invoke-body.js';
+import { anthropicEventType, chunkEventJson, frameError } from './invoke-stream.js';
+import { mappedErrorType } from './errors.js';
+import { bedrockModelId } from './model-id.js';
+import { BEDROCK_PROVIDER, modelPath, type BedrockTransport } from './transport.js';
+
+export type NativeBedrockAction = 'invoke' | 'invoke-with-response-stream' | 'converse' | 'converse-stream';
+
+export type NativeAnswer =
+  | { kind: 'json'; status: number; headers: Record<string, string>; body: Buffer; usage: Usage; model?: string | undefined }
+  | { kind: 'stream'; status: number; headers: Record<string, string>; chunks: AsyncIterable<Buffer>; tap: StreamTap };
+
+export function isStreamingAction(action: NativeBedrockAction): boolean {
+  return action.endsWith('-stream');
+}
+
+/** Upstream headers a native client may read (AWS request id, Bedrock's own token counts). */
+export function nativeResponseHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name === 'content-type' || name === 'x-amzn-requestid' || name.startsWith('x-amzn-bedrock-')) out[name] = value;
+  }
+  return out;
+}
+
+export class BedrockNativeClient {
+  constructor(private readonly transport: BedrockTransport) {}
+
+  /**
+   * Forward one native call. `raw` is the client's body; `body` the same parsed. Anthropic betas
+   * travel in the body for InvokeModel; Bedrock ignores an `anthropic-beta` header, and so do we.
+   */
+  async call(action: NativeBedrockAction, raw: Buffer, body: JsonObject, call: UpstreamCall): Promise<NativeAnswer> {
+    const modelId = bedrockModelId(call.upstreamModel);
+    const invoke = action.startsWith('invoke');
+    let payload: Buffer | string = raw;
+    if (invoke) {
+      const target: CompatTarget = { modelId, deploymentId: call.deployment.id };
+      const adapted = adaptInvokeBody(body, {}, target);
+      if (adapted.bodyChanged) payload = JSON.stringify(adapted.body);
+    }
+    const stream = isStreamingAction(action);
+    const response = await this.transport.post(modelPath(modelId, action), payload, call, stream);
+    const headers = nativeResponseHeaders(response.headers);
+    const isEventStream = response.headers['content-type']?.includes('application/vnd.amazon.eventstream') === true;
+    if (!stream || !isEventStream) {
+      const bytes = await readBody(response.body, BEDROCK_PROVIDER, response.url);
+      const parsed = asObject(tryParseJson(bytes.toString('utf8')));
+      const usage = invoke ? parseAnthropicUsage(parsed?.usage) : parseConverseUsage(parsed?.usage, converseWriteTtl(body));
+      return { kind: 'json', status: response.status, headers, body: bytes, usage, model: typeof parsed?.model === 'string' ? parsed.model : undefined };
+    }
+    const tap: StreamTap = { usage: {}, completed: false, events: 0, answerStarted: false };
+    const observe = invoke ? invokeObserver(tap) : converseObserver(tap, modelId, converseWriteTtl(body));
+    return { kind: 'stream', status: response.status, headers, tap, chunks: forwardFrames(response.body, observe, tap, response.url) };
+  }
+}
+
+/**
+ * The upstream's chunks, unchanged, while every frame they complete is decoded and observed. An
+ * exception frame is the platform's own error message to the client: it is forwarded too, and
+ * recorded in the tap.
+ */
+async function* forwardFrames(body: ResponseBody, observe: (message: EventStreamMessage) => void, tap: StreamTap, url: string): AsyncGenerator<Buffer> {
+  const framer = new EventStreamFramer(BEDROCK_PROVIDER);
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      for (const message of framer.push(chunk)) {
+        tap.events++;
+        if (message.messageType !== 'event') tap.error = frameError(message);
+        else observe(message);
+      }
+      yield chunk;
+    }
+  } catch (err) {
+    throw mapTransportError(err, BEDROCK_PROVIDER, url);
+  }
+  framer.end();
+}
+
+/** InvokeModel stream: each `chunk` holds one Anthropic event, watched by the Anthropic tap. */
+function invokeObserver(tap: StreamTap): (message: EventStreamMessage) => void {
+  const inspector = new AnthropicTapInspector();
+  return (message) => {
+    if (message.eventType !== 'chunk') return;
+    const json = chunkEventJson(message.payload);
+    if (json === undefined) return;
+    const type = anthropicEventType(json);
+    const raw = `event: ${type}\ndata: ${json}\n\n`;
+    if (!tap.answerStarted && !inspector.isPreamble(raw)) tap.answerStarted = true;
+    inspector.inspect({ event: type, data: json }, raw, tap);
+  };
+}
+
+/** ConverseStream: usage from `metadata`, the end from `messageStop`, an in-band error from the decoder. */
+function converseObserver(tap: StreamTap, modelId: string, ttl: CacheWriteTtl): (message: EventStreamMessage) => void {
+  const decoder = new ConverseStreamDecoder({ id: randomUUID(), model: modelId, cacheWriteTtl: ttl });
+  return (message) => {
+    if (message.eventType !== 'messageStart' && message.eventType !== 'metadata') tap.answerStarted = true;
+    for (const event of decoder.decode(message.eventType, tryParseJson(message.payload))) {
+      if (event.type === 'usage') tap.usage = event.usage;
+      else if (event.type === 'finish') tap.completed = true;
+    }
+  };
+}
+
+/** The TTL a Converse request's cache points ask for (Bedrock's default is 5 minutes). */
+export function converseWriteTtl(body: JsonObject): CacheWriteTtl {
+  const ttls = new Set<string>();
+  const visit = (blocks: unknown): void => {
+    for (const block of asArray(blocks) ?? []) {
+      const point = isObject(block) ? asObject(block.cachePoint) : undefined;
+      if (point !== undefined) ttls.add(point.ttl === '1h' ? '1h' : '5m');
+    }
+  };
+  visit(body.system);
+  visit(asObject(body.toolConfig)?.tools);
+  for (const message of asArray(body.messages) ?? []) visit(asObject(message)?.content);
+  if (ttls.size > 1) return 'unknown';
+  return ttls.has('1h') ? '1h' : '5m';
+}
+
+/**
+ * The exception frame a Bedrock client expects when the answer fails after it began (an upstream
+ * that went away, a stream cut short): AWS's own way of ending a stream with an error.
+ */
+export function exceptionFrame(error: GatewayError): Uint8Array {
+  const name = awsErrorName(error);
+  const type = name.charAt(0).toLowerCase() + name.slice(1);
+  return encodeEventMessage({ ':message-type': 'exception', ':exception-type': type, ':content-type': 'application/json' }, JSON.stringify({ message: error.message }));
+}
+
+const NAME_BY_CODE: Partial<Record<GatewayError['code'], string>> = {
+  invalid_request: 'ValidationException',
+  unsupported_parameter: 'ValidationException',
+  context_window_exceeded: 'ValidationException',
+  request_too_large: 'ValidationException',
+  content_policy: 'ValidationException',
+  authentication: 'UnrecognizedClientException',
+  permission_denied: 'AccessDeniedException',
+  not_found: 'ResourceNotFoundException',
+  rate_limit: 'ThrottlingException',
+  budget_exceeded: 'ServiceQuotaExceededException',
+  overloaded: 'ServiceUnavailableException',
+  service_unavailable: 'ServiceUnavailableException',
+  timeout: 'ModelTimeoutException',
+};
+
+/** AWS's name for an error: the upstream's own when Bedrock named it, else the one our code implies. */
+export function awsErrorName(error: GatewayError): string {
+  const upstream = error.upstream?.provider === BEDROCK_PROVIDER ? error.upstream.type : undefined;
+  if (upstream !== undefined && mappedErrorType(upstream) !== undefined) {
+    const name = upstream.split('#').at(-1)?.split(':')[0]?.trim() ?? upstream;
+    return name.charAt(0).toUpperCase() + name.slice(1);
+  }
+  return NAME_BY_CODE[error.code] ?? 'InternalServerException';
+}

@@ -1,0 +1,351 @@
+/**
+ * The router: resolve the requested model to a group, pick a deployment (cooldowns, rpm/tpm and
+ * parallel limits, `order` tiers, the routing strategy), run the attempt up to its first event,
+ * and on failure retry — another healthy deployment at once, the same one after a backoff that
+ * honours the upstream's `retry-after` — then fall back to other groups, each with its own retries.
+ * Failures feed the cooldown rules; answers feed usage, in-flight counts and latencies. All of it
+ * lives in `RoutingState`, so several instances can share it.
+ */
+import type { Deployment } from '../core/deployment.js';
+import { GatewayError, toGatewayError } from '../core/errors.js';
+import { totalTokens } from '../core/usage.js';
+import { AttemptSignal, attemptTimeout, clientGone, failedAttempt, withDeadline, type AttemptLog, type AttemptTarget, type Lease, type LeaseResult } from './attempts.js';
+import { cooldownRule } from './cooldown.js';
+import { classifyError, type ErrorClass } from './error-class.js';
+import { fallbackTargets } from './fallbacks.js';
+import { backoffMs, goesStraightToFallbacks, mayRetrySameDeployment, retryBudget } from './retry.js';
+import { upstreamModelFor, type ModelTable, type ResolvedGroup } from './router.js';
+import type { RetryPolicy, RouterSettings } from './settings.js';
+import { unavailability, type LatencyKind, type RoutingState, type Unavailability } from './state.js';
+import { chooseDeployment, limitsOf, numberParam, type Candidate } from './strategies.js';
+
+export interface RouterDeps {
+  models: ModelTable;
+  settings: RouterSettings;
+  state: RoutingState;
+  now?: (() => number) | undefined;
+  random?: (() => number) | undefined;
+  sleep?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
+  /** USD per token (input + output) of a deployment serving `upstreamModel`, for cost-based-routing. */
+  costPerToken?: ((deployment: Deployment, upstreamModel: string) => number | undefined) | undefined;
+  /** Told each time a deployment enters cooldown (`litellm_deployment_cooled_down`). */
+  onCooldown?: ((deployment: Deployment, status: number | undefined, until: number) => void) | undefined;
+}
+
+/** Router options a request (or its key) may set; read from the body by the HTTP layer. */
+export interface RouteControls {
+  disableFallbacks?: boolean | undefined;
+  numRetries?: number | undefined;
+  /** Fallback groups for this request only, replacing the configured ones. */
+  fallbacks?: string[] | undefined;
+}
+
+export interface RouteRequest<T> {
+  model: string;
+  stream: boolean;
+  log: AttemptLog;
+  /** The client's signal: aborting it stops the attempt loop and the answering attempt. */
+  signal: AbortSignal;
+  controls?: RouteControls | undefined;
+  /** Rough input size, for deployments with a tpm limit. */
+  estimatedInputTokens?: number | undefined;
+  /** Called when a group starts being tried (the client's, then each fallback). */
+  onGroup?: ((group: ResolvedGroup) => void) | undefined;
+  /** Runs the call up to its first event; throws a GatewayError on failure. */
+  attempt: (target: AttemptTarget, signal: AbortSignal) => Promise<T>;
+}
+
+export interface Routed<T> {
+  value: T;
+  target: AttemptTarget;
+  lease: Lease;
+}
+
+/** 429 when no deployment of a group can take the request now. */
+export class NoDeploymentsAvailable extends GatewayError {
+  constructor(group: string, retryAfterSeconds: number, detail: string) {
+    super({
+      code: 'rate_limit',
+      status: 429,
+      message: `No deployments available for ${group} (${detail}). Try again in ${retryAfterSeconds} seconds.`,
+      retryable: true,
+      retryAfterSeconds,
+    });
+  }
+}
+
+export class Router {
+  readonly settings: RouterSettings;
+  private readonly models: ModelTable;
+  private readonly state: RoutingState;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Latencies are kept only for the strategy that reads them (each sample is a write to the shared state). */
+  private readonly tracksLatency: boolean;
+
+  constructor(private readonly deps: RouterDeps) {
+    this.settings = deps.settings;
+    this.models = deps.models;
+    this.state = deps.state;
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+    this.sleep = deps.sleep ?? abortableSleep;
+    this.tracksLatency = deps.settings.strategy === 'latency-based-routing';
+  }
+
+  /** A failure seen outside a request (a health probe): the same cooldown rules apply. */
+  async reportFailure(deployment: Deployment, error: GatewayError): Promise<void> {
+    const groupSize = this.models.all().filter((d) => d.modelGroup === deployment.modelGroup).length;
+    await this.noteFailure(deployment, groupSize, classifyError(error), error);
+  }
+
+  /** `x-litellm-max-retries` for a request to `group`. */
+  maxRetries(group: ResolvedGroup, controls?: RouteControls): number {
+    return this.numRetriesFor(group, controls) ?? Math.max(0, group.deployments.length - 1);
+  }
+
+  async route<T>(req: RouteRequest<T>): Promise<Routed<T>> {
+    const first = this.models.resolve(req.model);
+    if (first === undefined) throw modelNotFound(req.model, this.models.publicNames());
+    req.log.maxRetries = this.maxRetries(first, req.controls);
+    const visited = new Set<string>([first.name]);
+    const fallbacksOff = req.controls?.disableFallbacks ?? this.settings.disableFallbacks;
+
+    const tryGroup = async (group: ResolvedGroup, requested: string): Promise<Routed<T>> => {
+      try {
+        return await this.runGroup(group, requested, req);
+      } catch (err) {
+        const error = toGatewayError(err);
+        const cls = classifyError(error);
+        if (fallbacksOff || req.signal.aborted || cls === 'client_abort' || cls === 'internal' || cls === 'bad_request') throw error;
+        let last = error;
+        for (const name of fallbackTargets(this.settings, group.name, requested, cls, req.controls?.fallbacks)) {
+          if (req.log.fallbacks >= this.settings.maxFallbacks) break;
+          const next = this.models.resolve(name);
+          if (next === undefined || visited.has(next.name)) continue;
+          visited.add(next.name);
+          req.log.fallbacks++;
+          try {
+            return await tryGroup(next, this.models.routedName(name));
+          } catch (fallbackErr) {
+            const fallbackError = toGatewayError(fallbackErr);
+            if (req.signal.aborted) throw fallbackError;
+            // A fallback group with nothing available says less than the failure that sent us there.
+            if (!(fallbackError instanceof NoDeploymentsAvailable) || last instanceof NoDeploymentsAvailable) last = fallbackError;
+          }
+        }
+        throw last;
+      }
+    };
+    return tryGroup(first, this.models.routedName(req.model));
+  }
+
+  private async runGroup<T>(group: ResolvedGroup, requested: string, req: RouteRequest<T>): Promise<Routed<T>> {
+    req.onGroup?.(group);
+    const failed = new Set<string>();
+    // Deployments that cannot answer this request (bad key, unknown model), however long we wait.
+    const excluded = new Set<string>();
+    let lastError: GatewayError | undefined;
+    let retries = 0;
+    let freshOnly = false;
+    for (;;) {
+      if (req.signal.aborted) throw clientGone();
+      const picked = await this.pick(group, requested, req, failed, excluded, freshOnly);
+      if (!('deployment' in picked)) throw lastError ?? picked.error;
+      if (lastError !== undefined) {
+        retries++;
+        req.log.retries++;
+      }
+      try {
+        return await this.attemptOn(picked.deployment, group, requested, req);
+      } catch (err) {
+        const error = req.signal.aborted ? clientGone(err) : toGatewayError(err);
+        const cls = classifyError(error);
+        if (cls === 'client_abort') throw error;
+        await this.noteFailure(picked.deployment, group.deployments.length, cls, error);
+        failed.add(picked.deployment.id);
+        if (!mayRetrySameDeployment(cls)) excluded.add(picked.deployment.id);
+        lastError = error;
+        const lists = { contextWindow: this.settings.contextWindowFallbacks !== undefined, contentPolicy: this.settings.contentPolicyFallbacks !== undefined };
+        if (goesStraightToFallbacks(cls, lists)) throw error;
+        const budget = retryBudget(cls, this.numRetriesFor(group, req.controls), this.retryPolicyFor(group));
+        if (retries >= budget.limit) throw error;
+        freshOnly = budget.failoverOnly;
+        const now = this.now();
+        const loads = await this.loadsOf(group, req, excluded, now);
+        // Another healthy deployment: re-pick at once.
+        if (loads.some((c) => c.blocked === undefined && !failed.has(c.deployment.id))) continue;
+        if (budget.failoverOnly) throw error;
+        const wait = backoffMs(error, retries, this.settings.backoff, this.settings.retryAfterMs, this.random);
+        if (wait === undefined) throw error;
+        // Waiting only makes sense if some deployment can take the request when the wait is over.
+        const soonest = Math.min(...loads.map((c) => (c.blocked === undefined ? now : (c.blocked.retryAt ?? now + 1000))));
+        if (!(soonest <= now + wait)) throw error;
+        await this.sleep(wait, req.signal);
+      }
+    }
+  }
+
+  private async loadsOf<T>(group: ResolvedGroup, req: RouteRequest<T>, excluded: ReadonlySet<string>, now: number): Promise<(Candidate & { blocked: ReturnType<typeof unavailability> })[]> {
+    const deployments = group.deployments.filter((d) => !excluded.has(d.id));
+    const kind: LatencyKind | undefined = this.tracksLatency ? (req.stream ? 'stream' : 'json') : undefined;
+    const loads = await this.state.load(deployments.map((d) => d.id), kind, now);
+    return deployments.map((deployment) => {
+      const load = loads.get(deployment.id) ?? { cooldownUntil: undefined, requests: 0, tokens: 0, inFlight: 0, latencyMs: undefined };
+      return { deployment, load, blocked: unavailability(load, limitsOf(deployment, this.settings.defaultMaxParallel), req.estimatedInputTokens ?? 0, now) };
+    });
+  }
+
+  /** Choose and admit a deployment; deployments not yet failed in this request come first (or alone, with `freshOnly`). */
+  private async pick<T>(
+    group: ResolvedGroup,
+    requested: string,
+    req: RouteRequest<T>,
+    failed: ReadonlySet<string>,
+    excluded: ReadonlySet<string>,
+    freshOnly: boolean,
+  ): Promise<{ deployment: Deployment } | { error: GatewayError }> {
+    const now = this.now();
+    const loads = await this.loadsOf(group, req, excluded, now);
+    const blocked: { reason: Unavailability; retryAt: number | undefined }[] = loads.flatMap((c) => (c.blocked === undefined ? [] : [c.blocked]));
+    let pool: Candidate[] = loads.filter((c) => c.blocked === undefined);
+    const fresh = pool.filter((c) => !failed.has(c.deployment.id));
+    if (fresh.length > 0 || freshOnly) pool = fresh;
+    const upstreamModelOf = (d: Deployment): string => upstreamModelFor(d, requested, group.wildcardMatch);
+    while (pool.length > 0) {
+      const deployment = chooseDeployment(pool, {
+        strategy: this.settings.strategy,
+        latencyBuffer: this.settings.latencyBuffer,
+        random: this.random,
+        costPerToken: (d) => this.deps.costPerToken?.(d, upstreamModelOf(d)),
+      });
+      if (deployment === undefined) break;
+      const admission = await this.state.admit(deployment.id, limitsOf(deployment, this.settings.defaultMaxParallel), req.estimatedInputTokens ?? 0, now);
+      if (admission.ok) return { deployment };
+      // Another request took the last slot between our read and the admission.
+      blocked.push({ reason: admission.reason, retryAt: admission.retryAt });
+      pool = pool.filter((c) => c.deployment !== deployment);
+    }
+    return { error: noDeployments(group.name, blocked, now) };
+  }
+
+  private async attemptOn<T>(deployment: Deployment, group: ResolvedGroup, requested: string, req: RouteRequest<T>): Promise<Routed<T>> {
+    const target: AttemptTarget = { deployment, group, requestedModel: requested, upstreamModel: upstreamModelFor(deployment, requested, group.wildcardMatch) };
+    const startedAt = this.now();
+    const t0 = performance.now();
+    const attempt = new AttemptSignal(req.signal);
+    try {
+      const deadline = req.stream ? deployment.streamTimeoutMs : deployment.timeoutMs;
+      const value = await withDeadline(req.attempt(target, attempt.signal), deadline, attempt, () => attemptTimeout(deployment, req.stream));
+      const committedMs = performance.now() - t0;
+      req.log.attempts.push({ deploymentId: deployment.id, startedAt, durationMs: committedMs, outcome: 'success' });
+      return { value, target, lease: this.lease(deployment, group, req.stream, attempt, committedMs) };
+    } catch (err) {
+      const durationMs = performance.now() - t0;
+      attempt.release(true);
+      const error = req.signal.aborted ? clientGone(err) : toGatewayError(err);
+      req.log.attempts.push(failedAttempt(deployment.id, startedAt, durationMs, error));
+      const now = this.now();
+      await this.state.release(deployment.id, 0, now);
+      // LiteLLM's latency strategy charges a timeout to the deployment, so it stops being the fastest.
+      if (error.code === 'timeout' && this.tracksLatency) await this.state.recordLatency(deployment.id, req.stream ? 'stream' : 'json', durationMs, now);
+      throw error;
+    }
+  }
+
+  private lease(deployment: Deployment, group: ResolvedGroup, stream: boolean, attempt: AttemptSignal, committedMs: number): Lease {
+    let ended = false;
+    return {
+      signal: attempt.signal,
+      committedMs,
+      abort: () => attempt.release(true),
+      end: (result: LeaseResult) => {
+        if (ended) return;
+        ended = true;
+        attempt.release(false);
+        void this.settle(deployment, group, stream, committedMs, result).catch(() => undefined);
+      },
+    };
+  }
+
+  /** After the answer: give back the slot, count its tokens and latency, and count a mid-stream failure. */
+  private async settle(deployment: Deployment, group: ResolvedGroup, stream: boolean, committedMs: number, result: LeaseResult): Promise<void> {
+    const now = this.now();
+    await this.state.release(deployment.id, totalTokens(result.usage) ?? 0, now);
+    if (result.outcome === 'success') {
+      if (!this.tracksLatency) return;
+      // Streams: time to the first event. Whole answers: per output token, so long answers do not look slow.
+      const latency = stream ? committedMs : committedMs / Math.max(1, result.usage.output ?? 1);
+      await this.state.recordLatency(deployment.id, stream ? 'stream' : 'json', latency, now);
+      return;
+    }
+    const code = result.error?.code;
+    if (code === undefined || code === 'client_disconnected' || code === 'internal') return;
+    const error = new GatewayError({ code, status: result.httpStatus, message: result.error?.message ?? '' });
+    await this.noteFailure(deployment, group.deployments.length, classifyError(error), error);
+  }
+
+  /** The cooldown rules for one failure of `deployment`. */
+  private async noteFailure(deployment: Deployment, groupSize: number, cls: ErrorClass, error: GatewayError): Promise<void> {
+    const rule = cooldownRule(cls, error, deployment, groupSize, this.settings);
+    if (rule.kind === 'none') return;
+    const now = this.now();
+    if (rule.kind === 'count') {
+      const fails = await this.state.recordFailure(deployment.id, now);
+      if (fails <= rule.allowed) return;
+    }
+    const until = now + rule.ms;
+    if (await this.state.startCooldown(deployment.id, until, now)) this.deps.onCooldown?.(deployment, error.status, until);
+  }
+
+  /** A request's own `num_retries`, then the group's deployments', then router_settings / litellm_settings. */
+  private numRetriesFor(group: ResolvedGroup, controls: RouteControls | undefined): number | undefined {
+    if (controls?.numRetries !== undefined) return controls.numRetries;
+    for (const d of group.deployments) {
+      const own = numberParam(d, 'num_retries');
+      if (own !== undefined) return own;
+    }
+    return this.settings.numRetries;
+  }
+
+  private retryPolicyFor(group: ResolvedGroup): RetryPolicy | undefined {
+    return this.settings.groupRetryPolicy[group.name] ?? this.settings.retryPolicy;
+  }
+}
+
+function noDeployments(group: string, blocked: readonly { reason: Unavailability; retryAt: number | undefined }[], now: number): NoDeploymentsAvailable {
+  const counts = new Map<Unavailability, number>();
+  for (const b of blocked) counts.set(b.reason, (counts.get(b.reason) ?? 0) + 1);
+  const words: Record<Unavailability, string> = { cooldown: 'cooling down', rpm: 'at the rpm limit', tpm: 'at the tpm limit', parallel: 'at max_parallel_requests' };
+  const detail = [...counts].map(([reason, n]) => `${n} ${words[reason]}`).join(', ') || 'no deployment can take it';
+  const times = blocked.map((b) => b.retryAt).filter((t): t is number => t !== undefined);
+  // Busy deployments (max_parallel_requests) free up when some call ends: a second is a fair guess.
+  const soonest = times.length > 0 ? Math.min(...times) : now + 1000;
+  return new NoDeploymentsAvailable(group, Math.max(1, Math.ceil((soonest - now) / 1000)), detail);
+}
+
+function modelNotFound(model: string, names: string[]): GatewayError {
+  return new GatewayError({
+    code: 'not_found',
+    status: 404,
+    param: 'model',
+    message: `Model "${model}" not found. Models available to you: ${names.join(', ') || '(none configured)'}`,
+  });
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(clientGone());
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function onAbort(): void {
+      clearTimeout(timer);
+      reject(clientGone());
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
