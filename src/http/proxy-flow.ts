@@ -20,7 +20,7 @@ import type { Metrics } from '../observability/metrics/index.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { idleGuarded, idleTimeout } from '../routing/attempts.js';
 import type { RouteControls, Router } from '../routing/engine.js';
-import { upstreamModelFor, type ModelTable } from '../routing/router.js';
+import { upstreamModelFor, type ModelTable, type ResolvedGroup } from '../routing/router.js';
 import { AdmissionError, type Policy } from '../policy/admission.js';
 import { CallContext } from './call-context.js';
 import { adapterFor, prepareAnswer, type PreparedAnswer } from './prepared-answer.js';
@@ -100,7 +100,7 @@ async function serve(
   let canonical: CanonicalRequest | undefined;
   const decodeOnce = (): CanonicalRequest => (canonical ??= codec.decode(body));
   const requested = body.model;
-  await admit(deps, ctx, body, rawBody);
+  await admitCall(deps, ctx, deps.models.resolve(requested), body, rawBody);
   const { value: answer, lease, target } = await deps.router.route({
     model: requested,
     stream: ctx.stream,
@@ -142,9 +142,14 @@ async function serve(
  * the most expensive deployment that may serve it) against every budget and limit; the record
  * settles it with the real cost, whatever way the request ends.
  */
-async function admit(deps: ProxyDeps, ctx: CallContext, body: JsonObject, rawBody: Buffer): Promise<void> {
+export async function admitCall(
+  deps: Pick<ProxyDeps, 'policy' | 'pricing'>,
+  ctx: CallContext,
+  group: ResolvedGroup | undefined,
+  body: JsonObject,
+  rawBody: Buffer,
+): Promise<void> {
   const requested = ctx.requestedModel;
-  const group = deps.models.resolve(requested);
   const admission = await deps.policy.admit({
     principal: ctx.principal,
     requestedModel: requested,
@@ -285,6 +290,14 @@ function disconnected(cause: unknown): GatewayError {
 }
 
 function headersFor(ctx: CallContext, deps: ProxyDeps, durationMs?: number): Record<string, string> {
+  return callHeaders(ctx, deps.maxRetries, durationMs);
+}
+
+/**
+ * The x-litellm-* headers of a call as far as it has got, plus what admission decided
+ * (x-litellm-key-*, x-ratelimit-*). Duration, overhead and cost only for complete answers.
+ */
+export function callHeaders(ctx: CallContext, defaultMaxRetries: number, durationMs?: number): Record<string, string> {
   const upstream = ctx.upstreamMs();
   // Cost is known only for complete answers; a stream carries it in its final usage event.
   const cost = durationMs === undefined ? undefined : ctx.cost();
@@ -296,7 +309,7 @@ function headersFor(ctx: CallContext, deps: ProxyDeps, durationMs?: number): Rec
     attempts: ctx.attempts,
     retries: ctx.retries,
     fallbacks: ctx.fallbacks,
-    maxRetries: ctx.maxRetries ?? deps.maxRetries,
+    maxRetries: ctx.maxRetries ?? defaultMaxRetries,
     durationMs,
     overheadMs: durationMs === undefined || upstream === undefined ? undefined : Math.max(0, durationMs - upstream),
   });

@@ -12,17 +12,17 @@ import { GatewayError, toGatewayError } from '../../../core/errors.js';
 import type { Deployment } from '../../../core/deployment.js';
 import { isObject, type JsonObject } from '../../../core/json.js';
 import type { Usage } from '../../../core/usage.js';
-import { litellmHeaders } from '../../../observability/headers.js';
 import type { StreamTap } from '../../../providers/types.js';
 import { runAttempts } from '../../../routing/attempts.js';
 import { upstreamModelFor, type ModelTable, type ResolvedGroup } from '../../../routing/router.js';
 import type { ParsedBody } from '../../body.js';
 import { CallContext } from '../../call-context.js';
-import { requestIdFor, type ProxyDeps } from '../../proxy-flow.js';
+import { admitCall, callHeaders, requestIdFor, type ProxyDeps } from '../../proxy-flow.js';
+import { AdmissionError } from '../../../policy/admission.js';
 import { sendJson, writeChunk } from '../../response-writer.js';
 import type { NativeDialect } from './dialects.js';
 
-export type NativeDeps = Pick<ProxyDeps, 'auth' | 'models' | 'providers' | 'sink' | 'pricing' | 'metrics' | 'maxRetries'>;
+export type NativeDeps = Pick<ProxyDeps, 'auth' | 'models' | 'providers' | 'sink' | 'pricing' | 'metrics' | 'maxRetries' | 'policy'>;
 
 /** What a provider's native client returns (bedrock/native.ts, vertex/native.ts have this shape). */
 export type NativeAnswer =
@@ -84,6 +84,10 @@ export async function handleNative(deps: NativeDeps, request: FastifyRequest, re
     const body = parsed.json;
     ctx.metadata = isObject(body.metadata) ? body.metadata : undefined;
     const group = resolveNative(deps.models, call);
+    // Budgets, limits and model access apply to the group the path resolved to, as on every route.
+    ctx.requestedModel = group.name;
+    await admitCall(deps, ctx, group, body, parsed.raw);
+    ctx.requestedModel = call.modelId;
     const { value: answer } = await runAttempts(group, ctx, async (d) => {
       const upstreamModel = upstreamModelFor(d, call.modelId, group.wildcardMatch);
       ctx.useDeployment(d, group.name, upstreamModel, (usage) => deps.pricing.cost(usage, d, upstreamModel));
@@ -102,7 +106,8 @@ export async function handleNative(deps: NativeDeps, request: FastifyRequest, re
     await pipe(ctx, deps, call.dialect, answer, res, abort);
   } catch (err) {
     const error = ctx.clientDisconnected ? disconnected(err) : toGatewayError(err);
-    if (!res.headersSent) sendNativeError(res, call.dialect, error, requestId, routingHeaders(ctx, deps));
+    const extra = err instanceof AdmissionError ? err.headers : {};
+    if (!res.headersSent) sendNativeError(res, call.dialect, error, requestId, { ...extra, ...routingHeaders(ctx, deps) });
     ctx.finish(error.status, error);
   }
 }
@@ -186,20 +191,7 @@ async function clientGone(ctx: CallContext, abort: AbortController, iterator: As
 
 /** The x-litellm-* headers; cost and durations only for complete (non-streamed) answers. */
 function routingHeaders(ctx: CallContext, deps: NativeDeps, durationMs?: number): Record<string, string> {
-  const upstream = ctx.upstreamMs();
-  const cost = durationMs === undefined ? undefined : ctx.cost();
-  return litellmHeaders({
-    costUsd: cost?.usd ?? undefined,
-    requestId: ctx.requestId,
-    deployment: ctx.deployment,
-    modelGroup: ctx.modelGroup,
-    attempts: ctx.attempts,
-    retries: ctx.retries,
-    fallbacks: ctx.fallbacks,
-    maxRetries: deps.maxRetries,
-    durationMs,
-    overheadMs: durationMs === undefined || upstream === undefined ? undefined : Math.max(0, durationMs - upstream),
-  });
+  return callHeaders(ctx, deps.maxRetries, durationMs);
 }
 
 function truncated(): GatewayError {
