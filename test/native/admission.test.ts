@@ -60,3 +60,25 @@ describe('admission on /bedrock/model/{id}/invoke', () => {
     expect(info.info.spend).toBeCloseTo(record.costNanoUsd! / 1e9, 12);
   });
 });
+
+describe('admission on /v1/messages/count_tokens', () => {
+  it('refuses a key without access to the model (403) before anything reaches the upstream', async () => {
+    const key = await keyFor(['mock-only']);
+    const before = fake.requests.length;
+    const res = await fetch(`${gw.url}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude-bedrock', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
+    expect(fake.requests.length).toBe(before);
+    const allowed = await fetch(`${gw.url}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'mock-only', messages: [{ role: 'user', content: 'hi there' }] }),
+    });
+    expect(allowed.status).toBe(200);
+    expect(((await allowed.json()) as { input_tokens: number }).input_tokens).toBeGreaterThan(0);
+  });
+});

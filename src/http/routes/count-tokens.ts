@@ -10,7 +10,8 @@ import { upstreamModelFor, pickDeployment } from '../../routing/router.js';
 import { CallContext } from '../call-context.js';
 import type { ParsedBody } from '../body.js';
 import { adapterFor } from '../prepared-answer.js';
-import { requestIdFor, sendError, type ProxyDeps } from '../proxy-flow.js';
+import { admitCall, requestIdFor, sendError, type ProxyDeps } from '../proxy-flow.js';
+import { AdmissionError } from '../../policy/admission.js';
 import { sendJson } from '../response-writer.js';
 import { anthropicMessagesCodec } from '../surfaces.js';
 
@@ -38,6 +39,9 @@ export async function handleCountTokens(deps: ProxyDeps, request: FastifyRequest
     if (group === undefined) {
       throw new GatewayError({ code: 'not_found', status: 404, param: 'model', message: `Model "${body.model}" not found. Models available to you: ${deps.models.publicNames().join(', ')}` });
     }
+    // The same gate as a generation: model access, blocked keys and customers, budgets. The
+    // reservation is released when the record (with no usage, so no cost) settles it.
+    await admitCall(deps, ctx, group, body, (request.body as ParsedBody).raw);
     const deployment = pickDeployment(group.deployments);
     const upstreamModel = upstreamModelFor(deployment, body.model, group.wildcardMatch);
     ctx.useDeployment(deployment, group.name, upstreamModel, (usage) => deps.pricing.cost(usage, deployment, upstreamModel));
@@ -57,7 +61,7 @@ export async function handleCountTokens(deps: ProxyDeps, request: FastifyRequest
     ctx.finish(200);
   } catch (err) {
     const error = toGatewayError(err);
-    sendError(res, codec, error, { 'x-litellm-call-id': requestId });
+    sendError(res, codec, error, { ...(err instanceof AdmissionError ? err.headers : {}), 'x-litellm-call-id': requestId });
     ctx.finish(error.status, error);
   }
 }
