@@ -115,6 +115,14 @@ export class SpendWriter {
         this.logger.warn({ rows: batch.length }, 'spend log: store is writable again; queued rows written');
       }
     } catch (err) {
+      // One row the store refuses must not hold every later row hostage: write the halves apart.
+      // If some rows go in, the ones that fail on their own are poison and are set aside (logged);
+      // if none go in, the store itself is down and the whole batch waits for the next flush.
+      const { written, refused } = batch.length > 1 ? await this.writeApart(batch) : { written: 0, refused: batch };
+      if (written > 0) {
+        for (const row of refused) this.logger.error({ requestId: row.request_id }, 'spend log: the store refused this row; it is dropped');
+        return;
+      }
       // Back to the head, ahead of rows recorded meanwhile, for the next flush.
       this.queue = batch.concat(this.queue);
       if (this.queue.length > this.maxQueueRows) this.dropOldest();
@@ -122,6 +130,19 @@ export class SpendWriter {
         this.failing = true;
         this.logger.error({ err, pendingRows: this.queue.length }, 'spend log: write failed; rows kept and retried on the next flush');
       }
+    }
+  }
+
+  private async writeApart(rows: SpendLogRow[]): Promise<{ written: number; refused: SpendLogRow[] }> {
+    try {
+      await this.store.insertMany(rows);
+      return { written: rows.length, refused: [] };
+    } catch {
+      if (rows.length === 1) return { written: 0, refused: rows };
+      const middle = Math.ceil(rows.length / 2);
+      const left = await this.writeApart(rows.slice(0, middle));
+      const right = await this.writeApart(rows.slice(middle));
+      return { written: left.written + right.written, refused: [...left.refused, ...right.refused] };
     }
   }
 
@@ -179,6 +200,10 @@ function metadataJson(metadata: Record<string, unknown>): string {
 
 /** The one conversion of a call record into its spend log row. */
 export function spendLogRow(call: CallRecord): SpendLogRow {
+  return withoutNul(buildRow(call));
+}
+
+function buildRow(call: CallRecord): SpendLogRow {
   const { usage, principal, deployment } = call;
   const keyHash = principal.keyHash;
   const lastAttempt = call.attempts.at(-1);
@@ -242,4 +267,11 @@ export function spendLogRow(call: CallRecord): SpendLogRow {
     tags: redactSecrets(JSON.stringify(requestTags(call.metadata))),
     client_disconnected: call.clientDisconnected,
   };
+}
+
+/** Postgres TEXT cannot hold U+0000; a client can send it (e.g. in `user`). Strip it from every text column. */
+function withoutNul(row: SpendLogRow): SpendLogRow {
+  const out: Record<string, unknown> = { ...row };
+  for (const [key, value] of Object.entries(out)) if (typeof value === 'string' && value.includes('\u0000')) out[key] = value.replaceAll('\u0000', '');
+  return out as unknown as SpendLogRow;
 }

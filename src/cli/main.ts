@@ -35,6 +35,16 @@ Environment:
                         (LITELLM_MASTER_KEY is read too). Without one the gateway is open.
   TOLLGATE_CONFIG       Config file, when --config is not given.
   PORT, HOST            Defaults for --port and --host.
+  DATABASE_URL          Store for spend logs, keys, users, teams (postgres://… or a SQLite path);
+                        general_settings.database_url wins. Default: ./data/tollgate.db.
+  TOLLGATE_METRICS_PORT Same as --metrics-port (PROMETHEUS_METRICS_PORT is read too).
+  Provider credentials used when a deployment names none of its own:
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_REGION /
+    AWS_DEFAULT_REGION (the standard AWS chain), AWS_BEARER_TOKEN_BEDROCK (Bedrock API key),
+    AWS_BEDROCK_RUNTIME_ENDPOINT; GOOGLE_APPLICATION_CREDENTIALS (Vertex service account; else
+    Application Default Credentials), VERTEXAI_PROJECT / VERTEX_PROJECT / GOOGLE_CLOUD_PROJECT,
+    VERTEXAI_LOCATION / VERTEX_LOCATION; GEMINI_API_KEY / GOOGLE_API_KEY (Gemini API);
+    AZURE_API_KEY, AZURE_API_BASE, AZURE_API_VERSION, AZURE_AD_TOKEN.
   TOLLGATE_LOG          Set to "debug" or "info" for request logs on stderr (default: off).
   os.environ/NAME       Any config value written this way is read from the environment;
                         a missing variable stops startup with its name.

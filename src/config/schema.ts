@@ -68,6 +68,8 @@ export const litellmParamsSchema = z.looseObject({
   aws_session_name: z.string().optional(),
   aws_web_identity_token: z.string().optional(),
   aws_bedrock_runtime_endpoint: z.string().url().optional(),
+  // Azure OpenAI: an Entra ID token instead of api_key
+  azure_ad_token: z.string().optional(),
   // Vertex AI
   vertex_project: z.string().optional(),
   vertex_location: z.string().optional(),

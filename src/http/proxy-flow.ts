@@ -313,7 +313,12 @@ export function callHeaders(ctx: CallContext, defaultMaxRetries: number, duratio
     durationMs,
     overheadMs: durationMs === undefined || upstream === undefined ? undefined : Math.max(0, durationMs - upstream),
   });
-  return ctx.extraHeaders === undefined ? headers : { ...ctx.extraHeaders, ...headers };
+  if (ctx.extraHeaders === undefined) return headers;
+  const extra = { ...ctx.extraHeaders };
+  // A complete answer's cost is known: the key's spend after this call, as LiteLLM documents it.
+  const spendBefore = extra['x-litellm-key-spend'];
+  if (spendBefore !== undefined && cost?.nanoUsd != null) extra['x-litellm-key-spend'] = String((Math.round(Number(spendBefore) * 1e9) + cost.nanoUsd) / 1e9);
+  return { ...extra, ...headers };
 }
 
 /** Router options LiteLLM reads from the request body; taken out so the upstream never sees them. */

@@ -52,9 +52,10 @@ describe('admission on /bedrock/model/{id}/invoke', () => {
     const key = await keyFor(['claude-bedrock']);
     const res = await fetch(`${gw.url}/bedrock/model/${encodeURIComponent(PROFILE)}/invoke`, { method: 'POST', headers: bedrockModeHeaders('c-ok', key), body });
     expect(res.status).toBe(200);
-    expect(res.headers.get('x-litellm-key-spend')).toBe('0');
     const record = gw.gateway.calls.records().at(-1)!;
     expect(record.costNanoUsd).toBeGreaterThan(0);
+    // Spend after this call: it was the key's first.
+    expect(Number(res.headers.get('x-litellm-key-spend'))).toBeCloseTo(record.costNanoUsd! / 1e9, 12);
     await new Promise((r) => setTimeout(r, 50));
     const info = (await (await fetch(`${gw.url}/key/info?key=${key}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as { info: { spend: number } };
     expect(info.info.spend).toBeCloseTo(record.costNanoUsd! / 1e9, 12);

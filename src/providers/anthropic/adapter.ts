@@ -9,7 +9,7 @@ import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import { joinUrl, postUpstream, readBody } from '../shared/upstream-http.js';
 import { sseEvents } from '../shared/sse-stream.js';
 import { tapSseStream } from '../shared/stream-tap.js';
-import { replaceModel } from '../shared/body-rewrite.js';
+import { prependMember, replaceModel } from '../shared/body-rewrite.js';
 import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, StreamTap, UpstreamCall } from '../types.js';
 import { toAnthropicBody } from './convert-request.js';
 import { AnthropicStreamDecoder, parseAnthropicError, parseAnthropicMessage } from './parse-response.js';
@@ -39,9 +39,12 @@ export class AnthropicAdapter implements ProviderAdapter {
 
   async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
     const url = this.url(call, '/v1/messages');
+    // litellm_params.max_tokens fills in for a client that sent none (Anthropic requires one).
+    const defaultMax = body.max_tokens === undefined ? call.deployment.defaultMaxTokens : undefined;
     const raw = options.rawBody;
-    const edited = raw === undefined || body.model === call.upstreamModel ? raw : replaceModel(raw, String(body.model), call.upstreamModel);
-    const payload = edited ?? JSON.stringify({ ...body, model: call.upstreamModel });
+    let edited = raw === undefined || body.model === call.upstreamModel ? raw : replaceModel(raw, String(body.model), call.upstreamModel);
+    if (edited !== undefined && defaultMax !== undefined) edited = prependMember(edited, 'max_tokens', defaultMax);
+    const payload = edited ?? JSON.stringify({ ...body, model: call.upstreamModel, ...(defaultMax === undefined ? {} : { max_tokens: defaultMax }) });
     const response = await postUpstream(url, this.headers(call), payload, call, this.postOptions(options.stream));
     const headers = forwardedHeaders(response.headers);
     if (!options.stream || !response.headers['content-type']?.includes('text/event-stream')) {

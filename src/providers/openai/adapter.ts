@@ -49,7 +49,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
     const streamOptions = asObject(body.stream_options);
     const needsUsage = options.stream && streamOptions?.include_usage !== true;
-    const payload = passthroughPayload(body, call.upstreamModel, needsUsage, options.rawBody);
+    const payload = passthroughPayload(body, call.upstreamModel, needsUsage, options.rawBody, call.deployment.defaultMaxTokens);
     const { response, url } = await this.post(call, payload, options.stream);
     const headers = this.forwardedHeaders(response.headers);
     if (!options.stream || !response.headers['content-type']?.includes('text/event-stream')) {
@@ -115,13 +115,21 @@ async function* decodeStream(body: Parameters<typeof sseEvents>[0], provider: st
  * The client's bytes with the model swapped (and include_usage added for metering), edited in place
  * when that is provably safe; re-serialised otherwise.
  */
-function passthroughPayload(body: JsonObject, model: string, needsUsage: boolean, raw: Buffer | undefined): Buffer | string {
+function passthroughPayload(body: JsonObject, model: string, needsUsage: boolean, raw: Buffer | undefined, defaultMaxTokens: number | undefined): Buffer | string {
+  // litellm_params.max_tokens applies when the client set no limit of its own.
+  const defaultMax = body.max_tokens === undefined && body.max_completion_tokens === undefined ? defaultMaxTokens : undefined;
   let bytes = raw;
   if (bytes !== undefined && body.model !== model) bytes = typeof body.model === 'string' ? replaceModel(bytes, body.model, model) : undefined;
   if (bytes !== undefined && needsUsage) bytes = body.stream_options === undefined ? prependMember(bytes, 'stream_options', { include_usage: true }) : undefined;
+  if (bytes !== undefined && defaultMax !== undefined) bytes = prependMember(bytes, 'max_tokens', defaultMax);
   if (bytes !== undefined) return bytes;
   const streamOptions = asObject(body.stream_options);
-  return JSON.stringify({ ...body, model, ...(needsUsage ? { stream_options: { ...streamOptions, include_usage: true } } : {}) });
+  return JSON.stringify({
+    ...body,
+    model,
+    ...(needsUsage ? { stream_options: { ...streamOptions, include_usage: true } } : {}),
+    ...(defaultMax === undefined ? {} : { max_tokens: defaultMax }),
+  });
 }
 
 function parseJsonBody(bytes: Buffer): JsonObject {

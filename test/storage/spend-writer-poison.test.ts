@@ -1,0 +1,77 @@
+/**
+ * A row the store refuses must not block every row after it. On the real databases: a call whose
+ * text carries U+0000 (Postgres TEXT cannot hold it) is still stored, NUL stripped; and with a store
+ * that refuses exactly one row, the others of its batch are written and the poison row is logged
+ * and dropped — while a store that refuses everything keeps the whole batch for the next flush.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { SpendWriter, type SpendWriterLogger } from '../../src/accounting/spend-writer.js';
+import type { SpendAggregate, SpendLogRow, SpendLogStore } from '../../src/storage/ports.js';
+import { BACKENDS } from './backends.js';
+import { makeCall } from './calls.js';
+
+const quiet: SpendWriterLogger = { warn: () => undefined, error: () => undefined };
+
+class PickyStore implements SpendLogStore {
+  readonly rows: SpendLogRow[] = [];
+  constructor(private readonly refuse: (row: SpendLogRow) => boolean) {}
+  insertMany(rows: readonly SpendLogRow[]): Promise<void> {
+    if (rows.some(this.refuse)) return Promise.reject(new Error('refused'));
+    this.rows.push(...rows);
+    return Promise.resolve();
+  }
+  query(): Promise<SpendLogRow[]> {
+    return Promise.resolve(this.rows);
+  }
+  report(): Promise<SpendAggregate[]> {
+    return Promise.resolve([]);
+  }
+}
+
+describe('a refused row does not hold the queue hostage', () => {
+  const writers: SpendWriter[] = [];
+  afterEach(async () => {
+    for (const w of writers.splice(0)) await w.close().catch(() => undefined);
+  });
+
+  it('writes the rest of the batch and drops only the row the store refuses', async () => {
+    const calls = Array.from({ length: 7 }, (_, i) => makeCall({ requestId: `poison-${i}` }));
+    const store = new PickyStore((row) => row.request_id === 'poison-3');
+    const errors: string[] = [];
+    const writer = new SpendWriter(store, { flushIntervalMs: 60_000, logger: { warn: () => undefined, error: (_o, msg) => errors.push(msg) } });
+    writers.push(writer);
+    for (const call of calls) writer.record(call);
+    await writer.flush();
+    expect(store.rows.map((r) => r.request_id).sort()).toEqual(calls.map((c) => c.requestId).filter((id) => id !== 'poison-3').sort());
+    expect(writer.pendingRows).toBe(0);
+    expect(errors).toEqual(['spend log: the store refused this row; it is dropped']);
+  });
+
+  it('keeps the whole batch when the store refuses everything (it is down, not the rows)', async () => {
+    const store = new PickyStore(() => true);
+    const writer = new SpendWriter(store, { flushIntervalMs: 60_000, logger: quiet });
+    writers.push(writer);
+    for (let i = 0; i < 4; i++) writer.record(makeCall({ requestId: `down-${i}` }));
+    await writer.flush();
+    expect(writer.pendingRows).toBe(4);
+    expect(store.rows).toHaveLength(0);
+  });
+
+  for (const backend of BACKENDS) {
+    it.skipIf(backend.skip !== undefined)(`${backend.name}: a NUL character in client text is stripped, and the row stored`, async () => {
+      const { db, cleanup } = await backend.open();
+      try {
+        await db.migrate();
+        const writer = new SpendWriter(db.spendLogs, { flushIntervalMs: 60_000, logger: quiet });
+        const call = makeCall({ requestId: `nul-${backend.name}-${Date.now()}`, principal: { isMaster: false, endUser: 'a\u0000b' } });
+        writer.record(call);
+        await writer.close();
+        const rows = await db.spendLogs.query({ requestId: call.requestId });
+        expect(rows).toHaveLength(1);
+        expect(rows[0]!.end_user).toBe('ab');
+      } finally {
+        await cleanup();
+      }
+    });
+  }
+});
