@@ -106,7 +106,14 @@ function buildTable(deployment: Deployment, upstreamModel: string): PriceTable |
   const overrides = configRates(deployment.params);
   if (found === null && overrides.base.input === undefined && overrides.base.output === undefined) return null;
   const base: Rates = { ...found?.base, ...definedOnly(overrides.base) };
-  const tiers = found?.tiers ?? [];
+  // A rate the config overrides is the deployment's price at every size: a published long-context
+  // rate for that kind no longer applies (unless the config gives its own *_above_200k_tokens).
+  const overridden = Object.keys(definedOnly(overrides.base)) as (keyof Rates)[];
+  const tiers = (found?.tiers ?? []).map((tier) => {
+    const rates = { ...tier.rates };
+    for (const kind of overridden) delete rates[kind];
+    return { ...tier, rates };
+  });
   if (overrides.above200k !== undefined) {
     const existing = tiers.find((t) => t.aboveInputTokens === 200_000);
     if (existing !== undefined) existing.rates = { ...existing.rates, ...definedOnly(overrides.above200k) };
