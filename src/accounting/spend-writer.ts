@@ -115,11 +115,17 @@ export class SpendWriter {
         this.logger.warn({ rows: batch.length }, 'spend log: store is writable again; queued rows written');
       }
     } catch (err) {
-      // One row the store refuses must not hold every later row hostage: write the halves apart.
-      // If some rows go in, the ones that fail on their own are poison and are set aside (logged);
-      // if none go in, the store itself is down and the whole batch waits for the next flush.
-      const { written, refused } = batch.length > 1 ? await this.writeApart(batch) : { written: 0, refused: batch };
-      if (written > 0) {
+      // One row the store refuses must not hold every later row hostage. Probe with one row first:
+      // if even that fails the store itself is down, and the batch waits for the next flush at the
+      // cost of one extra write (a dead store must not cost a write per row, on a synchronous
+      // SQLite that would stall the event loop). If the probe goes in, the store is up: the rest is
+      // split apart and only rows that fail on their own are set aside (logged).
+      // The probe may itself be the bad row: try the newest row too before calling the store down.
+      const probes = batch.length > 1 ? [0, batch.length - 1] : [];
+      for (const index of probes) {
+        const probe = batch[index];
+        if (probe === undefined || !(await this.tryInsert([probe]))) continue;
+        const { refused } = await this.writeApart(batch.filter((_, i) => i !== index));
         for (const row of refused) this.logger.error({ requestId: row.request_id }, 'spend log: the store refused this row; it is dropped');
         return;
       }
@@ -133,17 +139,23 @@ export class SpendWriter {
     }
   }
 
-  private async writeApart(rows: SpendLogRow[]): Promise<{ written: number; refused: SpendLogRow[] }> {
+  private async tryInsert(rows: SpendLogRow[]): Promise<boolean> {
     try {
       await this.store.insertMany(rows);
-      return { written: rows.length, refused: [] };
+      return true;
     } catch {
-      if (rows.length === 1) return { written: 0, refused: rows };
-      const middle = Math.ceil(rows.length / 2);
-      const left = await this.writeApart(rows.slice(0, middle));
-      const right = await this.writeApart(rows.slice(middle));
-      return { written: left.written + right.written, refused: [...left.refused, ...right.refused] };
+      return false;
     }
+  }
+
+  /** Halves that go in are done; halves that fail are split again, down to the rows at fault. */
+  private async writeApart(rows: SpendLogRow[]): Promise<{ refused: SpendLogRow[] }> {
+    if (await this.tryInsert(rows)) return { refused: [] };
+    if (rows.length === 1) return { refused: rows };
+    const middle = Math.ceil(rows.length / 2);
+    const left = await this.writeApart(rows.slice(0, middle));
+    const right = await this.writeApart(rows.slice(middle));
+    return { refused: [...left.refused, ...right.refused] };
   }
 
   private dropOldest(): void {

@@ -47,14 +47,32 @@ describe('a refused row does not hold the queue hostage', () => {
     expect(errors).toEqual(['spend log: the store refused this row; it is dropped']);
   });
 
-  it('keeps the whole batch when the store refuses everything (it is down, not the rows)', async () => {
+  it('finds the bad row when it is the first of the batch too', async () => {
+    const store = new PickyStore((row) => row.request_id === 'first-0');
+    const writer = new SpendWriter(store, { flushIntervalMs: 60_000, logger: quiet });
+    writers.push(writer);
+    for (let i = 0; i < 5; i++) writer.record(makeCall({ requestId: `first-${i}` }));
+    await writer.flush();
+    expect(store.rows.map((r) => r.request_id).sort()).toEqual(['first-1', 'first-2', 'first-3', 'first-4']);
+    expect(writer.pendingRows).toBe(0);
+  });
+
+  it('keeps the whole batch when the store refuses everything (it is down, not the rows), trying only twice more', async () => {
     const store = new PickyStore(() => true);
+    let attempts = 0;
+    const insert = store.insertMany.bind(store);
+    store.insertMany = (rows) => {
+      attempts++;
+      return insert(rows);
+    };
     const writer = new SpendWriter(store, { flushIntervalMs: 60_000, logger: quiet });
     writers.push(writer);
     for (let i = 0; i < 4; i++) writer.record(makeCall({ requestId: `down-${i}` }));
     await writer.flush();
     expect(writer.pendingRows).toBe(4);
     expect(store.rows).toHaveLength(0);
+    // The batch, then one probe at each end: a dead store must not cost a write per row.
+    expect(attempts).toBe(3);
   });
 
   for (const backend of BACKENDS) {
