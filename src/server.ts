@@ -61,7 +61,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   const env = options.env ?? process.env;
   const { config, file } = loaded;
   const providers = new ProviderRegistry(options.now);
-  const { deployments, problems } = buildDeployments(config);
+  const { deployments, problems } = buildDeployments(config, env);
   const problem = problems[0];
   if (problem !== undefined) throw new ConfigError(file, problem.path, problem.reason);
   deployments.forEach((d) => {

@@ -20,7 +20,38 @@ export interface DeploymentProblem {
   reason: string;
 }
 
-export function buildDeployments(config: RawConfig): { deployments: Deployment[]; problems: DeploymentProblem[] } {
+/** Providers' public endpoints, as reported when a deployment configures none. */
+const PUBLIC_BASES: Record<string, string> = {
+  openai: 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com',
+  gemini: 'https://generativelanguage.googleapis.com',
+  groq: 'https://api.groq.com/openai/v1',
+  together_ai: 'https://api.together.xyz/v1',
+  deepseek: 'https://api.deepseek.com/v1',
+  fireworks_ai: 'https://api.fireworks.ai/inference/v1',
+  openrouter: 'https://openrouter.ai/api/v1',
+  xai: 'https://api.x.ai/v1',
+  mistral: 'https://api.mistral.ai/v1',
+  perplexity: 'https://api.perplexity.ai',
+  deepinfra: 'https://api.deepinfra.com/v1/openai',
+  cerebras: 'https://api.cerebras.ai/v1',
+};
+
+function publicEndpoint(provider: string, params: Record<string, unknown>, env: NodeJS.ProcessEnv): string | undefined {
+  const str = (key: string): string | undefined => (typeof params[key] === 'string' ? params[key] : undefined);
+  if (provider === 'bedrock' || provider === 'bedrock_converse') {
+    const region = str('aws_region_name') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    return str('aws_bedrock_runtime_endpoint') ?? env.AWS_BEDROCK_RUNTIME_ENDPOINT ?? `https://bedrock-runtime.${region}.amazonaws.com`;
+  }
+  if (provider === 'vertex_ai' || provider === 'vertex_ai_beta') {
+    const location = str('vertex_location') ?? env.VERTEXAI_LOCATION ?? env.VERTEX_LOCATION ?? 'us-central1';
+    return location === 'global' ? 'https://aiplatform.googleapis.com' : `https://${location}-aiplatform.googleapis.com`;
+  }
+  if (provider === 'azure') return env.AZURE_API_BASE;
+  return PUBLIC_BASES[provider];
+}
+
+export function buildDeployments(config: RawConfig, env: NodeJS.ProcessEnv = process.env): { deployments: Deployment[]; problems: DeploymentProblem[] } {
   const deployments: Deployment[] = [];
   const problems: DeploymentProblem[] = [];
   const routerTimeout = config.router_settings.timeout ?? config.litellm_settings.request_timeout ?? DEFAULT_TIMEOUT_S;
@@ -39,6 +70,7 @@ export function buildDeployments(config: RawConfig): { deployments: Deployment[]
       provider,
       model,
       apiBase: params.api_base,
+      defaultApiBase: params.api_base === undefined ? publicEndpoint(provider, params, env) : undefined,
       apiKey: params.api_key,
       apiVersion: params.api_version,
       timeoutMs: timeoutS * 1000,

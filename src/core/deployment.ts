@@ -9,6 +9,11 @@ export interface Deployment {
   /** Upstream model id; `*` (or a `prefix/*`) forwards the model the client asked for. */
   model: string;
   apiBase?: string | undefined;
+  /**
+   * Where calls actually go when `apiBase` is not configured (the provider's public endpoint), for
+   * the `x-litellm-model-api-base` header, the `api_base` metric label and spend logs only.
+   */
+  defaultApiBase?: string | undefined;
   apiKey?: string | undefined;
   apiVersion?: string | undefined;
   timeoutMs: number;
@@ -20,4 +25,9 @@ export interface Deployment {
   maxInputTokens?: number | undefined;
   /** The entry's `litellm_params`, for provider-specific options. */
   params: Readonly<Record<string, unknown>>;
+}
+
+/** The base URL a deployment's calls go to: the configured one, else the provider's public endpoint. */
+export function effectiveApiBase(d: { apiBase?: string | undefined; defaultApiBase?: string | undefined }): string | undefined {
+  return d.apiBase ?? d.defaultApiBase;
 }

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CallRecord, CallRecordSink, DeploymentRef, Principal, Surface } from '../core/call-record.js';
-import type { Deployment } from '../core/deployment.js';
+import { effectiveApiBase, type Deployment } from '../core/deployment.js';
 import type { GatewayError } from '../core/errors.js';
 import type { Usage } from '../core/usage.js';
 import type { AttemptLog } from '../routing/attempts.js';
@@ -52,7 +52,7 @@ export class CallContext implements AttemptLog {
   ) {}
 
   useDeployment(deployment: Deployment, modelGroup: string, upstreamModel: string, costOf: CostFunction | undefined): void {
-    this.deployment = { id: deployment.id, modelGroup, provider: deployment.provider, model: deployment.model, apiBase: deployment.apiBase };
+    this.deployment = { id: deployment.id, modelGroup, provider: deployment.provider, model: deployment.model, apiBase: effectiveApiBase(deployment) };
     this.modelGroup = modelGroup;
     this.upstreamModel = upstreamModel;
     this.costOf = costOf;

@@ -94,6 +94,9 @@ async function call(alias: string, system: string, stream: boolean): Promise<Obs
   }, { 'x-api-key': MASTER_KEY, 'anthropic-version': '2023-06-01' });
   expect(res.status).toBe(200);
   const requestId = res.headers.get('x-litellm-call-id') ?? '';
+  // The backend that answered, also for deployments configured without api_base.
+  const backend: Record<string, string> = { 'claude-direct': anthropic.url, 'claude-bedrock': bedrock.url, 'claude-vertex': vertex.url };
+  expect(res.headers.get('x-litellm-model-api-base')).toBe(backend[alias]);
   let usage: Record<string, unknown>;
   let text = '';
   let reportedCost: number | undefined;

@@ -4,6 +4,7 @@
  * "None", newlines become spaces, the key appears only as its hash, and exception classes read
  * like `Anthropic.RateLimitError`.
  */
+import { effectiveApiBase } from '../../core/deployment.js';
 import type { AttemptRecord, CallRecord, DeploymentRef } from '../../core/call-record.js';
 import type { ErrorCode } from '../../core/errors.js';
 import type { CustomLabel } from './config.js';
@@ -95,7 +96,7 @@ export function attemptLabels(base: LabelValues, ref: DeploymentRef | undefined,
     ...base,
     litellm_model_name: sanitizeLabelValue(ref?.model),
     model_id: sanitizeLabelValue(ref?.id ?? attempt.deploymentId),
-    api_base: sanitizeLabelValue(ref?.apiBase),
+    api_base: sanitizeLabelValue(ref === undefined ? undefined : effectiveApiBase(ref)),
     api_provider: sanitizeLabelValue(ref?.provider),
     exception_status: failed ? sanitizeLabelValue(attempt.status) : NONE,
     exception_class: failed && attempt.errorCode !== undefined ? exceptionClass(attempt.errorCode, ref?.provider) : NONE,

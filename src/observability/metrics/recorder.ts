@@ -4,6 +4,7 @@
  * CallRecord knows and by a few setters for state that lives elsewhere (budgets, key limits,
  * cooldowns, in-flight requests).
  */
+import { effectiveApiBase } from '../../core/deployment.js';
 import { Registry } from 'prom-client';
 import type { CallRecord, DeploymentRef } from '../../core/call-record.js';
 import { resolveMetricsConfig, type ResolvedMetricsConfig } from './config.js';
@@ -126,5 +127,5 @@ function budgetLabels(owner: BudgetOwner): [entity: string, labels: LabelValues]
 
 /** LiteLLM's [dep4] labels. */
 function deploymentLabels(d: DeploymentRef): LabelValues {
-  return { litellm_model_name: sanitizeLabelValue(d.model), model_id: sanitizeLabelValue(d.id), api_base: sanitizeLabelValue(d.apiBase), api_provider: sanitizeLabelValue(d.provider) };
+  return { litellm_model_name: sanitizeLabelValue(d.model), model_id: sanitizeLabelValue(d.id), api_base: sanitizeLabelValue(effectiveApiBase(d)), api_provider: sanitizeLabelValue(d.provider) };
 }
