@@ -2,6 +2,7 @@
  * Composition root: the only place concrete implementations are chosen. Builds the provider
  * registry, model table, authenticator and call log from a loaded config and returns a server.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, type LoadedConfig } from './config/loader.js';
 import { buildDeployments } from './config/deployments.js';
@@ -12,14 +13,14 @@ import { openDatabase } from './storage/database.js';
 import { CallLog } from './observability/call-log.js';
 import { VirtualKeyAuthenticator } from './policy/virtual-keys.js';
 import { Tenancy } from './policy/tenancy.js';
-import { Policy } from './policy/admission.js';
+import { Policy, type BudgetStateUpdate } from './policy/admission.js';
 import { accessGroupsOf, SettingsError, TENANCY_CONFIG_KEYS, tenancySettings } from './policy/settings.js';
 import { MemorySharedState } from './storage/memory/shared-state.js';
 import { PLANNED_PROVIDERS, ProviderRegistry } from './providers/registry.js';
 import { setupRouting } from './routing/setup.js';
 import type { ModelTable } from './routing/router.js';
 import type { Database } from './storage/ports.js';
-import { createMetrics, resolveMetricsConfig, type Metrics } from './observability/metrics/index.js';
+import { createMetrics, resolveMetricsConfig, type BudgetOwner, type Metrics } from './observability/metrics/index.js';
 import { KNOWN_CALLBACKS } from './config/schema.js';
 import { priceWarner } from './observability/price-warnings.js';
 import { startMetricsServer, type MetricsServer } from './observability/metrics-server.js';
@@ -140,7 +141,12 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   const tenancyLog = { info: (obj: object, msg: string) => logLine(msg, obj), warn: (obj: object, msg: string) => logLine(msg, obj), error: (obj: object, msg: string) => logLine(msg, obj) };
   const tenancy = new Tenancy(database.tenancy, sharedState, { ...tenancyConfig, now: options.now, logger: tenancyLog });
   const auth = new VirtualKeyAuthenticator(masterKey, tenancy);
-  const policy = new Policy(tenancy, { ...tenancyConfig, accessGroups: accessGroupsOf(config.model_list), onError: (err) => logLine('settling a call failed', { err }) });
+  const policy = new Policy(tenancy, {
+    ...tenancyConfig,
+    accessGroups: accessGroupsOf(config.model_list),
+    onError: (err) => logLine('settling a call failed', { err }),
+    onBudgetState: (state) => reportBudget(metrics, tenancy, state),
+  });
   const app = buildApp(
     { auth, models, providers, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, router: routing.router, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics, policy,
       admin: { auth, tenancy, configModels: () => models.all(), storeModelInDb: tenancyConfig.storeModelInDb },
@@ -169,7 +175,8 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
       return app.listen({ port, host });
     },
     async listenMetrics(port, host) {
-      metricsServer = await startMetricsServer(metrics, port, host);
+      const authorize = config.litellm_settings.require_auth_for_metrics_port === true ? (headers: IncomingHttpHeaders) => auth.authenticate(headers) : undefined;
+      metricsServer = await startMetricsServer(metrics, port, host, authorize);
       return metricsServer.url;
     },
     async close() {
@@ -188,4 +195,27 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
 function logLine(message: string, detail: object): void {
   const err = (detail as { err?: unknown }).err;
   process.stderr.write(`tollgate: ${message}${err instanceof Error ? `: ${err.message}` : ''}\n`);
+}
+
+/** A settled budget → LiteLLM's remaining/max budget gauges of its owner. */
+function reportBudget(metrics: Metrics, tenancy: Tenancy, state: BudgetStateUpdate): void {
+  const colon = state.scope.indexOf(':');
+  const kind = state.scope.slice(0, colon);
+  const id = state.scope.slice(colon + 1);
+  const owner: BudgetOwner | undefined =
+    kind === 'key'
+      ? { kind: 'api_key', keyHash: id, keyAlias: tenancy.keys.get(id)?.key_alias ?? undefined }
+      : kind === 'team'
+        ? { kind: 'team', teamId: id, teamAlias: tenancy.teams.get(id)?.team_alias ?? undefined }
+        : kind === 'user'
+          ? { kind: 'user', userId: id }
+          : kind === 'customer'
+            ? { kind: 'customer', endUser: id }
+            : undefined;
+  if (owner === undefined) return;
+  metrics.setBudget(owner, {
+    spendUsd: state.spendNano / 1e9,
+    maxBudgetUsd: state.maxNano === null ? undefined : state.maxNano / 1e9,
+    resetAt: state.periodEnd > 0 ? state.periodEnd : undefined,
+  });
 }

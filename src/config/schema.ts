@@ -148,6 +148,8 @@ export const litellmSettingsSchema = z.looseObject({
   success_callback: z.union([z.array(z.string()), z.string()]).optional(),
   failure_callback: z.union([z.array(z.string()), z.string()]).optional(),
   require_auth_for_metrics_endpoint: z.boolean().optional(),
+  /** Tollgate: the separate --metrics-port listener also needs a key (default: open, as LiteLLM's). */
+  require_auth_for_metrics_port: z.boolean().optional(),
   // Validated in detail by the metrics module (it names the bad metric or label).
   prometheus_metrics_config: z.unknown().optional(),
   prometheus_exclude_metrics: z.unknown().optional(),

@@ -2,7 +2,7 @@
  * The optional separate metrics listener (`--metrics-port`): a bare node:http server so Prometheus
  * scrapes never queue behind traffic on the main port. Unauthenticated, as LiteLLM's is.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Metrics } from './metrics/index.js';
 
 export interface MetricsServer {
@@ -10,11 +10,23 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(metrics: Metrics, port: number, host: string): Promise<MetricsServer> {
+export async function startMetricsServer(
+  metrics: Metrics,
+  port: number,
+  host: string,
+  /** Throws when the request may not read metrics (litellm_settings.require_auth_for_metrics_port). */
+  authorize?: (headers: IncomingHttpHeaders) => unknown,
+): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || (path !== '/metrics' && path !== '/')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Only GET /metrics is served here\n');
+      return;
+    }
+    try {
+      authorize?.(req.headers);
+    } catch {
+      res.writeHead(401, { 'content-type': 'text/plain' }).end('A key is required to read metrics on this port\n');
       return;
     }
     metrics.render().then(

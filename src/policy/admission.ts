@@ -66,6 +66,17 @@ export interface PolicyOptions {
   /** `litellm_settings.max_end_user_budget`, for customers without a budget of their own. */
   maxEndUserBudgetNano?: number | undefined;
   onError?: ((err: unknown) => void) | undefined;
+  /** After a settlement: each budget's spend in its current period (feeds the budget gauges). */
+  onBudgetState?: ((state: BudgetStateUpdate) => void) | undefined;
+}
+
+export interface BudgetStateUpdate {
+  /** `key:<hash>`, `user:<id>`, `team:<id>`, `customer:<id>` (per-model budgets are not reported). */
+  scope: string;
+  spendNano: number;
+  maxNano: number | null;
+  /** When the period ends (epoch ms); 0 for a budget that never resets. */
+  periodEnd: number;
 }
 
 interface BudgetLine {
@@ -229,6 +240,7 @@ export class Policy {
     const cost = Math.max(0, record?.costNanoUsd ?? 0);
     const increments: CounterIncrement[] = [];
     const soft: { line: BudgetLine; index: number; periodEnd: number }[] = [];
+    const reported: { line: BudgetLine; index: number; periodEnd: number }[] = [];
     for (const line of a.lines) {
       // Expiries travel with every increment, so a late settlement cannot resurrect a dropped counter forever.
       if (line.reserved > 0) increments.push({ key: reservedCounter(line.scope, line.periodEnd), amount: -line.reserved, expiresAt: periodCounterExpiry(line.periodEnd) });
@@ -236,6 +248,7 @@ export class Policy {
       // Spend counts in the period it is settled in (a reset during the call starts the new period with it).
       const periodEnd = this.tenancy.clock.end(line.duration, now);
       if (line.softNano !== null) soft.push({ line, index: increments.length, periodEnd });
+      if (!line.scope.includes(':model:')) reported.push({ line, index: increments.length, periodEnd });
       increments.push({ key: spendCounter(line.scope, periodEnd), amount: cost, expiresAt: periodCounterExpiry(periodEnd) });
       this.tenancy.ledger.add(line.scope, periodEnd, cost);
     }
@@ -245,6 +258,9 @@ export class Policy {
     // The ledger entries above and this call happen in one synchronous step, so a refresh that
     // reloads spend as "store + unflushed" sees this cost either in both or in neither.
     const values = await this.tenancy.state.add(increments);
+    for (const r of reported) {
+      this.options.onBudgetState?.({ scope: r.line.scope, spendNano: values[r.index] ?? 0, maxNano: r.line.maxNano, periodEnd: r.periodEnd });
+    }
     for (const s of soft) {
       const after = values[s.index] ?? 0;
       const threshold = s.line.softNano ?? 0;

@@ -62,5 +62,14 @@ describe('a user budget enforced on proxied requests', () => {
 
     const info = (await (await fetch(`${gw.url}/key/info?key=${key}`, { headers: { authorization: 'Bearer sk-1234' } })).json()) as { info: { spend: number } };
     expect(info.info.spend).toBe(spent);
+
+    // LiteLLM's budget gauges, from the same settlements.
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const gauge = (name: string, label: string): number | undefined => {
+      const line = metrics.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
+      return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    expect(gauge('litellm_remaining_user_budget_metric', `user="${user.user_id}"`)).toBeCloseTo(10 - spent, 9);
+    expect(gauge('litellm_user_max_budget_metric', `user="${user.user_id}"`)).toBe(10);
   });
 });

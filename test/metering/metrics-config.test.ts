@@ -76,3 +76,23 @@ describe('--metrics-port', () => {
     expect((await fetch(url.replace('/metrics', '/other'))).status).toBe(404);
   });
 });
+
+describe('/metrics authentication', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startGateway(`${SEED.replace(/litellm_settings:[\s\S]*$/, '')}
+litellm_settings:
+  require_auth_for_metrics_endpoint: true
+  require_auth_for_metrics_port: true
+`);
+  });
+  afterAll(() => gw.close());
+
+  it('needs a key on the main port and on the metrics port when configured', async () => {
+    expect((await fetch(`${gw.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).status).toBe(200);
+    const url = await gw.gateway.listenMetrics(0, '127.0.0.1');
+    expect((await fetch(url)).status).toBe(401);
+    expect((await fetch(url, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).status).toBe(200);
+  });
+});
