@@ -55,6 +55,21 @@ afterAll(() => e2e.close());
 
 const [first, second] = [0, 1];
 
+/**
+ * What a client parsing LiteLLM's headers reads on a complete (non-streamed) answer: the cost of
+ * gpt-4o-mini at its published $0.15 / $0.60 per million tokens for the fake's 2 prompt words
+ * ("Say hello.") and 4 reply words ("Hello from fake openai."), and a duration that covers the call.
+ */
+function expectCostAndDuration(headers: Headers, record: { durationMs: number; costNanoUsd: number | null }): void {
+  const cost = (2 * 0.15 + 4 * 0.6) / 1e6;
+  expect(Number(headers.get('x-litellm-response-cost'))).toBeCloseTo(cost, 12);
+  expect(record.costNanoUsd).toBe(Math.round(cost * 1e9));
+  const duration = Number(headers.get('x-litellm-response-duration-ms'));
+  expect(duration).toBeGreaterThan(0);
+  expect(duration).toBeLessThanOrEqual(record.durationMs);
+}
+
+
 describe('failover within a group', () => {
   it.each([false, true])('a 500 from the primary: the secondary answers at once (OpenAI SDK, stream=%s)', async (stream) => {
     e2e.openai[first]!.script([{ status: 500 }]);
@@ -74,6 +89,7 @@ describe('failover within a group', () => {
     const record = await recordFor(e2e.gw.gateway, callId);
     expect(record).toMatchObject({ outcome: 'success', httpStatus: 200, retries: 1, fallbacks: 0, modelGroup: 'pool', deployment: { id: 'pool-secondary' } });
     expect(record.attempts.map((a) => [a.deploymentId, a.outcome, a.status])).toEqual([['pool-primary', 'failure', 500], ['pool-secondary', 'success', undefined]]);
+    if (!stream) expectCostAndDuration(response.headers, record);
   });
 
   it('a connection reset is retried the same way', async () => {

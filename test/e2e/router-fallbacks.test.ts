@@ -15,6 +15,21 @@ let openai: OpenAI;
 let anthropic: Anthropic;
 const messages = [{ role: 'user' as const, content: 'Say hello.' }];
 
+/**
+ * What a client parsing LiteLLM's headers reads on a complete (non-streamed) answer: the cost of
+ * gpt-4o-mini at its published $0.15 / $0.60 per million tokens for the fake's 2 prompt words
+ * ("Say hello.") and 4 reply words ("Hello from fake openai."), and a duration that covers the call.
+ */
+function expectCostAndDuration(headers: Headers, record: { durationMs: number; costNanoUsd: number | null }): void {
+  const cost = (2 * 0.15 + 4 * 0.6) / 1e6;
+  expect(Number(headers.get('x-litellm-response-cost'))).toBeCloseTo(cost, 12);
+  expect(record.costNanoUsd).toBe(Math.round(cost * 1e9));
+  const duration = Number(headers.get('x-litellm-response-duration-ms'));
+  expect(duration).toBeGreaterThan(0);
+  expect(duration).toBeLessThanOrEqual(record.durationMs);
+}
+
+
 beforeAll(async () => {
   e2e = await startRouterE2E({ anthropic: 2, openai: 1 }, (f) => `
 model_list:
@@ -58,6 +73,7 @@ describe('fallbacks', () => {
     const record = await recordFor(e2e.gw.gateway, callId);
     expect(record).toMatchObject({ outcome: 'success', requestedModel: 'claude-main', modelGroup: 'gpt-backup', fallbacks: 1, retries: 0, deployment: { id: 'gpt-backup-1' } });
     expect(record.attempts.map((a) => [a.deploymentId, a.status])).toEqual([['claude-main-1', 529], ['gpt-backup-1', undefined]]);
+    if (!stream) expectCostAndDuration(response.headers, record);
     expect(record.usage.output).toBeGreaterThan(0);
   });
 
