@@ -37,7 +37,7 @@ export interface ProxyDeps {
   maxRetries: number;
   router: Router;
   pricing: Pricing;
-  metrics: Pick<Metrics, 'inFlight'>;
+  metrics: Pick<Metrics, 'inFlight' | 'setKeyModelRemaining'>;
   /** Budgets, rate limits and model access, checked before routing and settled from the record. */
   policy: Pick<Policy, 'admit' | 'settle'>;
 }
@@ -143,7 +143,7 @@ async function serve(
  * settles it with the real cost, whatever way the request ends.
  */
 export async function admitCall(
-  deps: Pick<ProxyDeps, 'policy' | 'pricing'>,
+  deps: Pick<ProxyDeps, 'policy' | 'pricing' | 'metrics'>,
   ctx: CallContext,
   group: ResolvedGroup | undefined,
   body: JsonObject,
@@ -167,6 +167,16 @@ export async function admitCall(
   });
   ctx.principal = admission.principal;
   ctx.extraHeaders = admission.headers;
+  // LiteLLM's litellm_remaining_api_key_{requests,tokens}_for_model, from the key's own limits.
+  const requests = admission.headers['x-ratelimit-remaining-requests'];
+  const tokens = admission.headers['x-ratelimit-remaining-tokens'];
+  const keyHash = admission.principal.keyHash;
+  if (keyHash !== undefined && (requests !== undefined || tokens !== undefined)) {
+    deps.metrics.setKeyModelRemaining({ keyHash, keyAlias: admission.principal.keyAlias }, group?.name ?? requested, undefined, {
+      requests: requests === undefined ? undefined : Number(requests),
+      tokens: tokens === undefined ? undefined : Number(tokens),
+    });
+  }
   ctx.onFinish((record) => deps.policy.settle(admission, record));
 }
 

@@ -72,4 +72,15 @@ describe('a user budget enforced on proxied requests', () => {
     expect(gauge('litellm_remaining_user_budget_metric', `user="${user.user_id}"`)).toBeCloseTo(10 - spent, 9);
     expect(gauge('litellm_user_max_budget_metric', `user="${user.user_id}"`)).toBe(10);
   });
+
+  it('a key with rpm/tpm limits: x-ratelimit-* headers and the remaining-for-model gauges agree', async () => {
+    const key = ((await (await post('/key/generate', { key_alias: 'limited', rpm_limit: 5, tpm_limit: 100000 }, 'sk-1234')).json()) as { key: string }).key;
+    const res = await post('/v1/chat/completions', { model: 'priced', max_tokens: 4, messages: [{ role: 'user', content: 'hi' }] }, key);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-ratelimit-limit-requests')).toBe('5');
+    expect(res.headers.get('x-ratelimit-remaining-requests')).toBe('4');
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const line = metrics.split('\n').find((l) => l.startsWith('litellm_remaining_api_key_requests_for_model{') && l.includes('api_key_alias="limited"') && l.includes('model="priced"'));
+    expect(line?.split(' ').at(-1)).toBe('4');
+  });
 });
