@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, type LoadedConfig } from './config/loader.js';
-import { buildDeployments } from './config/deployments.js';
+import { buildDeployments, buildStoredDeployments } from './config/deployments.js';
 import { buildApp } from './http/app.js';
 import { Pricing } from './accounting/pricing.js';
 import { SpendWriter } from './accounting/spend-writer.js';
@@ -13,12 +13,14 @@ import { openDatabase } from './storage/database.js';
 import { CallLog } from './observability/call-log.js';
 import { VirtualKeyAuthenticator } from './policy/virtual-keys.js';
 import { Tenancy } from './policy/tenancy.js';
+import { modelSecretFrom } from './policy/model-secrets.js';
 import { Policy, type BudgetStateUpdate } from './policy/admission.js';
 import { accessGroupsOf, SettingsError, TENANCY_CONFIG_KEYS, tenancySettings } from './policy/settings.js';
 import { MemorySharedState } from './storage/memory/shared-state.js';
 import { PLANNED_PROVIDERS, ProviderRegistry } from './providers/registry.js';
 import { setupRouting } from './routing/setup.js';
 import type { ModelTable } from './routing/router.js';
+import type { Deployment } from './core/deployment.js';
 import type { Database } from './storage/ports.js';
 import { createMetrics, resolveMetricsConfig, type BudgetOwner, type Metrics } from './observability/metrics/index.js';
 import { KNOWN_CALLBACKS } from './config/schema.js';
@@ -139,7 +141,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   }
   const sharedState = new MemorySharedState({ now: options.now });
   const tenancyLog = { info: (obj: object, msg: string) => logLine(msg, obj), warn: (obj: object, msg: string) => logLine(msg, obj), error: (obj: object, msg: string) => logLine(msg, obj) };
-  const tenancy = new Tenancy(database.tenancy, sharedState, { ...tenancyConfig, now: options.now, logger: tenancyLog });
+  const tenancy = new Tenancy(database.tenancy, sharedState, { ...tenancyConfig, now: options.now, logger: tenancyLog, modelSecret: modelSecretFrom(env, masterKey) });
   const auth = new VirtualKeyAuthenticator(masterKey, tenancy);
   const policy = new Policy(tenancy, {
     ...tenancyConfig,
@@ -149,14 +151,49 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   });
   const app = buildApp(
     { auth, models, providers, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, router: routing.router, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics, policy,
-      admin: { auth, tenancy, configModels: () => models.all(), storeModelInDb: tenancyConfig.storeModelInDb },
+      admin: { auth, tenancy, configModels: () => deployments, storeModelInDb: tenancyConfig.storeModelInDb, checkModel: (m) => routableProblem([m])[0] },
       metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true },
     { maxRequestBytes: Math.floor(maxRequestMb * 1024 * 1024), logger: options.logger ?? false },
   );
+  // Models stored with /model/new (store_model_in_db) are routed like the config file's: the model
+  // table is rebuilt whenever tenancy's stored models change (admin writes here, or another
+  // instance's seen on refresh), checked before each request.
+  /** Stored models → usable deployments, and why the others cannot be routed. */
+  const routable = (stored: Parameters<typeof buildStoredDeployments>[1]): { usable: Deployment[]; problems: string[] } => {
+    const built = buildStoredDeployments(config, stored, env);
+    const problems = built.problems.map((p) => `${p.path}: ${p.reason}`);
+    const usable = built.deployments.filter((d) => {
+      if (providers.has(d.provider)) return true;
+      problems.push(`stored model ${d.id}: unknown provider "${d.provider}"; known providers: ${providers.names().join(', ')}`);
+      return false;
+    });
+    return { usable, problems };
+  };
+  const routableProblem = (stored: Parameters<typeof buildStoredDeployments>[1]): string[] => routable(stored).problems.map((p) => p.replace(/^stored model [^:]*: /, ''));
+  let storedModelsVersion = -1;
+  const reportedProblems = new Set<string>();
+  const syncStoredModels = (): void => {
+    if (!tenancyConfig.storeModelInDb || tenancy.modelsVersion === storedModelsVersion) return;
+    storedModelsVersion = tenancy.modelsVersion;
+    const stored = [...tenancy.models.values()].sort((a, b) => a.created_at - b.created_at);
+    const { usable, problems } = routable(stored);
+    for (const line of problems) {
+      if (reportedProblems.has(line)) continue;
+      reportedProblems.add(line);
+      logLine(`${line} (not routed)`, {});
+    }
+    models.replace([...deployments, ...usable]);
+    for (const d of usable) byId.set(d.id, d);
+  };
+  app.addHook('onRequest', (_request, _reply, done) => {
+    syncStoredModels();
+    done();
+  });
   // Migrations run before the server accepts anything (listen and inject both wait for onReady).
   app.addHook('onReady', async () => {
     await database.migrate();
     await tenancy.start();
+    syncStoredModels();
     routing.start();
   });
   let metricsServer: MetricsServer | undefined;

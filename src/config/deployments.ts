@@ -1,7 +1,7 @@
 /** `model_list` entries → resolved deployments (provider split off, ids, timeouts in ms). */
 import { createHash } from 'node:crypto';
 import type { Deployment } from '../core/deployment.js';
-import type { RawConfig } from './schema.js';
+import { modelEntrySchema, type ModelEntry, type RawConfig } from './schema.js';
 
 /** LiteLLM's default request timeout is 10 minutes. */
 const DEFAULT_TIMEOUT_S = 600;
@@ -82,4 +82,58 @@ export function buildDeployments(config: RawConfig, env: NodeJS.ProcessEnv = pro
     });
   });
   return { deployments, problems };
+}
+
+/** A deployment stored with `/model/new`, credentials already decrypted. */
+export interface StoredModel {
+  model_id: string;
+  model_name: string;
+  litellm_params: Readonly<Record<string, unknown>>;
+  model_info: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Stored models → deployments, through the same path as the config file's `model_list` (the same
+ * `os.environ/NAME` references, validation, defaults and timeouts). An entry that cannot be used
+ * is left out with a problem naming it by id.
+ */
+export function buildStoredDeployments(config: RawConfig, stored: readonly StoredModel[], env: NodeJS.ProcessEnv = process.env): { deployments: Deployment[]; problems: DeploymentProblem[] } {
+  const entries: ModelEntry[] = [];
+  const ids: string[] = [];
+  const problems: DeploymentProblem[] = [];
+  for (const m of stored) {
+    const path = `stored model ${m.model_id}`;
+    const missing: string[] = [];
+    const params = resolveEnv(m.litellm_params, env, missing) as Record<string, unknown>;
+    if (missing.length > 0) {
+      problems.push({ path, reason: `environment variable(s) not set: ${missing.join(', ')}` });
+      continue;
+    }
+    const parsed = modelEntrySchema.safeParse({ model_name: m.model_name, litellm_params: params, model_info: { ...m.model_info, id: m.model_id } });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      problems.push({ path, reason: issue === undefined ? 'invalid model' : `${issue.path.join('.')}: ${issue.message}` });
+      continue;
+    }
+    entries.push(parsed.data);
+    ids.push(m.model_id);
+  }
+  const built = buildDeployments({ ...config, model_list: entries }, env);
+  for (const p of built.problems) {
+    const index = /^model_list\[(\d+)\]/.exec(p.path)?.[1];
+    problems.push({ path: `stored model ${index === undefined ? '?' : (ids[Number(index)] ?? '?')}`, reason: p.reason });
+  }
+  return { deployments: built.deployments, problems };
+}
+
+function resolveEnv(value: unknown, env: NodeJS.ProcessEnv, missing: string[]): unknown {
+  if (typeof value === 'string' && value.startsWith('os.environ/')) {
+    const name = value.slice('os.environ/'.length).trim();
+    const resolved = env[name];
+    if (resolved === undefined) missing.push(name);
+    return resolved;
+  }
+  if (Array.isArray(value)) return value.map((item) => resolveEnv(item, env, missing));
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveEnv(v, env, missing)]));
+  return value;
 }

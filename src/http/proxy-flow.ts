@@ -39,7 +39,7 @@ export interface ProxyDeps {
   pricing: Pricing;
   metrics: Pick<Metrics, 'inFlight' | 'setKeyModelRemaining'>;
   /** Budgets, rate limits and model access, checked before routing and settled from the record. */
-  policy: Pick<Policy, 'admit' | 'settle'>;
+  policy: Pick<Policy, 'admit' | 'settle' | 'keyDisablesFallbacks'>;
 }
 
 export function requestIdFor(request: FastifyRequest): string {
@@ -96,11 +96,16 @@ async function serve(
   if (typeof body.model !== 'string' || body.model === '') throw invalidRequest('model: a model name is required', 'model');
   ctx.requestedModel = body.model;
   ctx.metadata = isObject(body.metadata) ? body.metadata : undefined;
-  const controls = takeRouteControls(body);
+  let controls = takeRouteControls(body);
+  // Router options were taken out of the body, so its bytes are no longer the client's.
+  const bodyEdited = controls !== undefined;
   let canonical: CanonicalRequest | undefined;
   const decodeOnce = (): CanonicalRequest => (canonical ??= codec.decode(body));
   const requested = body.model;
   await admitCall(deps, ctx, deps.models.resolve(requested), body, rawBody);
+  // A key's `metadata.disable_fallbacks: true` turns fallbacks off for every request it makes (as in
+  // LiteLLM, the key's setting overrides the request's).
+  if (deps.policy.keyDisablesFallbacks(ctx.principal)) controls = { ...controls, disableFallbacks: true };
   const { value: answer, lease, target } = await deps.router.route({
     model: requested,
     stream: ctx.stream,
@@ -120,8 +125,7 @@ async function serve(
       return prepareAnswer(adapterFor(deps.providers, d), d, {
         codec,
         body,
-        // Router options were taken out of the body, so its bytes are no longer the client's.
-        rawBody: controls === undefined ? rawBody : undefined,
+        rawBody: bodyEdited ? undefined : rawBody,
         stream: ctx.stream,
         requestedModel: target.requestedModel,
         upstreamModel: target.upstreamModel,

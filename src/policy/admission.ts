@@ -100,16 +100,23 @@ interface AdmissionState extends Omit<Admission, 'headers'> {
   lines: BudgetLine[];
   tpm: { key: string; reserved: number; expiresAt: number }[];
   parallel: string[];
+  admittedAt: number;
   settled: boolean;
 }
 
 const NEVER = Number.MAX_SAFE_INTEGER;
 const PARALLEL_TTL_MS = 3_600_000;
+/** How many parallel scopes' slot-hold times are remembered (oldest forgotten first). */
+const SLOT_TIMES_KEPT = 10_000;
+/** A parallel refusal never asks to wait longer than this. */
+const MAX_PARALLEL_RETRY_S = 60;
 
 export class Policy {
   private accessGroups: AccessGroups;
   private merged: { version: number; groups: AccessGroups } | undefined;
   private readonly defaultMaxOutputTokens: number;
+  /** Per parallel-slot counter: how long a call holds a slot (moving average, ms), for the refusal's retry-after. */
+  private readonly slotTimes = new Map<string, number>();
 
   constructor(
     private readonly tenancy: Tenancy,
@@ -177,6 +184,7 @@ export class Policy {
       lines,
       tpm: [],
       parallel: [],
+      admittedAt: now,
       settled: false,
     };
     for (const line of lines) {
@@ -216,7 +224,7 @@ export class Policy {
       const failed = outcome.failed ?? 0;
       const check = checks[failed];
       if (check?.what.kind === 'budget') throw await this.budgetError(check.what.line);
-      if (check?.what.kind === 'rate') throw rateLimitError(check, sum(failed), windowEnd, now);
+      if (check?.what.kind === 'rate') throw rateLimitError(check, sum(failed), windowEnd, now, this.slotTimes.get(check.read[0] ?? ''));
       throw new GatewayError({ code: 'internal', status: 500, message: 'Admission refused without a reason' });
     }
     state.headers = key === undefined ? {} : keyHeaders(key, checks, sum, reservedTokens, windowEnd, now);
@@ -255,6 +263,8 @@ export class Policy {
     const tokens = record === undefined ? 0 : (totalTokens(record.usage) ?? 0);
     for (const t of a.tpm) increments.push({ key: t.key, amount: tokens - t.reserved, expiresAt: t.expiresAt });
     for (const p of a.parallel) increments.push({ key: p, amount: -1 });
+    // Calls that ran teach how long a slot is held: what a parallel refusal tells the client to wait.
+    if (record !== undefined) for (const p of a.parallel) this.noteSlotTime(p, now - a.admittedAt);
     // The ledger entries above and this call happen in one synchronous step, so a refresh that
     // reloads spend as "store + unflushed" sees this cost either in both or in neither.
     const values = await this.tenancy.state.add(increments);
@@ -268,6 +278,21 @@ export class Policy {
         this.tenancy.ledger.crossed({ scope: s.line.scope, periodEnd: s.periodEnd, softBudgetNano: threshold, spendNano: after });
       }
     }
+  }
+
+  private noteSlotTime(counter: string, heldMs: number): void {
+    const prev = this.slotTimes.get(counter);
+    this.slotTimes.delete(counter);
+    this.slotTimes.set(counter, prev === undefined ? heldMs : 0.8 * prev + 0.2 * heldMs);
+    if (this.slotTimes.size > SLOT_TIMES_KEPT) {
+      const oldest = this.slotTimes.keys().next();
+      if (oldest.done !== true) this.slotTimes.delete(oldest.value);
+    }
+  }
+
+  /** LiteLLM's per-key `metadata.disable_fallbacks: true` (set on /key/generate or /key/update). */
+  keyDisablesFallbacks(principal: Principal): boolean {
+    return this.keyOf(principal)?.metadata.disable_fallbacks === true;
   }
 
   private keyOf(principal: Principal): KeyRecord | undefined {
@@ -346,21 +371,24 @@ export class Policy {
   }
 }
 
-function rateLimitError(check: Check, used: number, windowEnd: number, now: number): AdmissionError {
+/**
+ * A 429 for an rpm, tpm or parallel limit. A parallel slot frees when an in-flight call ends, so
+ * its retry-after is how long calls in that scope have held a slot lately (`slotMs`, a moving
+ * average of settled calls; 1 s before any has settled, at most a minute).
+ */
+function rateLimitError(check: Check, used: number, windowEnd: number, now: number, slotMs: number | undefined): AdmissionError {
   const what = check.what.kind === 'rate' ? check.what : undefined;
   const type = what?.type ?? 'requests';
   const parallel = type === 'max_parallel_requests';
-  const resetAt = parallel ? now + 1000 : windowEnd;
+  const resetAt = parallel ? now + Math.min(MAX_PARALLEL_RETRY_S * 1000, Math.max(1000, slotMs ?? 1000)) : windowEnd;
   const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
   const remaining = Math.max(0, check.limit - used);
   const stamp = new Date(resetAt).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
   const headers: Record<string, string> = {};
-  if (!parallel) {
-    const suffix = type === 'requests' ? 'requests' : 'tokens';
-    headers[`x-ratelimit-limit-${suffix}`] = String(check.limit);
-    headers[`x-ratelimit-remaining-${suffix}`] = String(remaining);
-    headers[`x-ratelimit-reset-${suffix}`] = `${retryAfter}s`;
-  }
+  const suffix = parallel ? 'parallel-requests' : type === 'requests' ? 'requests' : 'tokens';
+  headers[`x-ratelimit-limit-${suffix}`] = String(check.limit);
+  headers[`x-ratelimit-remaining-${suffix}`] = String(remaining);
+  headers[`x-ratelimit-reset-${suffix}`] = `${retryAfter}s`;
   return new AdmissionError(
     {
       code: 'rate_limit',

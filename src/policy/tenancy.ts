@@ -18,6 +18,7 @@
  */
 import type { SharedState } from '../storage/shared-state.js';
 import type { BudgetCounterRow, ChangedRecords, CustomerRecord, KeyRecord, ModelRecord, RecordKind, TeamRecord, TenancyStores, UserRecord } from '../storage/tenancy-ports.js';
+import { ModelSecrets } from './model-secrets.js';
 import { PeriodClock, periodCounterExpiry, spendCounter, scopeOf, type EntityKind } from './scopes.js';
 import { SpendLedger, type SoftBudgetCrossing } from './spend-ledger.js';
 
@@ -34,6 +35,8 @@ export interface TenancyOptions {
   refreshIntervalMs?: number | undefined;
   flushIntervalMs?: number | undefined;
   logger?: TenancyLogger | undefined;
+  /** Secret the credentials of stored models are encrypted under (LITELLM_SALT_KEY, else TOLLGATE_SALT_KEY, else the master key). */
+  modelSecret?: string | undefined;
 }
 
 /** How far back each refresh looks, so a write stamped by a slightly slow clock is not missed. */
@@ -50,6 +53,8 @@ export class Tenancy {
   readonly ledger = new SpendLedger();
   readonly clock: PeriodClock;
   readonly now: () => number;
+  /** Encrypts stored models' credentials before they are written; decrypts them when loaded. */
+  readonly modelSecrets: ModelSecrets;
   /** Soft-budget crossings reported (each counted once across instances). */
   softBudgetAlerts = 0;
   /** Bumped whenever the stored models change (their access groups feed model access). */
@@ -76,6 +81,7 @@ export class Tenancy {
     this.refreshIntervalMs = options.refreshIntervalMs ?? 5000;
     this.flushIntervalMs = options.flushIntervalMs ?? 1000;
     this.logger = options.logger ?? silent;
+    this.modelSecrets = new ModelSecrets(options.modelSecret);
   }
 
   /** Load every record and the current spend counters; then keep them fresh. */
@@ -248,8 +254,15 @@ export class Tenancy {
     for (const u of changed.users) upsert('user', this.users, u.user_id, u);
     for (const t of changed.teams) upsert('team', this.teams, t.team_id, t);
     for (const c of changed.customers) upsert('customer', this.customers, c.user_id, c);
-    for (const m of changed.models) upsert('model', this.models, m.model_id, m);
+    for (const m of changed.models) upsert('model', this.models, m.model_id, this.openModel(m));
     if (changed.models.length > 0 || changed.deletions.some((d) => d.kind === 'model')) this.modelsVersion += 1;
+  }
+
+  /** A stored model with its credentials decrypted (a field that cannot be is left out and logged). */
+  private openModel(m: ModelRecord): ModelRecord {
+    const { params, failed } = this.modelSecrets.open(m.litellm_params);
+    if (failed.length > 0) this.logger.error({ model_id: m.model_id, fields: failed }, 'tenancy: cannot decrypt stored model credentials (was LITELLM_SALT_KEY / the master key changed?); those fields are left out');
+    return { ...m, litellm_params: params };
   }
 
   private mapOf(kind: RecordKind): Map<string, { updated_at: number }> {

@@ -10,8 +10,8 @@
  */
 import type { AttemptRecord, CallRecord } from '../core/call-record.js';
 import type { Deployment } from '../core/deployment.js';
-import { GatewayError, toGatewayError } from '../core/errors.js';
-import { pickDeployment, type ResolvedGroup } from './router.js';
+import { GatewayError } from '../core/errors.js';
+import type { ResolvedGroup } from './router.js';
 
 export interface AttemptLog {
   attempts: AttemptRecord[];
@@ -19,30 +19,6 @@ export interface AttemptLog {
   fallbacks: number;
   /** The retries the router may make for this request (`x-litellm-max-retries`). */
   maxRetries?: number | undefined;
-}
-
-export interface AttemptOutcome<T> {
-  value: T;
-  deployment: Deployment;
-}
-
-/**
- * A single attempt on a deployment picked by the weighted shuffle, without retries or router state.
- * Kept for callers that route on their own; requests through the router use `Router.route`.
- */
-export async function runAttempts<T>(group: ResolvedGroup, log: AttemptLog, attempt: (deployment: Deployment) => Promise<T>): Promise<AttemptOutcome<T>> {
-  const deployment = pickDeployment(group.deployments);
-  const startedAt = Date.now();
-  const t0 = performance.now();
-  try {
-    const value = await attempt(deployment);
-    log.attempts.push({ deploymentId: deployment.id, startedAt, durationMs: performance.now() - t0, outcome: 'success' });
-    return { value, deployment };
-  } catch (err) {
-    const error = toGatewayError(err);
-    log.attempts.push(failedAttempt(deployment.id, startedAt, performance.now() - t0, error));
-    throw Object.assign(error, { deployment });
-  }
 }
 
 export function failedAttempt(deploymentId: string, startedAt: number, durationMs: number, error: GatewayError): AttemptRecord {

@@ -14,7 +14,7 @@ import { cooldownRule } from './cooldown.js';
 import { classifyError, type ErrorClass } from './error-class.js';
 import { fallbackTargets } from './fallbacks.js';
 import { backoffMs, goesStraightToFallbacks, mayRetrySameDeployment, retryBudget } from './retry.js';
-import { upstreamModelFor, type ModelTable, type ResolvedGroup } from './router.js';
+import { pickDeployment, upstreamModelFor, type ModelTable, type ResolvedGroup } from './router.js';
 import type { RetryPolicy, RouterSettings } from './settings.js';
 import { unavailability, type LatencyKind, type RoutingState, type Unavailability } from './state.js';
 import { chooseDeployment, limitsOf, numberParam, type Candidate } from './strategies.js';
@@ -42,6 +42,12 @@ export interface RouteControls {
 
 export interface RouteRequest<T> {
   model: string;
+  /**
+   * A group already resolved (and filtered) by the caller — the native Bedrock/Vertex routes, whose
+   * body only some deployments can take. Used instead of resolving `model`, and such a request never
+   * falls back: fallback groups may hold deployments the caller could not have accepted.
+   */
+  group?: ResolvedGroup | undefined;
   stream: boolean;
   log: AttemptLog;
   /** The client's signal: aborting it stops the attempt loop and the answering attempt. */
@@ -106,11 +112,11 @@ export class Router {
   }
 
   async route<T>(req: RouteRequest<T>): Promise<Routed<T>> {
-    const first = this.models.resolve(req.model);
+    const first = req.group ?? this.models.resolve(req.model);
     if (first === undefined) throw modelNotFound(req.model, this.models.publicNames());
     req.log.maxRetries = this.maxRetries(first, req.controls);
     const visited = new Set<string>([first.name]);
-    const fallbacksOff = req.controls?.disableFallbacks ?? this.settings.disableFallbacks;
+    const fallbacksOff = req.group !== undefined || (req.controls?.disableFallbacks ?? this.settings.disableFallbacks);
 
     const tryGroup = async (group: ResolvedGroup, requested: string): Promise<Routed<T>> => {
       try {
@@ -138,7 +144,25 @@ export class Router {
         throw last;
       }
     };
-    return tryGroup(first, this.models.routedName(req.model));
+    return tryGroup(first, req.group !== undefined ? req.model : this.models.routedName(req.model));
+  }
+
+  /**
+   * A deployment of `group` for a call that is not routed (count_tokens): a weighted pick among the
+   * deployments not cooling down; nothing is admitted or counted. 429 when all are cooling down.
+   */
+  async pickAvailable(group: ResolvedGroup): Promise<Deployment> {
+    const now = this.now();
+    const loads = await this.state.load(group.deployments.map((d) => d.id), undefined, now);
+    const blocked: { reason: Unavailability; retryAt: number | undefined }[] = [];
+    const open = group.deployments.filter((d) => {
+      const until = loads.get(d.id)?.cooldownUntil;
+      if (until === undefined || until <= now) return true;
+      blocked.push({ reason: 'cooldown', retryAt: until });
+      return false;
+    });
+    if (open.length === 0) throw noDeployments(group.name, blocked, now);
+    return pickDeployment(open, this.random);
   }
 
   private async runGroup<T>(group: ResolvedGroup, requested: string, req: RouteRequest<T>): Promise<Routed<T>> {

@@ -22,29 +22,41 @@ interface WildcardGroup {
 }
 
 export class ModelTable {
-  private readonly exact = new Map<string, Deployment[]>();
-  private readonly wildcards: WildcardGroup[] = [];
+  private exact = new Map<string, Deployment[]>();
+  private wildcards: WildcardGroup[] = [];
 
   constructor(
     deployments: readonly Deployment[],
     private readonly aliases: ReadonlyMap<string, ModelAlias> = new Map(),
   ) {
+    this.replace(deployments);
+  }
+
+  /**
+   * Swap in a new set of deployments (the config file's plus those stored with `/model/new`).
+   * Lookups that already resolved keep the group they got; the next one sees the new set.
+   */
+  replace(deployments: readonly Deployment[]): void {
+    const exact = new Map<string, Deployment[]>();
+    const wildcards: WildcardGroup[] = [];
     for (const d of deployments) {
       if (d.modelGroup.includes('*')) {
-        let group = this.wildcards.find((w) => w.name === d.modelGroup);
+        let group = wildcards.find((w) => w.name === d.modelGroup);
         if (group === undefined) {
           group = { name: d.modelGroup, pattern: wildcardRegex(d.modelGroup), deployments: [] };
-          this.wildcards.push(group);
+          wildcards.push(group);
         }
         group.deployments.push(d);
       } else {
-        const list = this.exact.get(d.modelGroup) ?? [];
+        const list = exact.get(d.modelGroup) ?? [];
         list.push(d);
-        this.exact.set(d.modelGroup, list);
+        exact.set(d.modelGroup, list);
       }
     }
     // Longest literal part first: `anthropic/claude-*` before `anthropic/*` before `*`.
-    this.wildcards.sort((a, b) => b.name.replace(/\*/g, '').length - a.name.replace(/\*/g, '').length);
+    wildcards.sort((a, b) => b.name.replace(/\*/g, '').length - a.name.replace(/\*/g, '').length);
+    this.exact = exact;
+    this.wildcards = wildcards;
   }
 
   resolve(model: string): ResolvedGroup | undefined {

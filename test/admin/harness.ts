@@ -38,8 +38,8 @@ export const CONFIG_DEPLOYMENTS: Deployment[] = [
   },
 ];
 
-export async function adminHarness(db: Database, options: { clock?: Clock; storeModelInDb?: boolean; logger?: boolean | object } = {}): Promise<AdminHarness> {
-  const s = await stack(db, { clock: options.clock });
+export async function adminHarness(db: Database, options: { clock?: Clock; storeModelInDb?: boolean; logger?: boolean | object; modelSecret?: string | null } = {}): Promise<AdminHarness> {
+  const s = await stack(db, { clock: options.clock, modelSecret: options.modelSecret });
   const app = Fastify({ logger: options.logger ?? false });
   registerJsonBodyParser(app);
   registerAdminRoutes(app, { auth: s.auth, tenancy: s.tenancy, configModels: () => CONFIG_DEPLOYMENTS, storeModelInDb: options.storeModelInDb ?? true });

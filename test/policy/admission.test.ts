@@ -229,9 +229,34 @@ describe('rate limits', () => {
     const err = await refusal(s.policy.admit(request(k.plaintext)));
     expect([err.code, err.retryAfterSeconds]).toEqual(['rate_limit', 1]);
     expect(err.message).toMatch(/Limit type: max_parallel_requests/);
+    expect((err as AdmissionError).headers).toEqual({ 'x-ratelimit-limit-parallel-requests': '2', 'x-ratelimit-remaining-parallel-requests': '0', 'x-ratelimit-reset-parallel-requests': '1s' });
     s.policy.release(a);
     await settled();
     await s.policy.admit(request(k.plaintext));
+  });
+
+  it('a parallel refusal asks to wait about as long as calls in that scope have held a slot', async () => {
+    const k = await s.keys.generate({ max_parallel_requests: 1 }, null);
+    const a = await s.policy.admit(request(k.plaintext));
+    s.clock.advance(8_000);
+    s.policy.settle(a, callFor(a, 0));
+    await settled();
+    const b = await s.policy.admit(request(k.plaintext));
+    const err = await refusal(s.policy.admit(request(k.plaintext)));
+    expect([err.status, err.retryAfterSeconds]).toEqual([429, 8]);
+    expect((err as AdmissionError).headers).toEqual({ 'x-ratelimit-limit-parallel-requests': '1', 'x-ratelimit-remaining-parallel-requests': '0', 'x-ratelimit-reset-parallel-requests': '8s' });
+    // A moving average: a 3 s call after the 8 s one brings it to 7 s.
+    s.clock.advance(3_000);
+    s.policy.settle(b, callFor(b, 0));
+    await settled();
+    const c = await s.policy.admit(request(k.plaintext));
+    expect((await refusal(s.policy.admit(request(k.plaintext)))).retryAfterSeconds).toBe(7);
+    // Never more than a minute, however long calls hold their slot.
+    s.clock.advance(600_000);
+    s.policy.settle(c, callFor(c, 0));
+    await settled();
+    await s.policy.admit(request(k.plaintext));
+    expect((await refusal(s.policy.admit(request(k.plaintext)))).retryAfterSeconds).toBe(60);
   });
 
   it('user, team, customer and per-model limits are enforced too', async () => {

@@ -51,7 +51,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function stack(db: Database, options: { clock?: Clock; timeZone?: string; policy?: PolicyOptions; masterKey?: string | null } = {}): Promise<Stack> {
+export async function stack(db: Database, options: { clock?: Clock; timeZone?: string; policy?: PolicyOptions; masterKey?: string | null; modelSecret?: string | null } = {}): Promise<Stack> {
   const c = options.clock ?? clock();
   const logs: LogLine[] = [];
   const logger: TenancyLogger = {
@@ -60,7 +60,7 @@ export async function stack(db: Database, options: { clock?: Clock; timeZone?: s
     error: (obj, msg) => logs.push({ level: 'error', msg, obj }),
   };
   const state = new MemorySharedState({ now: c.now });
-  const tenancy = new Tenancy(db.tenancy, state, { now: c.now, timeZone: options.timeZone, refreshIntervalMs: 1e9, flushIntervalMs: 1e9, logger });
+  const tenancy = new Tenancy(db.tenancy, state, { now: c.now, timeZone: options.timeZone, refreshIntervalMs: 1e9, flushIntervalMs: 1e9, logger, modelSecret: options.modelSecret === null ? undefined : (options.modelSecret ?? MASTER) });
   await tenancy.start();
   const keys = new KeyAdmin(tenancy);
   return {

@@ -52,6 +52,18 @@ describe('ModelTable.resolve', () => {
     expect(table.resolve('gpt-4o-mini')?.name).toBe('*');
   });
 
+  it('replace() swaps the deployments (stored models added or removed), keeping aliases', () => {
+    const t = new ModelTable([dep('a', 'gpt-4o', 'gpt-4o')], new Map([['fast', { target: 'db-model', hidden: false }]]));
+    expect(t.resolve('fast')).toBeUndefined();
+    t.replace([dep('a', 'gpt-4o', 'gpt-4o'), dep('b', 'db-model', 'llama'), dep('c', 'db-*', 'db-*')]);
+    expect(t.resolve('fast')?.deployments.map((d) => d.id)).toEqual(['b']);
+    expect(t.resolve('db-other')?.name).toBe('db-*');
+    expect(t.publicNames()).toEqual(['gpt-4o', 'db-model', 'fast', 'db-*']);
+    t.replace([dep('a', 'gpt-4o', 'gpt-4o')]);
+    expect([t.resolve('db-model'), t.resolve('db-other')]).toEqual([undefined, undefined]);
+    expect(t.all().map((d) => d.id)).toEqual(['a']);
+  });
+
   it('no match without a catch-all', () => {
     const t = new ModelTable([dep('a', 'claude-*', 'claude-*')]);
     expect(t.resolve('gpt-4o')).toBeUndefined();

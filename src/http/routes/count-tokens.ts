@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, invalidRequest, toGatewayError } from '../../core/errors.js';
 import { isObject } from '../../core/json.js';
 import { estimateRequestTokens } from '../../providers/shared/token-estimate.js';
-import { upstreamModelFor, pickDeployment } from '../../routing/router.js';
+import { upstreamModelFor } from '../../routing/router.js';
 import { CallContext } from '../call-context.js';
 import type { ParsedBody } from '../body.js';
 import { adapterFor } from '../prepared-answer.js';
@@ -42,7 +42,8 @@ export async function handleCountTokens(deps: ProxyDeps, request: FastifyRequest
     // The same gate as a generation: model access, blocked keys and customers, budgets. The
     // reservation is released when the record (with no usage, so no cost) settles it.
     await admitCall(deps, ctx, group, body, (request.body as ParsedBody).raw);
-    const deployment = pickDeployment(group.deployments);
+    // Deployments cooling down are skipped, as the router would (429 when every one is).
+    const deployment = await deps.router.pickAvailable(group);
     const upstreamModel = upstreamModelFor(deployment, body.model, group.wildcardMatch);
     ctx.useDeployment(deployment, group.name, upstreamModel, (usage) => deps.pricing.cost(usage, deployment, upstreamModel));
     const adapter = adapterFor(deps.providers, deployment);

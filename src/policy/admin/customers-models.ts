@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CustomerRecord, ModelRecord } from '../../storage/tenancy-ports.js';
+import { MissingSecretError } from '../model-secrets.js';
 import type { Tenancy } from '../tenancy.js';
 import { applyChanges, badRequest, NO_BUDGET, notFound, type Changes } from './common.js';
 
@@ -71,7 +72,15 @@ export class ModelAdmin {
     const now = this.tenancy.now();
     const id = typeof modelInfo.id === 'string' && modelInfo.id !== '' ? modelInfo.id : randomUUID();
     const record: ModelRecord = { model_id: id, model_name: modelName, litellm_params: litellmParams, model_info: { ...modelInfo, id }, created_at: now, updated_at: now, created_by: actor, updated_by: actor };
-    if (!(await this.tenancy.stores.models.insert(record))) throw badRequest(`Model with id=${id} already exists`, 'model_info.id');
+    let sealed: Record<string, unknown>;
+    try {
+      sealed = this.tenancy.modelSecrets.seal(litellmParams);
+    } catch (err) {
+      if (err instanceof MissingSecretError) throw badRequest(err.message, `litellm_params.${err.field}`);
+      throw err;
+    }
+    // Credentials reach the store encrypted; memory keeps them in the clear for routing.
+    if (!(await this.tenancy.stores.models.insert({ ...record, litellm_params: sealed }))) throw badRequest(`Model with id=${id} already exists`, 'model_info.id');
     this.tenancy.putModel(record);
     return record;
   }

@@ -32,6 +32,8 @@ export interface AdminDeps {
   configModels: () => readonly Deployment[];
   /** `general_settings.store_model_in_db`: `/model/new` and `/model/delete` need it. */
   storeModelInDb: boolean;
+  /** Why a model given to `/model/new` could not be routed (unknown provider, invalid params); undefined = fine. */
+  checkModel?: ((model: { model_id: string; model_name: string; litellm_params: Record<string, unknown>; model_info: Record<string, unknown> }) => string | undefined) | undefined;
 }
 
 /** What every route module gets. */
@@ -44,6 +46,7 @@ export interface AdminContext {
   render: Renderer;
   configModels: () => readonly Deployment[];
   storeModelInDb: boolean;
+  checkModel: AdminDeps['checkModel'];
   /** Wraps a handler with authentication, the access check and LiteLLM-shaped errors. */
   route: (need: Exclude<AdminAccess, 'none'>, handler: AdminHandler) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
@@ -83,6 +86,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     render: new Renderer(deps.tenancy),
     configModels: deps.configModels,
     storeModelInDb: deps.storeModelInDb,
+    checkModel: deps.checkModel,
     route,
   };
   registerKeyRoutes(app, ctx);

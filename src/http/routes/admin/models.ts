@@ -1,7 +1,8 @@
 /**
  * `/model/new`, `/model/delete` (with `general_settings.store_model_in_db`) and `/model/info`
  * (also `/v1/model/info`): the config file's deployments and the stored ones, credentials left out.
- * Stored models are kept and served here; routing to them is wired by the router.
+ * Stored models are routed like the config file's (the composition root rebuilds the model table
+ * when they change); their credentials are encrypted at rest (src/policy/model-secrets.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import { invalidRequest } from '../../../core/errors.js';
@@ -19,7 +20,11 @@ export function registerModelRoutes(app: FastifyInstance, ctx: AdminContext): vo
     const b = jsonBody(request);
     const params = object(b, 'litellm_params');
     if (params === undefined || typeof params.model !== 'string' || params.model === '') throw invalidRequest('litellm_params.model: required', 'litellm_params');
-    return render.model(await models.create(requiredStr(b, 'model_name'), params, object(b, 'model_info') ?? {}, caller.actor));
+    const name = requiredStr(b, 'model_name');
+    const info = object(b, 'model_info') ?? {};
+    const problem = ctx.checkModel?.({ model_id: typeof info.id === 'string' ? info.id : 'new', model_name: name, litellm_params: params, model_info: info });
+    if (problem !== undefined) throw invalidRequest(problem, 'litellm_params');
+    return render.model(await models.create(name, params, info, caller.actor));
   }));
 
   app.post('/model/delete', route('write', async (request) => {

@@ -13,8 +13,8 @@ import type { Deployment } from '../../../core/deployment.js';
 import { isObject, type JsonObject } from '../../../core/json.js';
 import type { Usage } from '../../../core/usage.js';
 import type { StreamTap } from '../../../providers/types.js';
-import { runAttempts } from '../../../routing/attempts.js';
-import { upstreamModelFor, type ModelTable, type ResolvedGroup } from '../../../routing/router.js';
+import { idleGuarded, idleTimeout } from '../../../routing/attempts.js';
+import { type ModelTable, type ResolvedGroup } from '../../../routing/router.js';
 import type { ParsedBody } from '../../body.js';
 import { CallContext } from '../../call-context.js';
 import { admitCall, callHeaders, requestIdFor, type ProxyDeps } from '../../proxy-flow.js';
@@ -22,7 +22,7 @@ import { AdmissionError } from '../../../policy/admission.js';
 import { sendJson, writeChunk } from '../../response-writer.js';
 import type { NativeDialect } from './dialects.js';
 
-export type NativeDeps = Pick<ProxyDeps, 'auth' | 'models' | 'providers' | 'sink' | 'pricing' | 'metrics' | 'maxRetries' | 'policy'>;
+export type NativeDeps = Pick<ProxyDeps, 'auth' | 'models' | 'providers' | 'sink' | 'pricing' | 'metrics' | 'maxRetries' | 'policy' | 'router'>;
 
 /** What a provider's native client returns (bedrock/native.ts, vertex/native.ts have this shape). */
 export type NativeAnswer =
@@ -88,12 +88,26 @@ export async function handleNative(deps: NativeDeps, request: FastifyRequest, re
     ctx.requestedModel = group.name;
     await admitCall(deps, ctx, group, body, parsed.raw);
     ctx.requestedModel = call.modelId;
-    const { value: answer } = await runAttempts(group, ctx, async (d) => {
-      const upstreamModel = upstreamModelFor(d, call.modelId, group.wildcardMatch);
-      ctx.useDeployment(d, group.name, upstreamModel, (usage) => deps.pricing.cost(usage, d, upstreamModel));
-      ctx.upstreamStarted();
-      return prepare(await call.send(d, upstreamModel, parsed.raw, body, abort.signal));
+    // Through the router like every generation: retries across the group's deployments, cooldowns,
+    // per-deployment limits and the strategy. The group is the provider-filtered one, so the router
+    // does not fall back to other groups (their deployments might not take this body).
+    const { value: prepared, lease, target } = await deps.router.route({
+      model: call.modelId,
+      group,
+      stream: call.stream,
+      log: ctx,
+      signal: abort.signal,
+      estimatedInputTokens: Math.ceil(parsed.raw.length / 4),
+      attempt: async ({ deployment: d, upstreamModel }, signal) => {
+        ctx.useDeployment(d, group.name, upstreamModel, (usage) => deps.pricing.cost(usage, d, upstreamModel));
+        ctx.upstreamStarted();
+        return prepare(await call.send(d, upstreamModel, parsed.raw, body, signal));
+      },
     });
+    ctx.onFinish((record) => lease.end(record));
+    const d = target.deployment;
+    // After the first event, stream_timeout bounds each wait for the next chunk.
+    const answer: Prepared = prepared.kind === 'json' ? prepared : { ...prepared, iterator: idleGuarded(prepared.iterator, d.streamTimeoutMs, () => lease.abort(), () => idleTimeout(d)) };
     if (answer.kind === 'json') {
       ctx.usage = answer.usage;
       ctx.upstreamEnded();
