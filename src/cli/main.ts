@@ -38,6 +38,8 @@ Environment:
   DATABASE_URL          Store for spend logs, keys, users, teams (postgres://… or a SQLite path);
                         general_settings.database_url wins. Default: ./data/tollgate.db.
   TOLLGATE_METRICS_PORT Same as --metrics-port (PROMETHEUS_METRICS_PORT is read too).
+  LITELLM_SALT_KEY      Secret that encrypts upstream credentials stored with /model/new
+                        (TOLLGATE_SALT_KEY is read too; else the master key is used).
   Provider credentials used when a deployment names none of its own:
     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_REGION /
     AWS_DEFAULT_REGION (the standard AWS chain), AWS_BEARER_TOKEN_BEDROCK (Bedrock API key),
