@@ -3,7 +3,8 @@
  *
  * `admit()` runs before routing. It reads only the in-process records and makes one atomic call on
  * the shared state that checks every limit and, only if all pass, reserves capacity: the request's
- * worst-case cost (estimated input tokens + max_tokens, priced) against every budget that applies
+ * worst-case cost (estimated input tokens + max_tokens, priced at the dearest input-side rate:
+ * uncached input, 5m or 1h cache write) against every budget that applies
  * (key, user, team, customer, per-model), a request against each rpm window, its worst-case tokens
  * against each tpm window, and a slot against each max_parallel_requests. A budget refuses once
  * settled spend plus in-flight reservations reach it (LiteLLM's "spend >= budget" rule, extended to
@@ -167,7 +168,7 @@ export class Policy {
 
     const outputTokens = req.maxOutputTokens ?? this.defaultMaxOutputTokens;
     const reservedTokens = Math.max(0, Math.ceil(req.estimatedInputTokens)) + outputTokens;
-    const priced = this.options.disableBudgetReservation === true ? 0 : (req.priceNano?.({ inputUncached: Math.ceil(req.estimatedInputTokens), output: outputTokens }) ?? 0);
+    const priced = this.options.disableBudgetReservation === true ? 0 : (worstInputPrice(req.priceNano, Math.max(0, Math.ceil(req.estimatedInputTokens)), outputTokens) ?? 0);
     const reservedNano = Math.max(0, Math.ceil(priced));
 
     const lines = this.budgetLines(key, endUser, model, now);
@@ -369,6 +370,23 @@ export class Policy {
     const [spend] = await this.tenancy.state.get([spendCounter(line.scope, line.periodEnd)]);
     return new GatewayError({ code: 'budget_exceeded', status: 429, message: line.refusal((spend ?? 0) / 1e9, (line.maxNano ?? 0) / 1e9) });
   }
+}
+
+/**
+ * The worst case of a call with `input` estimated input tokens and `output` output tokens: the
+ * estimate priced at the highest input-side rate it could be billed at — as uncached input, as a
+ * 5-minute cache write or as a 1-hour cache write (cache writes cost more than plain input on
+ * Anthropic, Bedrock and Vertex), so a request that writes its prompt to the cache cannot overshoot
+ * a budget by more than its reservation. Null when no pricing is known for any of them.
+ */
+function worstInputPrice(priceNano: AdmitRequest['priceNano'], input: number, output: number): number | null {
+  if (priceNano === undefined) return null;
+  let worst: number | null = null;
+  for (const usage of [{ inputUncached: input, output }, { cacheWrite5m: input, output }, { cacheWrite1h: input, output }] satisfies Usage[]) {
+    const nano = priceNano(usage);
+    if (nano !== null && Number.isFinite(nano) && (worst === null || nano > worst)) worst = nano;
+  }
+  return worst;
 }
 
 /**

@@ -59,7 +59,13 @@ class KyselyDatabase implements Database {
     // fails to find it on the search path: name the schema we run in.
     const migrationTableSchema = this.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
     const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema });
-    const { error, results } = await migrator.migrateToLatest();
+    let { error, results } = await migrator.migrateToLatest();
+    // Kysely's introspection lists the tables of every schema; one dropped meanwhile by someone
+    // else (another tenant, a parallel test run) fails it with "schema … does not exist". That
+    // says nothing about ours: look again.
+    for (let retry = 0; retry < 5 && error !== undefined && isOtherSchemaGone(error, migrationTableSchema); retry++) {
+      ({ error, results } = await migrator.migrateToLatest());
+    }
     if (error !== undefined) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName;
       const reason = error instanceof Error ? error.message : JSON.stringify(error);
@@ -72,4 +78,10 @@ class KyselyDatabase implements Database {
     this.closed = true;
     await this.db.destroy();
   }
+}
+
+/** A schema vanished under Kysely's introspection. If it were ours, the retries fail the same way. */
+function isOtherSchemaGone(error: unknown, _ours: string | undefined): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /schema "[^"]+" does not exist/.test(message);
 }

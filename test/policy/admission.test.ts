@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/core/errors.js';
+import type { Usage } from '../../src/core/usage.js';
 import { AdmissionError, type Admission, type AdmitRequest } from '../../src/policy/admission.js';
 import { openDatabase } from '../../src/storage/database.js';
 import type { Database } from '../../src/storage/ports.js';
@@ -176,6 +177,34 @@ describe('budgets', () => {
     s.policy.settle(a, callFor(a, null));
     await settled();
     expect(await s.tenancy.spendOf('key', k.record.token, null)).toBe(0);
+  });
+
+  it('reserves the estimate at the dearest input-side rate: uncached input, 5m or 1h cache write', async () => {
+    const k = await s.keys.generate({ max_budget_nano: USD }, null);
+    // Per token: input $0.001, 5m write $0.00125, 1h write $0.002, output $0.004.
+    const rates = { inputUncached: USD / 1000, cacheWrite5m: (USD / 1000) * 1.25, cacheWrite1h: (USD / 1000) * 2, output: (USD / 1000) * 4 };
+    const seen: Usage[] = [];
+    const tiered = (u: Usage): number => {
+      seen.push(u);
+      return (u.inputUncached ?? 0) * rates.inputUncached + (u.cacheWrite5m ?? 0) * rates.cacheWrite5m + (u.cacheWrite1h ?? 0) * rates.cacheWrite1h + (u.output ?? 0) * rates.output;
+    };
+    const a = await s.policy.admit(request(k.plaintext, { priceNano: tiered }));
+    // 50 input tokens as a 1h write ($0.10) + 50 output ($0.20).
+    expect(a.reservedNano).toBe(50 * rates.cacheWrite1h + 50 * rates.output);
+    expect(seen).toEqual(expect.arrayContaining([{ inputUncached: 50, output: 50 }, { cacheWrite5m: 50, output: 50 }, { cacheWrite1h: 50, output: 50 }]));
+    // A deployment without cache-write prices (null for those usages) still reserves at the input rate.
+    const noCache = (u: Usage): number | null => (u.inputUncached === undefined ? null : u.inputUncached * rates.inputUncached + (u.output ?? 0) * rates.output);
+    const b = await s.policy.admit(request(k.plaintext, { priceNano: noCache }));
+    expect(b.reservedNano).toBe(50 * rates.inputUncached + 50 * rates.output);
+    // A cache-write price below the input rate never lowers the reservation.
+    const cheapWrites = (u: Usage): number => (u.inputUncached ?? 0) * rates.inputUncached + ((u.cacheWrite5m ?? 0) + (u.cacheWrite1h ?? 0)) * (rates.inputUncached / 10) + (u.output ?? 0) * rates.output;
+    const c = await s.policy.admit(request(k.plaintext, { priceNano: cheapWrites }));
+    expect(c.reservedNano).toBe(50 * rates.inputUncached + 50 * rates.output);
+    // A $0.30 budget is used up by one such reservation (priced as uncached input it would be $0.25
+    // and let a second request in, whose cache write could then overshoot the budget).
+    const small = await s.keys.generate({ max_budget_nano: (USD * 3) / 10 }, null);
+    await s.policy.admit(request(small.plaintext, { priceNano: tiered }));
+    expect((await refusal(s.policy.admit(request(small.plaintext, { priceNano: tiered })))).code).toBe('budget_exceeded');
   });
 
   it('settles once: a second settle (or a release after settle) changes nothing', async () => {
