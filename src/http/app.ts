@@ -70,10 +70,11 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   return app;
 }
 
-/** Management endpoints: the master key (or anyone, when the gateway runs open). */
+/** Read-only management endpoints (spend, health): the master key, admin and admin-viewer keys. */
 function authorizeAdmin(deps: AppDeps, headers: IncomingHttpHeaders): void {
   const principal = deps.auth.authenticate(headers);
-  if (!principal.isMaster && !deps.auth.open) {
+  const access = deps.admin?.auth.adminAccess(principal) ?? (principal.isMaster || deps.auth.open ? 'write' : 'none');
+  if (access === 'none') {
     throw new GatewayError({ code: 'permission_denied', status: 403, message: 'Admin-only endpoint. Not allowed to access this.' });
   }
 }

@@ -83,4 +83,13 @@ describe('a user budget enforced on proxied requests', () => {
     const line = metrics.split('\n').find((l) => l.startsWith('litellm_remaining_api_key_requests_for_model{') && l.includes('api_key_alias="limited"') && l.includes('model="priced"'));
     expect(line?.split(' ').at(-1)).toBe('4');
   });
+
+  it('spend logs: readable with an admin-viewer key, refused (403) with an ordinary one', async () => {
+    const viewer = (await (await post('/user/new', { user_role: 'proxy_admin_viewer' }, 'sk-1234')).json()) as { user_id: string };
+    const viewerKey = ((await (await post('/key/generate', { user_id: viewer.user_id }, 'sk-1234')).json()) as { key: string }).key;
+    const plainKey = ((await (await post('/key/generate', {}, 'sk-1234')).json()) as { key: string }).key;
+    const get = (key: string) => fetch(`${gw.url}/spend/logs`, { headers: { authorization: `Bearer ${key}` } });
+    expect((await get(viewerKey)).status).toBe(200);
+    expect((await get(plainKey)).status).toBe(403);
+  });
 });
