@@ -2,19 +2,21 @@
  * Anthropic Messages provider: api.anthropic.com or any Anthropic-compatible `api_base`.
  * Same-dialect requests are passed through with only the model rewritten and tapped for usage.
  */
-import { GatewayError } from '../../core/errors.js';
-import { isObject, tryParseJson, type JsonObject } from '../../core/json.js';
+
+import { tryParseJson, type JsonObject } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import { joinUrl, postUpstream, readBody } from '../shared/upstream-http.js';
 import { sseEvents } from '../shared/sse-stream.js';
 import { tapSseStream } from '../shared/stream-tap.js';
+import { parseJsonBody } from '../shared/json-body.js';
+import { anthropicJsonAnswer, anthropicStreamAnswer } from './passthrough-answer.js';
 import { prependMember, replaceModel } from '../shared/body-rewrite.js';
-import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, StreamTap, UpstreamCall } from '../types.js';
+import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, UpstreamCall } from '../types.js';
 import { toAnthropicBody } from './convert-request.js';
 import { AnthropicStreamDecoder, parseAnthropicError, parseAnthropicMessage } from './parse-response.js';
-import { AnthropicTapInspector } from './tap.js';
-import { parseAnthropicUsage } from './usage.js';
+
+
 
 const DEFAULT_BASE = 'https://api.anthropic.com';
 const DEFAULT_VERSION = '2023-06-01';
@@ -27,7 +29,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     const body = toAnthropicBody({ ...request, stream: false }, call.upstreamModel, call.deployment.defaultMaxTokens);
     const url = this.url(call, '/v1/messages');
     const response = await postUpstream(url, this.headers(call), JSON.stringify(body), call, this.postOptions(false));
-    return parseAnthropicMessage(parseJsonBody(await readBody(response.body, this.name, url)));
+    return parseAnthropicMessage(parseJsonBody(await readBody(response.body, this.name, url), 'Anthropic'));
   }
 
   async stream(request: CanonicalRequest, call: UpstreamCall): Promise<AsyncIterable<StreamEvent>> {
@@ -48,20 +50,9 @@ export class AnthropicAdapter implements ProviderAdapter {
     const response = await postUpstream(url, this.headers(call), payload, call, this.postOptions(options.stream));
     const headers = forwardedHeaders(response.headers);
     if (!options.stream || !response.headers['content-type']?.includes('text/event-stream')) {
-      const bytes = await readBody(response.body, this.name, url);
-      const message = parseJsonBody(bytes);
-      return {
-        kind: 'json',
-        status: response.status,
-        headers,
-        body: bytes,
-        usage: parseAnthropicUsage(message.usage),
-        model: typeof message.model === 'string' ? message.model : undefined,
-      };
+      return anthropicJsonAnswer(response.status, headers, await readBody(response.body, this.name, url), 'Anthropic');
     }
-    const tap: StreamTap = { usage: {}, completed: false, events: 0, answerStarted: false };
-    const inspector = new AnthropicTapInspector(options.annotateFinalUsage);
-    return { kind: 'stream', status: response.status, headers, tap, chunks: tapSseStream(response.body, inspector, tap, this.name, url) };
+    return anthropicStreamAnswer(response.status, headers, options.annotateFinalUsage, (inspector, tap) => tapSseStream(response.body, inspector, tap, this.name, url));
   }
 
   async countTokens(request: CanonicalRequest, call: UpstreamCall): Promise<number> {
@@ -70,7 +61,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     delete body.stream;
     const url = this.url(call, '/v1/messages/count_tokens');
     const response = await postUpstream(url, this.headers(call), JSON.stringify(body), call, this.postOptions(false));
-    const parsed = parseJsonBody(await readBody(response.body, this.name, url));
+    const parsed = parseJsonBody(await readBody(response.body, this.name, url), 'Anthropic');
     return typeof parsed.input_tokens === 'number' ? parsed.input_tokens : 0;
   }
 
@@ -79,7 +70,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     const url = this.url(call, '/v1/messages/count_tokens');
     const payload = JSON.stringify({ ...rest, model: call.upstreamModel });
     const response = await postUpstream(url, this.headers(call), payload, call, this.postOptions(false));
-    const parsed = parseJsonBody(await readBody(response.body, this.name, url));
+    const parsed = parseJsonBody(await readBody(response.body, this.name, url), 'Anthropic');
     return typeof parsed.input_tokens === 'number' ? parsed.input_tokens : 0;
   }
 
@@ -113,13 +104,6 @@ async function* decodeStream(body: Parameters<typeof sseEvents>[0], url: string)
   }
 }
 
-function parseJsonBody(bytes: Buffer): JsonObject {
-  const parsed = tryParseJson(bytes.toString('utf8'));
-  if (!isObject(parsed)) {
-    throw new GatewayError({ code: 'upstream_error', status: 502, message: 'Anthropic returned a body that is not JSON', retryable: true });
-  }
-  return parsed;
-}
 
 /** Upstream headers worth passing to the client (request ids, Anthropic's own rate-limit view). */
 export function forwardedHeaders(headers: Record<string, string>): Record<string, string> {

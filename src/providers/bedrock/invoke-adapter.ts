@@ -6,17 +6,24 @@
  * surfaces go through the canonical model with the Anthropic converters.
  */
 import { GatewayError } from '../../core/errors.js';
-import { isObject, tryParseJson, type JsonObject } from '../../core/json.js';
+import { type JsonObject } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import { toAnthropicBody } from '../anthropic/convert-request.js';
 import type { CompatTarget } from '../anthropic/platform-compat.js';
 import { parseAnthropicMessage } from '../anthropic/parse-response.js';
-import { AnthropicTapInspector } from '../anthropic/tap.js';
-import { parseAnthropicUsage } from '../anthropic/usage.js';
+
+import { anthropicJsonAnswer, anthropicStreamAnswer } from '../anthropic/passthrough-answer.js';
+import { parseJsonBody as parseJson } from '../shared/json-body.js';
+
+/** Bedrock's successful bodies are JSON objects. */
+export function parseJsonBody(bytes: Buffer): JsonObject {
+  return parseJson(bytes, 'Bedrock');
+}
+
 import { estimateRequestTokens } from '../shared/token-estimate.js';
 import { readBody } from '../shared/upstream-http.js';
-import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, StreamTap, UpstreamCall } from '../types.js';
+import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, UpstreamCall } from '../types.js';
 import { toBedrockAnthropicBody } from './invoke-body.js';
 import { decodeInvokeStream, tapInvokeStream } from './invoke-stream.js';
 import { bedrockModelId, foundationModelId } from './model-id.js';
@@ -51,20 +58,9 @@ export class BedrockInvokeAdapter implements ProviderAdapter {
     const response = await this.transport.post(path, payload, call, options.stream);
     const headers = forwardedHeaders(response.headers);
     if (!options.stream) {
-      const bytes = await readBody(response.body, BEDROCK_PROVIDER, response.url);
-      const message = parseJsonBody(bytes);
-      return {
-        kind: 'json',
-        status: response.status,
-        headers,
-        body: bytes,
-        usage: parseAnthropicUsage(message.usage),
-        model: typeof message.model === 'string' ? message.model : undefined,
-      };
+      return anthropicJsonAnswer(response.status, headers, await readBody(response.body, BEDROCK_PROVIDER, response.url), 'Bedrock');
     }
-    const tap: StreamTap = { usage: {}, completed: false, events: 0, answerStarted: false };
-    const inspector = new AnthropicTapInspector(options.annotateFinalUsage);
-    return { kind: 'stream', status: response.status, headers, tap, chunks: tapInvokeStream(response.body, inspector, tap, response.url) };
+    return anthropicStreamAnswer(response.status, headers, options.annotateFinalUsage, (inspector, tap) => tapInvokeStream(response.body, inspector, tap, response.url));
   }
 
   async countTokens(request: CanonicalRequest, call: UpstreamCall): Promise<number> {
@@ -106,13 +102,6 @@ export function compatTarget(call: UpstreamCall): CompatTarget {
   return { modelId: bedrockModelId(call.upstreamModel), deploymentId: call.deployment.id };
 }
 
-export function parseJsonBody(bytes: Buffer): JsonObject {
-  const parsed = tryParseJson(bytes.toString('utf8'));
-  if (!isObject(parsed)) {
-    throw new GatewayError({ code: 'upstream_error', status: 502, message: 'Bedrock returned a body that is not JSON', retryable: true, upstream: { provider: BEDROCK_PROVIDER } });
-  }
-  return parsed;
-}
 
 /** AWS request ids and Bedrock's own token counts, passed to the client as `llm_provider-*`. */
 export function forwardedHeaders(headers: Record<string, string>): Record<string, string> {

@@ -4,6 +4,7 @@
  * token, src/providers/vertex). Gemini speaks neither client dialect, so every call is translated
  * through the canonical model; there is no passthrough.
  */
+import { parseJsonBody } from '../shared/json-body.js';
 import { GatewayError } from '../../core/errors.js';
 import { asNumber, isObject, tryParseJson, type JsonObject } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
@@ -84,13 +85,6 @@ async function* decodeStream(body: ResponseBody, provider: string, url: string):
   yield* decoder.end();
 }
 
-export function parseJsonBody(bytes: Buffer, provider: string): JsonObject {
-  const parsed = tryParseJson(bytes.toString('utf8'));
-  if (!isObject(parsed)) {
-    throw new GatewayError({ code: 'upstream_error', status: 502, message: `${provider} returned a body that is not JSON`, retryable: true });
-  }
-  return parsed;
-}
 
 const GEMINI_API_BASE = 'https://generativelanguage.googleapis.com';
 

@@ -10,6 +10,7 @@ import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import { joinUrl, postUpstream, readBody, type UpstreamResponse } from '../shared/upstream-http.js';
 import { prependMember, replaceModel } from '../shared/body-rewrite.js';
+import { parseJsonBody } from '../shared/json-body.js';
 import { sseEvents } from '../shared/sse-stream.js';
 import { tapSseStream } from '../shared/stream-tap.js';
 import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, StreamTap, UpstreamCall } from '../types.js';
@@ -37,7 +38,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   async complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse> {
     const body = toOpenAIBody({ ...request, stream: false }, call.upstreamModel);
     const { response, url } = await this.post(call, JSON.stringify(body), false);
-    return parseOpenAICompletion(parseJsonBody(await readBody(response.body, this.name, url)));
+    return parseOpenAICompletion(parseJsonBody(await readBody(response.body, this.name, url), 'Upstream'));
   }
 
   async stream(request: CanonicalRequest, call: UpstreamCall): Promise<AsyncIterable<StreamEvent>> {
@@ -54,7 +55,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     const headers = this.forwardedHeaders(response.headers);
     if (!options.stream || !response.headers['content-type']?.includes('text/event-stream')) {
       const bytes = await readBody(response.body, this.name, url);
-      const completion = parseJsonBody(bytes);
+      const completion = parseJsonBody(bytes, 'Upstream');
       return {
         kind: 'json',
         status: response.status,
@@ -132,13 +133,6 @@ function passthroughPayload(body: JsonObject, model: string, needsUsage: boolean
   });
 }
 
-function parseJsonBody(bytes: Buffer): JsonObject {
-  const parsed = tryParseJson(bytes.toString('utf8'));
-  if (!isObject(parsed)) {
-    throw new GatewayError({ code: 'upstream_error', status: 502, message: 'Upstream returned a body that is not JSON', retryable: true });
-  }
-  return parsed;
-}
 
 export function forwardedHeaders(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};

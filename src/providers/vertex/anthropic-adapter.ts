@@ -5,21 +5,23 @@
  * `anthropic_version` are rewritten — and is tapped exactly like the Anthropic provider; other
  * surfaces go through the Anthropic converters.
  */
-import { GatewayError } from '../../core/errors.js';
-import { isObject, tryParseJson, type JsonObject } from '../../core/json.js';
+
+import { tryParseJson, type JsonObject } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import { forwardedHeaders } from '../anthropic/adapter.js';
 import { toAnthropicBody } from '../anthropic/convert-request.js';
 import { AnthropicStreamDecoder, parseAnthropicError, parseAnthropicMessage } from '../anthropic/parse-response.js';
 import { adaptClaudeRequest, type ClaudePlatformRules } from '../anthropic/platform-compat.js';
-import { AnthropicTapInspector } from '../anthropic/tap.js';
-import { parseAnthropicUsage } from '../anthropic/usage.js';
+
+
 import { refineGoogleError } from '../gemini/errors.js';
 import { sseEvents } from '../shared/sse-stream.js';
 import { tapSseStream } from '../shared/stream-tap.js';
+import { parseJsonBody } from '../shared/json-body.js';
+import { anthropicJsonAnswer, anthropicStreamAnswer } from '../anthropic/passthrough-answer.js';
 import { postUpstream, readBody, type ResponseBody, type UpstreamResponse } from '../shared/upstream-http.js';
-import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, StreamTap, UpstreamCall } from '../types.js';
+import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, UpstreamCall } from '../types.js';
 import { VERTEX_COUNT_TOKENS_RULES, VERTEX_RAW_PREDICT_RULES } from './compat.js';
 import { noteRejectedToken, vertexModelUrl, vertexTarget } from './endpoint.js';
 
@@ -35,7 +37,7 @@ export class VertexAnthropicAdapter implements ProviderAdapter {
   async complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse> {
     const body = toAnthropicBody({ ...request, stream: false }, call.upstreamModel, call.deployment.defaultMaxTokens);
     const { response, url } = await this.post(call, 'rawPredict', adaptVertexBody(body, call), false);
-    return parseAnthropicMessage(parseJsonBody(await readBody(response.body, this.name, url)));
+    return parseAnthropicMessage(parseJsonBody(await readBody(response.body, this.name, url), 'Vertex AI'));
   }
 
   async stream(request: CanonicalRequest, call: UpstreamCall): Promise<AsyncIterable<StreamEvent>> {
@@ -49,20 +51,9 @@ export class VertexAnthropicAdapter implements ProviderAdapter {
     const { response, url } = await this.post(call, method, adaptVertexBody(body, call), options.stream);
     const headers = forwardedHeaders(response.headers);
     if (!options.stream || !response.headers['content-type']?.includes('text/event-stream')) {
-      const bytes = await readBody(response.body, this.name, url);
-      const message = parseJsonBody(bytes);
-      return {
-        kind: 'json',
-        status: response.status,
-        headers,
-        body: bytes,
-        usage: parseAnthropicUsage(message.usage),
-        model: typeof message.model === 'string' ? message.model : undefined,
-      };
+      return anthropicJsonAnswer(response.status, headers, await readBody(response.body, this.name, url), 'Vertex AI');
     }
-    const tap: StreamTap = { usage: {}, completed: false, events: 0, answerStarted: false };
-    const inspector = new AnthropicTapInspector(options.annotateFinalUsage);
-    return { kind: 'stream', status: response.status, headers, tap, chunks: tapSseStream(response.body, inspector, tap, this.name, url) };
+    return anthropicStreamAnswer(response.status, headers, options.annotateFinalUsage, (inspector, tap) => tapSseStream(response.body, inspector, tap, this.name, url));
   }
 
   async countTokens(request: CanonicalRequest, call: UpstreamCall): Promise<number> {
@@ -74,7 +65,7 @@ export class VertexAnthropicAdapter implements ProviderAdapter {
     const { max_tokens: _max, stream: _stream, ...rest } = body;
     const adapted = adaptVertexBody(rest, call, VERTEX_COUNT_TOKENS_RULES);
     const { response, url } = await this.post(call, 'count-tokens', { ...adapted, body: { ...adapted.body, model: call.upstreamModel.replace(/^anthropic\//, '') } }, false);
-    const parsed = parseJsonBody(await readBody(response.body, this.name, url));
+    const parsed = parseJsonBody(await readBody(response.body, this.name, url), 'Vertex AI');
     return typeof parsed.input_tokens === 'number' ? parsed.input_tokens : 0;
   }
 
@@ -145,10 +136,3 @@ async function* decodeStream(body: ResponseBody, provider: string, url: string):
   }
 }
 
-function parseJsonBody(bytes: Buffer): JsonObject {
-  const parsed = tryParseJson(bytes.toString('utf8'));
-  if (!isObject(parsed)) {
-    throw new GatewayError({ code: 'upstream_error', status: 502, message: 'Vertex AI returned a body that is not JSON', retryable: true });
-  }
-  return parsed;
-}
