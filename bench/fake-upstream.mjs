@@ -11,6 +11,11 @@
 // cached per body, so repeated identical requests get byte-identical replies
 // (same id) and cost the mock almost no CPU.
 //
+// Held streams: a streaming request whose body contains `[bench-hold ms=H every=E]`
+// (in a message) is answered with its first event(s) at once, then one content
+// event every E ms for about H ms, then the end: bench/streams.mjs uses this to
+// keep thousands of slow streams open through a proxy, on either wire.
+//
 // Standalone:  node bench/fake-upstream.mjs [--port 18080] [--host 127.0.0.1]
 //                   [--chunks 10] [--latency MS] [--chunk-delay MS]
 // Prints one line `fake-upstream listening {"port":N,...}` when ready.
@@ -73,11 +78,48 @@ function writeFrames(res, frames, delayMs) {
   next();
 }
 
+/**
+ * Held stream: write `head` frames now, then one frame every `every` ms, and the
+ * last `tail` frames together at the end.
+ */
+function writeHeld(res, frames, { head, tail, every }) {
+  res.writeHead(200, SSE_HEADERS);
+  res.cork();
+  for (let k = 0; k < head; k++) res.write(frames[k]);
+  res.uncork();
+  let i = head;
+  const last = frames.length - tail;
+  const timer = setInterval(() => {
+    if (res.destroyed) return clearInterval(timer);
+    if (i < last) {
+      res.write(frames[i++]);
+      return;
+    }
+    clearInterval(timer);
+    res.cork();
+    for (; i < frames.length; i++) res.write(frames[i]);
+    res.uncork();
+    res.end();
+  }, every);
+  res.on('close', () => clearInterval(timer));
+}
+
+const HOLD_RE = /\[bench-hold ms=(\d+) every=(\d+)\]/;
+
+/** The held-stream marker of a small body, or null. */
+function holdOf(buf) {
+  const m = HOLD_RE.exec(buf.toString('latin1'));
+  if (!m) return null;
+  const ms = Math.min(3_600_000, Number(m[1]));
+  const every = Math.max(10, Number(m[2]));
+  return { every, chunks: Math.max(1, Math.min(100_000, Math.floor(ms / every))) };
+}
+
 // ---------------------------------------------------------------- OpenAI
 
-function openaiReply(body, bodyBytes, opts) {
+function openaiReply(body, bodyBytes, opts, hold) {
   const model = typeof body.model === 'string' ? body.model : 'gpt-4o-mini';
-  const n = opts.chunks;
+  const n = hold ? hold.chunks : opts.chunks;
   const pt = promptTokens(bodyBytes);
   const ct = n;
   const created = Math.floor(Date.now() / 1000);
@@ -124,14 +166,15 @@ function openaiReply(body, bodyBytes, opts) {
   frames.push(`data: ${head}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]${tail}\n\n`);
   if (includeUsage) frames.push(`data: ${head}[],"usage":${JSON.stringify(usage)}}\n\n`);
   frames.push('data: [DONE]\n\n');
+  if (hold) return { frames, held: { head: 1, tail: frames.length - 1 - n, every: hold.every } };
   return { frames };
 }
 
 // ---------------------------------------------------------------- Anthropic
 
-function anthropicReply(body, bodyBytes, opts) {
+function anthropicReply(body, bodyBytes, opts, hold) {
   const model = typeof body.model === 'string' ? body.model : 'claude-sonnet-4-5';
-  const n = opts.chunks;
+  const n = hold ? hold.chunks : opts.chunks;
   const total = promptTokens(bodyBytes);
   // Deterministic split of the prompt into uncached / cache-write / cache-read.
   const cacheRead = Math.floor(total / 2);
@@ -191,6 +234,7 @@ function anthropicReply(body, bodyBytes, opts) {
   frames.push(ev('content_block_stop', { type: 'content_block_stop', index: 0 }));
   frames.push(ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: n } }));
   frames.push(ev('message_stop', { type: 'message_stop' }));
+  if (hold) return { frames, held: { head: 2, tail: 3, every: hold.every } };
   return { frames };
 }
 
@@ -289,7 +333,8 @@ function handle(req, res, opts) {
         }
       }
       if (!body || typeof body !== 'object' || Array.isArray(body)) return sendError(res, 400, 'body must be a JSON object');
-      reply = kind === 'openai' ? openaiReply(body, size, opts) : anthropicReply(body, size, opts);
+      const hold = key !== null && body.stream === true ? holdOf(buf) : null;
+      reply = kind === 'openai' ? openaiReply(body, size, opts, hold) : anthropicReply(body, size, opts, hold);
       if (key !== null) {
         if (opts.cache.size >= CACHE_ENTRIES) opts.cache.clear();
         opts.cache.set(key, reply);
@@ -298,6 +343,7 @@ function handle(req, res, opts) {
     const respond = () => {
       if (res.destroyed) return;
       if (reply.json !== undefined) sendJson(res, 200, reply.json);
+      else if (reply.held) writeHeld(res, reply.frames, reply.held);
       else writeFrames(res, reply.frames, opts.chunkDelay);
     };
     if (opts.latency > 0) setTimeout(respond, opts.latency);

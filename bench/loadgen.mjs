@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 
 export const LIMITS = Object.freeze({
-  maxDurationS: 300,
+  maxDurationS: 3600, // the soak scenario runs 10 minutes
   maxWarmupS: 60,
   maxRate: 50_000,
   maxConnections: 1024,
@@ -52,7 +52,7 @@ export function isLoopbackUrl(u) {
 }
 
 /** Growable Float64 sample store. */
-class Samples {
+export class Samples {
   constructor(initial = 4096) {
     this.buf = new Float64Array(initial);
     this.n = 0;

@@ -65,7 +65,9 @@ function fail(res, status, message) {
 export function startPassthrough(options) {
   const upstream = new URL(options.upstream);
   const pool = new Pool(upstream.origin, {
-    connections: options.connections ?? 256,
+    // unlimited by default: the open-streams scenarios hold thousands of
+    // concurrent upstream streams, and a capped pool would queue them
+    connections: options.connections ?? null,
     pipelining: 1,
     keepAliveTimeout: 60_000,
     headersTimeout: 60_000,

@@ -9,6 +9,7 @@ import { buildDeployments, buildStoredDeployments } from './config/deployments.j
 import { buildApp } from './http/app.js';
 import { Pricing } from './accounting/pricing.js';
 import { SpendWriter } from './accounting/spend-writer.js';
+import { linkField } from './policy/budget-links.js';
 import { openDatabase } from './storage/database.js';
 import { CallLog } from './observability/call-log.js';
 import { VirtualKeyAuthenticator } from './policy/virtual-keys.js';
@@ -113,7 +114,16 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     warnings.push(`LiteLLM callbacks Tollgate does not implement are ignored: ${[...new Set(unknownCallbacks)].join(', ')} (Prometheus metrics are always on at /metrics)`);
   }
   const byId = new Map(deployments.map((d) => [d.id, d]));
-  const metrics = createMetrics({ config: metricsConfig, lookupDeployment: (id) => byId.get(id) });
+  const metrics = createMetrics({
+    config: metricsConfig,
+    lookupDeployment: (id) => byId.get(id),
+    // team_alias and user_email labels, as LiteLLM fills them from the team and user records.
+    // `tenancy` is built further down; calls (and so lookups) only happen once it exists.
+    lookupPrincipal: (p) => ({
+      teamAlias: p.teamId === undefined ? undefined : (tenancy.teams.get(p.teamId)?.team_alias ?? undefined),
+      userEmail: p.userId === undefined ? undefined : (tenancy.users.get(p.userId)?.user_email ?? undefined),
+    }),
+  });
   calls.subscribe((call) => metrics.observe(call));
   for (const d of deployments) {
     const { tpm, rpm } = d.params;
@@ -129,8 +139,18 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   const spendWriter = new SpendWriter(database.spendLogs, {
     flushIntervalMs: options.spendFlushIntervalMs,
     logger: { warn: (obj, msg) => logLine(msg, obj), error: (obj, msg) => logLine(msg, obj) },
+    // LiteLLM's spend rows name the team alias and the organization (the key's, else its team's).
+    // The tenancy cache is built below; calls only arrive once the server listens.
+    describePrincipal: (principal) => {
+      const team = principal.teamId === undefined ? undefined : tenancyRef.current?.teams.get(principal.teamId);
+      const key = principal.keyHash === undefined ? undefined : tenancyRef.current?.keys.get(principal.keyHash);
+      // The organization may be a column or (written by older code) in `extra`: linkField reads both.
+      const organizationId = (key === undefined ? null : linkField(key, 'organization_id')) ?? (team === undefined ? null : linkField(team, 'organization_id'));
+      return { teamAlias: team?.team_alias ?? undefined, organizationId: organizationId ?? undefined };
+    },
   });
   calls.subscribe((call) => spendWriter.record(call));
+  const tenancyRef: { current?: Tenancy } = {};
   // Keys, users, teams, customers and budgets: cached in process, counters in shared state.
   let tenancyConfig;
   try {
@@ -142,7 +162,8 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   const sharedState = new MemorySharedState({ now: options.now });
   const tenancyLog = { info: (obj: object, msg: string) => logLine(msg, obj), warn: (obj: object, msg: string) => logLine(msg, obj), error: (obj: object, msg: string) => logLine(msg, obj) };
   const tenancy = new Tenancy(database.tenancy, sharedState, { ...tenancyConfig, now: options.now, logger: tenancyLog, modelSecret: modelSecretFrom(env, masterKey) });
-  const auth = new VirtualKeyAuthenticator(masterKey, tenancy);
+  tenancyRef.current = tenancy;
+  const auth = new VirtualKeyAuthenticator(masterKey, tenancy, { keyHeader: tenancyConfig.keyHeaderName });
   const policy = new Policy(tenancy, {
     ...tenancyConfig,
     accessGroups: accessGroupsOf(config.model_list),
@@ -150,7 +171,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     onBudgetState: (state) => reportBudget(metrics, tenancy, state),
   });
   const app = buildApp(
-    { auth, models, providers, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, router: routing.router, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics, policy,
+    { auth, models, providers, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, router: routing.router, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics, policy, tenancy,
       admin: { auth, tenancy, configModels: () => deployments, storeModelInDb: tenancyConfig.storeModelInDb, checkModel: (m) => routableProblem([m])[0] },
       metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true },
     { maxRequestBytes: Math.floor(maxRequestMb * 1024 * 1024), logger: options.logger ?? false },

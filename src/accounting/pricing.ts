@@ -33,6 +33,7 @@ export type CostResult = { nanoUsd: number; usd: number; table: PriceTable } | {
 const PROVIDER_IDS: Record<string, string> = {
   anthropic: 'anthropic',
   openai: 'openai',
+  'text-completion-openai': 'openai',
   azure: 'azure',
   bedrock: 'aws',
   bedrock_converse: 'aws',
@@ -48,6 +49,8 @@ const PROVIDER_IDS: Record<string, string> = {
   openrouter: 'openrouter',
   cerebras: 'cerebras',
   perplexity: 'perplexity',
+  cohere: 'cohere',
+  cohere_chat: 'cohere',
 };
 
 const PER_MTOK = 1e-6;

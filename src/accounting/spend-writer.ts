@@ -1,14 +1,16 @@
 /**
- * The spend writer: turns each finished CallRecord into one `spend_logs` row and writes the rows in
+ * The spend writer: turns each finished CallRecord into its `LiteLLM_SpendLogs` row and Tollgate's
+ * details (spend-row.ts; the store also adds it to LiteLLM's daily tables) and writes them in
  * batches, off the request path. `record()` only converts and enqueues (no I/O, no await); a timer
  * and a size threshold trigger flushes; `close()` flushes what is left on shutdown. A failed batch
  * goes back to the head of the queue and is retried on the next flush, so a database outage delays
  * spend logs rather than losing them (up to `maxQueueRows`, which bounds memory).
  */
-import { createHash } from 'node:crypto';
-import type { CallRecord, Surface } from '../core/call-record.js';
-import { totalInput, totalTokens } from '../core/usage.js';
+import type { CallRecord } from '../core/call-record.js';
 import type { SpendLogRow, SpendLogStore } from '../storage/ports.js';
+import { spendLogRow, type DescribePrincipal } from './spend-row.js';
+
+export { redactSecrets, responseIdOf, spendLogRow, type DescribePrincipal, type PrincipalFacts } from './spend-row.js';
 
 /** pino's call shape, so `app.log` fits. */
 export interface SpendWriterLogger {
@@ -27,6 +29,8 @@ export interface SpendWriterOptions {
    */
   maxQueueRows?: number | undefined;
   logger?: SpendWriterLogger | undefined;
+  /** Team alias and organization of the caller (LiteLLM's metadata and organization_id carry them). */
+  describePrincipal?: DescribePrincipal | undefined;
 }
 
 const consoleLogger: SpendWriterLogger = {
@@ -41,6 +45,7 @@ export class SpendWriter {
   private readonly maxBatchRows: number;
   private readonly maxQueueRows: number;
   private readonly logger: SpendWriterLogger;
+  private readonly describePrincipal: DescribePrincipal | undefined;
   /** True while the store keeps failing: the failure is logged when it starts and when it ends, not per retry. */
   private failing = false;
   private droppedRows = 0;
@@ -53,6 +58,7 @@ export class SpendWriter {
     this.maxBatchRows = options.maxBatchRows ?? 500;
     this.maxQueueRows = Math.max(options.maxQueueRows ?? 100_000, this.maxBatchRows);
     this.logger = options.logger ?? consoleLogger;
+    this.describePrincipal = options.describePrincipal;
     this.timer = setInterval(() => void this.flush(), options.flushIntervalMs ?? 1000);
     // The timer alone must not keep the process alive; close() does the final flush.
     this.timer.unref();
@@ -72,7 +78,7 @@ export class SpendWriter {
   record(call: CallRecord): void {
     let row: SpendLogRow;
     try {
-      row = spendLogRow(call);
+      row = spendLogRow(call, this.describePrincipal?.(call.principal));
     } catch (err) {
       this.logger.error({ err, requestId: call.requestId }, 'spend log: could not convert call record; row skipped');
       return;
@@ -126,7 +132,7 @@ export class SpendWriter {
         const probe = batch[index];
         if (probe === undefined || !(await this.tryInsert([probe]))) continue;
         const { refused } = await this.writeApart(batch.filter((_, i) => i !== index));
-        for (const row of refused) this.logger.error({ requestId: row.request_id }, 'spend log: the store refused this row; it is dropped');
+        for (const row of refused) this.logger.error({ requestId: row.log.request_id }, 'spend log: the store refused this row; it is dropped');
         return;
       }
       // Back to the head, ahead of rows recorded meanwhile, for the next flush.
@@ -166,124 +172,4 @@ export class SpendWriter {
     }
     this.droppedRows += excess;
   }
-}
-
-const CALL_TYPES: Record<Surface, string> = {
-  'openai-chat': 'acompletion',
-  'anthropic-messages': 'anthropic_messages',
-  'anthropic-count-tokens': 'count_tokens',
-  // LiteLLM logs its Bedrock and Vertex pass-through routes under this call type.
-  'bedrock-invoke': 'pass_through_endpoint',
-  'bedrock-converse': 'pass_through_endpoint',
-  'vertex-raw-predict': 'pass_through_endpoint',
-};
-
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-/** Key-shaped secrets (`sk-…`, `sk-ant-…`) that an upstream error or client metadata may echo. */
-const SECRET = /\bsk-[A-Za-z0-9_-]{8,}/g;
-
-/** Mask key-shaped strings as LiteLLM does (`sk-...abcd`) so no plaintext key reaches the store. */
-export function redactSecrets(text: string): string {
-  return text.replace(SECRET, (key) => `sk-...${key.slice(-4)}`);
-}
-
-function intOrNull(value: number | undefined): number | null {
-  return value === undefined || !Number.isFinite(value) ? null : Math.round(value);
-}
-
-function stripQuery(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}
-
-function requestTags(metadata: Record<string, unknown> | undefined): string[] {
-  const tags = metadata?.tags;
-  return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [];
-}
-
-/** Client metadata that JSON cannot carry (a BigInt, a cycle) must not cost the call its row. */
-function metadataJson(metadata: Record<string, unknown>): string {
-  try {
-    return JSON.stringify(metadata);
-  } catch {
-    return JSON.stringify({ ...metadata, request_metadata: '[not serializable]' });
-  }
-}
-
-/** The one conversion of a call record into its spend log row. */
-export function spendLogRow(call: CallRecord): SpendLogRow {
-  return withoutNul(buildRow(call));
-}
-
-function buildRow(call: CallRecord): SpendLogRow {
-  const { usage, principal, deployment } = call;
-  const keyHash = principal.keyHash;
-  const lastAttempt = call.attempts.at(-1);
-  const metadata = {
-    route: call.route,
-    passthrough: call.passthrough,
-    upstream_ms: intOrNull(call.upstreamMs),
-    cost_missing_reason: call.costMissingReason ?? null,
-    upstream_error_type: call.error?.upstreamType ?? null,
-    attempts: call.attempts.map((a) => ({
-      deployment_id: a.deploymentId,
-      outcome: a.outcome,
-      status: a.status ?? null,
-      error_code: a.errorCode ?? null,
-      duration_ms: Math.round(a.durationMs),
-    })),
-    request_metadata: call.metadata ?? null,
-  };
-  return {
-    call_id: call.callId,
-    request_id: call.requestId,
-    call_type: CALL_TYPES[call.surface],
-    surface: call.surface,
-    start_time: Math.round(call.startedAt),
-    end_time: Math.round(call.endedAt),
-    // Principal.keyHash is documented as a hash; if anything else ever arrives, hash it here rather than store it.
-    api_key: keyHash === undefined ? null : SHA256_HEX.test(keyHash) ? keyHash : createHash('sha256').update(keyHash).digest('hex'),
-    key_alias: principal.keyAlias ?? null,
-    user_id: principal.userId ?? null,
-    team_id: principal.teamId ?? null,
-    end_user: principal.endUser ?? null,
-    requested_model: call.requestedModel,
-    model_group: call.modelGroup ?? deployment?.modelGroup ?? null,
-    model_id: deployment?.id ?? lastAttempt?.deploymentId ?? null,
-    provider: deployment?.provider ?? null,
-    upstream_model: call.upstreamModel ?? deployment?.model ?? null,
-    api_base: deployment?.apiBase === undefined ? null : stripQuery(deployment.apiBase),
-    retries: call.retries,
-    fallbacks: call.fallbacks,
-    stream: call.stream,
-    status_code: call.httpStatus,
-    outcome: call.outcome,
-    error_class: call.error?.code ?? null,
-    error_message: call.error === undefined ? null : redactSecrets(call.error.message),
-    input_uncached_tokens: intOrNull(usage.inputUncached),
-    cache_read_tokens: intOrNull(usage.cacheRead),
-    cache_write_5m_tokens: intOrNull(usage.cacheWrite5m),
-    cache_write_1h_tokens: intOrNull(usage.cacheWrite1h),
-    cache_write_unknown_ttl_tokens: intOrNull(usage.cacheWriteUnknownTtl),
-    output_tokens: intOrNull(usage.output),
-    reasoning_tokens: intOrNull(usage.reasoning),
-    prompt_tokens: intOrNull(totalInput(usage)) ?? 0,
-    completion_tokens: intOrNull(usage.output) ?? 0,
-    total_tokens: intOrNull(totalTokens(usage)) ?? 0,
-    // Integer nano-USD end to end; rounding only guards against a fractional value slipping in.
-    cost_nano_usd: call.costNanoUsd === null ? null : Math.round(call.costNanoUsd),
-    ttft_ms: intOrNull(call.timeToFirstTokenMs),
-    duration_ms: Math.round(call.durationMs),
-    user_agent: call.userAgent ?? null,
-    metadata: redactSecrets(metadataJson(metadata)),
-    tags: redactSecrets(JSON.stringify(requestTags(call.metadata))),
-    client_disconnected: call.clientDisconnected,
-  };
-}
-
-/** Postgres TEXT cannot hold U+0000; a client can send it (e.g. in `user`). Strip it from every text column. */
-function withoutNul(row: SpendLogRow): SpendLogRow {
-  const out: Record<string, unknown> = { ...row };
-  for (const [key, value] of Object.entries(out)) if (typeof value === 'string' && value.includes('\u0000')) out[key] = value.replaceAll('\u0000', '');
-  return out as unknown as SpendLogRow;
 }

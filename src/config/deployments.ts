@@ -79,6 +79,7 @@ export function buildDeployments(config: RawConfig, env: NodeJS.ProcessEnv = pro
       baseModel: entry.model_info?.base_model,
       maxInputTokens: entry.model_info?.max_input_tokens,
       params,
+      modelInfo: entry.model_info,
     });
   });
   return { deployments, problems };

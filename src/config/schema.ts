@@ -58,6 +58,12 @@ export const litellmParamsSchema = z.looseObject({
   mock_time_to_first_token_ms: nonNegativeInt.optional(),
   mock_tokens_per_second: positiveNumber.optional(),
   mock_tool_call: mockToolCallSchema.optional(),
+  /** LiteLLM's test hook on any provider: calls to this deployment never answer (its timeout fires). */
+  mock_timeout: z.boolean().optional(),
+  /** Tag-based routing: requests carrying one of these tags go here (routing/tags.ts). */
+  tags: z.array(z.string()).optional(),
+  /** Region routing for end users with `allowed_model_region` (e.g. "eu"). */
+  region_name: z.string().optional(),
   // AWS Bedrock
   aws_region_name: z.string().optional(),
   aws_access_key_id: z.string().optional(),
@@ -178,6 +184,9 @@ export const routerSettingsSchema = z.looseObject({
   disable_cooldowns: z.boolean().optional(),
   model_group_alias: z.record(z.string(), z.union([z.string().min(1), z.looseObject({ model: z.string().min(1), hidden: z.boolean().optional() })])).optional(),
   default_max_parallel_requests: z.number().int().positive().optional(),
+  /** Tag-based routing (LiteLLM's rules); unset = lenient, see routing/tags.ts. */
+  enable_tag_filtering: z.boolean().optional(),
+  tag_filtering_match_any: z.boolean().optional(),
 });
 
 export const configSchema = z.looseObject({

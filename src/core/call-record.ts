@@ -3,6 +3,8 @@ import type { Usage } from './usage.js';
 
 export type Surface =
   | 'openai-chat'
+  /** Legacy `POST /v1/completions` (text completions). */
+  | 'openai-completions'
   | 'anthropic-messages'
   | 'anthropic-count-tokens'
   /** Bedrock-shaped ingress: `/bedrock/model/{id}/invoke[-with-response-stream]`. */
@@ -52,6 +54,11 @@ export interface CallRecord {
   requestId: string;
   /** Unique id of this record. */
   callId: string;
+  /**
+   * The answer's own id (`chatcmpl-…`, `msg_…`) when one was seen. LiteLLM keys its spend log by it
+   * (`request_id`), so `/spend/logs?request_id=<response id>` finds the call.
+   */
+  responseId?: string | undefined;
   surface: Surface;
   route: string;
   stream: boolean;

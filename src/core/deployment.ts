@@ -25,6 +25,8 @@ export interface Deployment {
   maxInputTokens?: number | undefined;
   /** The entry's `litellm_params`, for provider-specific options. */
   params: Readonly<Record<string, unknown>>;
+  /** The entry's `model_info` as written (`supports_vision`, `access_groups`, …), for `/model/info`. */
+  modelInfo?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** The base URL a deployment's calls go to: the configured one, else the provider's public endpoint. */

@@ -40,6 +40,11 @@ export interface GatewayErrorInit {
   retryable?: boolean | undefined;
   retryAfterSeconds?: number | undefined;
   upstream?: UpstreamDetails | undefined;
+  /**
+   * The error `type` LiteLLM's envelope names, when it is more specific than the code's
+   * (`key_model_access_denied`, `team_member_permission_error`, …).
+   */
+  type?: string | undefined;
   cause?: unknown;
 }
 
@@ -50,6 +55,7 @@ export class GatewayError extends Error {
   readonly retryable: boolean;
   readonly retryAfterSeconds: number | undefined;
   readonly upstream: UpstreamDetails | undefined;
+  readonly type: string | undefined;
 
   constructor(init: GatewayErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -60,6 +66,7 @@ export class GatewayError extends Error {
     this.retryable = init.retryable ?? false;
     this.retryAfterSeconds = init.retryAfterSeconds;
     this.upstream = init.upstream;
+    this.type = init.type;
   }
 }
 

@@ -14,6 +14,7 @@ import { registerMetricsRoute } from './routes/metrics.js';
 import { registerHealthRoute } from './routes/health.js';
 import { registerAdminRoutes, type AdminDeps } from './routes/admin/index.js';
 import { registerNativeRoutes } from './routes/native/index.js';
+import { registerCompletionsRoutes } from './routes/completions.js';
 import { requestLogSerializers } from './routes/admin/redact.js';
 import type { HealthChecker } from '../routing/health.js';
 import type { Metrics } from '../observability/metrics/index.js';
@@ -59,10 +60,20 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   for (const path of ['/v1/chat/completions', '/chat/completions', '/openai/deployments/:deployment/chat/completions']) {
     app.post(path, openai, (request, reply) => handleGeneration(openAIChatCodec, deps, request, reply));
   }
+  registerCompletionsRoutes(app, deps);
   app.post('/v1/messages', anthropic, (request, reply) => handleGeneration(anthropicMessagesCodec, deps, request, reply));
   app.post('/v1/messages/count_tokens', anthropic, (request, reply) => handleCountTokens(deps, request, reply));
   registerInfoRoutes(app, deps);
-  registerSpendRoutes(app, { store: deps.spendLogs, authorizeAdmin: (headers) => authorizeAdmin(deps, headers) });
+  const tenancy = deps.admin?.tenancy;
+  registerSpendRoutes(app, {
+    store: deps.spendLogs,
+    authorizeAdmin: (headers) => authorizeAdmin(deps, headers),
+    teamAlias: (id) => tenancy?.teams.get(id)?.team_alias ?? undefined,
+    keyFacts: (hash) => {
+      const key = tenancy?.keys.get(hash);
+      return key === undefined ? undefined : { key_alias: key.key_alias, team_id: key.team_id };
+    },
+  });
   registerMetricsRoute(app, deps.metrics, deps.metricsAuth ? (headers) => deps.auth.authenticate(headers) : undefined);
   registerHealthRoute(app, { health: deps.health, background: deps.router.settings.healthChecks.background, authorize: (headers) => authorizeAdmin(deps, headers) });
   if (deps.admin !== undefined) registerAdminRoutes(app, deps.admin);

@@ -30,8 +30,14 @@ export class CallContext implements AttemptLog {
   clientDisconnected = false;
   metadata: Record<string, unknown> | undefined;
   upstreamModel: string | undefined;
+  /** The answer's own id (`chatcmpl-…`, `msg_…`) once seen: LiteLLM keys its spend log by it. */
+  responseId: string | undefined;
   /** Set with the deployment: the one way this call's cost is computed. */
   costOf: CostFunction | undefined;
+  /** The end user's `allowed_model_region`, echoed as `x-litellm-model-region`. */
+  modelRegion: string | undefined;
+  /** Seconds the answering (or last) attempt was allowed, echoed as `x-litellm-timeout`. */
+  timeoutSeconds: number | undefined;
   /** performance.now() when the first byte of the answer was written. */
   private firstByteAt: number | undefined;
   private upstreamStartedAt: number | undefined;
@@ -98,6 +104,7 @@ export class CallContext implements AttemptLog {
     const record: CallRecord = {
       requestId: this.requestId,
       callId: randomUUID(),
+      responseId: this.responseId,
       surface: this.surface,
       route: this.route,
       stream: this.stream,

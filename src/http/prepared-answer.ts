@@ -46,8 +46,8 @@ export interface AttemptInput {
   annotateFinalUsage?: ((usage: Usage) => Record<string, unknown> | undefined) | undefined;
 }
 
-export function adapterFor(providers: ProviderRegistry, deployment: Deployment): ProviderAdapter {
-  const adapter = providers.forDeployment(deployment);
+export function adapterFor(providers: ProviderRegistry, deployment: Deployment, upstreamModel?: string): ProviderAdapter {
+  const adapter = providers.forDeployment(deployment, upstreamModel);
   if (adapter === undefined) {
     throw new GatewayError({ code: 'internal', status: 500, message: `No adapter for provider ${deployment.provider}` });
   }

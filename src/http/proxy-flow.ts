@@ -3,6 +3,7 @@
  * the attempt loop up to the first event, then send the answer (JSON or stream) and record the call
  * exactly once — on success, upstream failure, mid-stream failure and client disconnect alike.
  */
+import { responseIdOf } from '../accounting/spend-writer.js';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -18,12 +19,18 @@ import type { Authenticator } from '../policy/auth.js';
 import type { CostResult, Pricing } from '../accounting/pricing.js';
 import type { Metrics } from '../observability/metrics/index.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import { idleGuarded, idleTimeout } from '../routing/attempts.js';
-import type { RouteControls, Router } from '../routing/engine.js';
+import { effectiveTimeoutMs, idleGuarded, idleTimeout } from '../routing/attempts.js';
+import type { Routed, Router } from '../routing/engine.js';
 import { upstreamModelFor, type ModelTable, type ResolvedGroup } from '../routing/router.js';
+import { batchModels, pythonFloat, takeClientControls } from '../routing/client-controls.js';
+import { callScope, type ScopeRecords } from '../routing/call-scope.js';
+import { mockPlanFor, takeTestHooks } from '../routing/test-hooks.js';
+import { CannedAdapter } from '../providers/mock/canned.js';
 import { AdmissionError, type Policy } from '../policy/admission.js';
+import type { Tenancy } from '../policy/tenancy.js';
 import { CallContext } from './call-context.js';
 import { adapterFor, prepareAnswer, type PreparedAnswer } from './prepared-answer.js';
+import { serveBatch } from './batch-flow.js';
 import { sendJson, startEventStream, writeChunk } from './response-writer.js';
 import type { SurfaceCodec } from './surfaces.js';
 import type { ParsedBody } from './body.js';
@@ -39,7 +46,9 @@ export interface ProxyDeps {
   pricing: Pricing;
   metrics: Pick<Metrics, 'inFlight' | 'setKeyModelRemaining'>;
   /** Budgets, rate limits and model access, checked before routing and settled from the record. */
-  policy: Pick<Policy, 'admit' | 'settle' | 'keyDisablesFallbacks'>;
+  policy: Pick<Policy, 'admit' | 'settle' | 'keyDisablesFallbacks' | 'allowedModels'>;
+  /** Key, team and end-user records (tags, model aliases, allowed_model_region); absent = none apply. */
+  tenancy?: Pick<Tenancy, 'keys' | 'teams' | 'customers'> | undefined;
 }
 
 export function requestIdFor(request: FastifyRequest): string {
@@ -62,11 +71,24 @@ export async function handleGeneration(codec: SurfaceCodec, deps: ProxyDeps, req
     sendError(res, codec, toGatewayError(err), { 'x-litellm-call-id': requestId });
     return;
   }
-  const ctx = new CallContext(requestId, codec.surface, request.url.split('?')[0] ?? request.url, stream, Date.now() - (performance.now() - request.receivedAt), request.receivedAt, userAgent(request), deps.sink);
-  ctx.principal = principal;
-  deps.metrics.inFlight.inc();
-  ctx.onFinish(() => deps.metrics.inFlight.dec());
   const abort = new AbortController();
+  const batch = isObject(body) && typeof body.model === 'string' ? batchModels(body.model, deps.models) : undefined;
+  if (batch !== undefined && isObject(body)) {
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    await serveBatch({
+      codec,
+      models: batch,
+      body,
+      res,
+      requestId,
+      contextFor: (id) => newContext(codec, deps, request, id, false, principal),
+      route: (ctx, one, raw) => routeCall(codec, deps, ctx, one, raw, request, abort),
+    });
+    return;
+  }
+  const ctx = newContext(codec, deps, request, requestId, stream, principal);
   res.on('close', () => {
     if (!res.writableFinished) {
       ctx.clientDisconnected = true;
@@ -82,6 +104,14 @@ export async function handleGeneration(codec: SurfaceCodec, deps: ProxyDeps, req
   }
 }
 
+function newContext(codec: SurfaceCodec, deps: ProxyDeps, request: FastifyRequest, requestId: string, stream: boolean, principal: CallContext['principal']): CallContext {
+  const ctx = new CallContext(requestId, codec.surface, request.url.split('?')[0] ?? request.url, stream, Date.now() - (performance.now() - request.receivedAt), request.receivedAt, userAgent(request), deps.sink);
+  ctx.principal = principal;
+  deps.metrics.inFlight.inc();
+  ctx.onFinish(() => deps.metrics.inFlight.dec());
+  return ctx;
+}
+
 async function serve(
   codec: SurfaceCodec,
   deps: ProxyDeps,
@@ -93,21 +123,51 @@ async function serve(
   abort: AbortController,
 ): Promise<void> {
   if (!isObject(body)) throw invalidRequest('The request body must be a JSON object');
+  const { value: answer, lease, target } = await routeCall(codec, deps, ctx, body, rawBody, request, abort);
+  ctx.onFinish((record) => lease.end(record));
+  const d = target.deployment;
+  await sendAnswer(codec, ctx, deps, guardIdle(answer, d.streamTimeoutMs, () => lease.abort(), () => idleTimeout(d)), body, res, abort);
+}
+
+/** Admit and route one call up to the first event of its answer; the caller sends it. */
+async function routeCall(
+  codec: SurfaceCodec,
+  deps: ProxyDeps,
+  ctx: CallContext,
+  body: JsonObject,
+  rawBody: Buffer,
+  request: FastifyRequest,
+  abort: AbortController,
+): Promise<Routed<PreparedAnswer>> {
   if (typeof body.model !== 'string' || body.model === '') throw invalidRequest('model: a model name is required', 'model');
   ctx.requestedModel = body.model;
   ctx.metadata = isObject(body.metadata) ? body.metadata : undefined;
-  let controls = takeRouteControls(body);
-  // Router options were taken out of the body, so its bytes are no longer the client's.
-  const bodyEdited = controls !== undefined;
+  const hooks = takeTestHooks(body);
+  const client = takeClientControls(body, request.headers);
+  const scope = callScope(body, body.model, request.headers['x-litellm-tags'], scopeRecords(deps, ctx.principal, body));
+  // Router options and test hooks were taken out of the body, so its bytes are no longer the client's.
+  const bodyEdited = hooks !== undefined || client.edited || scope.edited;
   let canonical: CanonicalRequest | undefined;
   const decodeOnce = (): CanonicalRequest => (canonical ??= codec.decode(body));
-  const requested = body.model;
-  await admitCall(deps, ctx, deps.models.resolve(requested), body, rawBody);
-  // A key's `metadata.disable_fallbacks: true` turns fallbacks off for every request it makes (as in
-  // LiteLLM, the key's setting overrides the request's).
-  if (deps.policy.keyDisablesFallbacks(ctx.principal)) controls = { ...controls, disableFallbacks: true };
-  const { value: answer, lease, target } = await deps.router.route({
-    model: requested,
+  checkFallbackAccess(deps, ctx, client.fallbackModels);
+  // A team or key alias replaces the requested model for everything after it — model access, budgets,
+  // the record — as LiteLLM rewrites the body's `model` before its auth checks see it.
+  const routed = scope.model;
+  ctx.requestedModel = routed;
+  await admitCall(deps, ctx, deps.models.resolve(routed), body, rawBody);
+  ctx.modelRegion = scope.allowedRegion;
+  const controls = {
+    ...client.controls,
+    tags: scope.tags,
+    allowedRegion: scope.allowedRegion,
+    mockFailure: hooks?.mockFailure,
+    mockRateLimit: hooks?.mockRateLimit,
+    // A key's `metadata.disable_fallbacks: true` turns fallbacks off for every request it makes (as
+    // in LiteLLM, the key's setting overrides the request's).
+    ...(deps.policy.keyDisablesFallbacks(ctx.principal) ? { disableFallbacks: true } : {}),
+  };
+  return deps.router.route({
+    model: routed,
     stream: ctx.stream,
     log: ctx,
     signal: abort.signal,
@@ -121,24 +181,58 @@ async function serve(
       const d = target.deployment;
       const costOf = (usage: Usage) => deps.pricing.cost(usage, d, target.upstreamModel);
       ctx.useDeployment(d, target.group.name, target.upstreamModel, costOf);
+      ctx.timeoutSeconds = effectiveTimeoutMs(d, ctx.stream, controls.timeoutMs) / 1000;
       ctx.upstreamStarted();
-      return prepareAnswer(adapterFor(deps.providers, d), d, {
+      const plan = mockPlanFor(d, hooks);
+      // A custom-message fallback (`{"model": m, "messages": […]}`) is sent with its own fields.
+      const patch = client.overrides.get(target.requestedModel);
+      const sent = patch === undefined ? body : { ...body, ...patch };
+      return prepareAnswer(plan === undefined ? adapterFor(deps.providers, d, target.upstreamModel) : new CannedAdapter(plan), d, {
         codec,
-        body,
-        rawBody: bodyEdited ? undefined : rawBody,
+        body: sent,
+        rawBody: bodyEdited || patch !== undefined ? undefined : rawBody,
         stream: ctx.stream,
         requestedModel: target.requestedModel,
         upstreamModel: target.upstreamModel,
         clientHeaders: request.headers,
         signal,
-        canonical: decodeOnce,
+        canonical: patch === undefined ? decodeOnce : () => codec.decode(sent),
         annotateFinalUsage: (usage) => costField(costOf(usage)),
       });
     },
   });
-  ctx.onFinish((record) => lease.end(record));
-  const d = target.deployment;
-  await sendAnswer(codec, ctx, deps, guardIdle(answer, d.streamTimeoutMs, () => lease.abort(), () => idleTimeout(d)), body, res, abort);
+}
+
+/** The tenancy facts that steer routing: the key's and team's tags and aliases, the end user's region. */
+function scopeRecords(deps: ProxyDeps, principal: CallContext['principal'], body: JsonObject): ScopeRecords {
+  const tenancy = deps.tenancy;
+  if (tenancy === undefined) return {};
+  const key = principal.isMaster || principal.keyHash === undefined ? undefined : tenancy.keys.get(principal.keyHash);
+  const team = key?.team_id == null ? undefined : tenancy.teams.get(key.team_id);
+  const endUser = typeof body.user === 'string' && body.user !== '' ? body.user : principal.endUser;
+  const customer = endUser === undefined ? undefined : tenancy.customers.get(endUser);
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  return {
+    keyTags: key === undefined ? undefined : [...key.tags, ...list(key.metadata.tags)],
+    teamTags: team === undefined ? undefined : [...team.tags, ...list(team.metadata.tags)],
+    keyAliases: key?.extra.aliases,
+    teamAliases: team?.extra.model_aliases ?? team?.metadata.model_aliases,
+    allowedRegion: customer?.allowed_model_region,
+  };
+}
+
+/** A key may only fall back to models it may call itself (LiteLLM refuses the request otherwise). */
+function checkFallbackAccess(deps: ProxyDeps, ctx: CallContext, models: readonly string[]): void {
+  if (models.length === 0) return;
+  const allowed = new Set(deps.policy.allowedModels(ctx.principal, models));
+  const denied = models.find((m) => !allowed.has(m));
+  if (denied === undefined) return;
+  throw new GatewayError({
+    code: 'permission_denied',
+    status: 403,
+    param: 'fallbacks',
+    message: `key not allowed to access fallback model. Tried to use fallback model=${denied} for model=${ctx.requestedModel}`,
+  });
 }
 
 /**
@@ -207,6 +301,7 @@ async function sendAnswer(
     const duration = ctx.elapsedMs();
     const headers = { ...answer.headers, ...headersFor(ctx, deps, duration) };
     ctx.firstByteSent();
+    ctx.responseId = responseIdOf(answer.body);
     sendJson(res, answer.status, headers, answer.body);
     ctx.finish(answer.status);
     return;
@@ -229,6 +324,7 @@ async function pipePassthrough(
   const { iterator, tap } = answer;
   let error: GatewayError | undefined;
   try {
+    ctx.responseId = responseIdOf(answer.head[0]);
     for (const chunk of answer.head) if (!(await writeChunk(res, chunk))) return clientGone(ctx, abort, iterator, tap.usage);
     for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
       if (!(await writeChunk(res, next.value))) return clientGone(ctx, abort, iterator, tap.usage);
@@ -262,7 +358,9 @@ async function pipeCanonical(
   const send = async (event: StreamEvent): Promise<boolean> => {
     if (event.type === 'error') throw event.error;
     folder.add(event);
-    return writeChunk(res, encoder.encode(event));
+    const chunk = encoder.encode(event);
+    ctx.responseId ??= responseIdOf(chunk);
+    return writeChunk(res, chunk);
   };
   try {
     for (const event of answer.head) if (!(await send(event))) return clientGone(ctx, abort, iterator, folder.usageSoFar);
@@ -327,35 +425,14 @@ export function callHeaders(ctx: CallContext, defaultMaxRetries: number, duratio
     durationMs,
     overheadMs: durationMs === undefined || upstream === undefined ? undefined : Math.max(0, durationMs - upstream),
   });
+  if (ctx.modelRegion !== undefined) headers['x-litellm-model-region'] = ctx.modelRegion;
+  if (ctx.timeoutSeconds !== undefined) headers['x-litellm-timeout'] = pythonFloat(ctx.timeoutSeconds);
   if (ctx.extraHeaders === undefined) return headers;
   const extra = { ...ctx.extraHeaders };
   // A complete answer's cost is known: the key's spend after this call, as LiteLLM documents it.
   const spendBefore = extra['x-litellm-key-spend'];
   if (spendBefore !== undefined && cost?.nanoUsd != null) extra['x-litellm-key-spend'] = String((Math.round(Number(spendBefore) * 1e9) + cost.nanoUsd) / 1e9);
   return { ...extra, ...headers };
-}
-
-/** Router options LiteLLM reads from the request body; taken out so the upstream never sees them. */
-const CONTROL_KEYS = ['disable_fallbacks', 'num_retries', 'fallbacks'];
-
-function takeRouteControls(body: JsonObject): RouteControls | undefined {
-  if (!CONTROL_KEYS.some((key) => key in body)) return undefined;
-  const controls: RouteControls = {};
-  const { disable_fallbacks: disable, num_retries: retries, fallbacks } = body;
-  if (disable !== undefined && disable !== null) {
-    if (typeof disable !== 'boolean') throw invalidRequest('disable_fallbacks: must be true or false', 'disable_fallbacks');
-    controls.disableFallbacks = disable;
-  }
-  if (retries !== undefined && retries !== null) {
-    if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0) throw invalidRequest('num_retries: must be a whole number of at least 0', 'num_retries');
-    controls.numRetries = retries;
-  }
-  if (fallbacks !== undefined && fallbacks !== null) {
-    if (!Array.isArray(fallbacks) || !fallbacks.every((f): f is string => typeof f === 'string')) throw invalidRequest('fallbacks: must be a list of model names', 'fallbacks');
-    controls.fallbacks = fallbacks;
-  }
-  for (const key of CONTROL_KEYS) delete body[key];
-  return controls;
 }
 
 export function sendError(res: ServerResponse, codec: SurfaceCodec, error: GatewayError, headers: Record<string, string>): void {

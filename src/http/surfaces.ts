@@ -1,4 +1,4 @@
-/** The two client surfaces as codecs the proxy flow can drive without knowing either dialect. */
+/** The client surfaces as codecs the proxy flow can drive without knowing either dialect. */
 import type { Surface } from '../core/call-record.js';
 import type { GatewayError } from '../core/errors.js';
 import { asObject, type JsonObject } from '../core/json.js';
@@ -8,6 +8,8 @@ import { decodeAnthropicRequest } from '../protocols/anthropic-messages/decode-r
 import { AnthropicStreamEncoder, encodeAnthropicError, encodeAnthropicResponse } from '../protocols/anthropic-messages/encode.js';
 import { decodeOpenAIRequest } from '../protocols/openai-chat/decode-request.js';
 import { encodeOpenAIError, encodeOpenAIResponse, OpenAIStreamEncoder } from '../protocols/openai-chat/encode.js';
+import { decodeCompletionsRequest } from '../protocols/openai-completions/decode-request.js';
+import { CompletionsStreamEncoder, encodeCompletionsError, encodeCompletionsResponse } from '../protocols/openai-completions/encode.js';
 import type { Dialect } from '../providers/types.js';
 
 export interface StreamEncoder {
@@ -45,4 +47,18 @@ export const anthropicMessagesCodec: SurfaceCodec = {
   streamEncoder: (model) => new AnthropicStreamEncoder(model),
   encodeError: encodeAnthropicError,
   clientWantsUsage: () => true,
+};
+
+/**
+ * Legacy `/v1/completions`: passed through to deployments that speak it (`text-completion-openai/…`),
+ * translated for every other one (the prompt becomes user messages, the answer a `text_completion`).
+ */
+export const openAICompletionsCodec: SurfaceCodec = {
+  surface: 'openai-completions',
+  dialect: 'openai-completions',
+  decode: decodeCompletionsRequest,
+  encodeResponse: encodeCompletionsResponse,
+  streamEncoder: (model, body) => new CompletionsStreamEncoder(model, openAICompletionsCodec.clientWantsUsage(body)),
+  encodeError: (error) => encodeCompletionsError(error),
+  clientWantsUsage: (body) => asObject(body.stream_options)?.include_usage === true,
 };

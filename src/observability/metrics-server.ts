@@ -19,7 +19,8 @@ export async function startMetricsServer(
 ): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' || (path !== '/metrics' && path !== '/')) {
+    // `/metrics/` is what LiteLLM's users scrape (its exporter is an ASGI mount at /metrics).
+    if (req.method !== 'GET' || (path !== '/metrics' && path !== '/metrics/' && path !== '/')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Only GET /metrics is served here\n');
       return;
     }

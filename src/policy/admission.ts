@@ -5,11 +5,16 @@
  * the shared state that checks every limit and, only if all pass, reserves capacity: the request's
  * worst-case cost (estimated input tokens + max_tokens, priced at the dearest input-side rate:
  * uncached input, 5m or 1h cache write) against every budget that applies
- * (key, user, team, customer, per-model), a request against each rpm window, its worst-case tokens
+ * (key, user, team, team member, organization, customer, per-model — see `budget-links.ts` for which
+ * apply and with what settings), a request against each rpm window, its worst-case tokens
  * against each tpm window, and a slot against each max_parallel_requests. A budget refuses once
  * settled spend plus in-flight reservations reach it (LiteLLM's "spend >= budget" rule, extended to
  * what is in flight), so concurrent requests can overshoot it by at most the reservation of the last
  * one admitted.
+ *
+ * A budget refusal is LiteLLM's `ProxyException` for a `BudgetExceededError`: HTTP 400,
+ * `type: "budget_exceeded"`, the entity's wording (SDKs and Claude Code do not retry a 400). Rate
+ * limits stay 429 with `retry-after`.
  *
  * `settle()` runs with the call record: it releases the reservations, adds the real cost (and the
  * real tokens), persists the spend off the request path (see `Tenancy`), and reports a soft-budget
@@ -20,9 +25,10 @@ import type { CallRecord, Principal } from '../core/call-record.js';
 import { GatewayError } from '../core/errors.js';
 import { totalTokens, type Usage } from '../core/usage.js';
 import type { CounterCheck, CounterIncrement } from '../storage/shared-state.js';
-import type { KeyRecord, ModelBudget } from '../storage/tenancy-ports.js';
+import type { KeyRecord } from '../storage/tenancy-ports.js';
+import { BudgetResolver, type BudgetLine, type Descriptor } from './budget-links.js';
 import { allowedModelNames, checkModelAccess, type AccessGroups } from './model-access.js';
-import { modelScope, parallelCounter, periodCounterExpiry, RATE_WINDOW_MS, reservedCounter, scopeOf, spendCounter, windowCounter } from './scopes.js';
+import { parallelCounter, periodCounterExpiry, RATE_WINDOW_MS, reservedCounter, spendCounter, windowCounter } from './scopes.js';
 import type { Tenancy } from './tenancy.js';
 
 export interface AdmitRequest {
@@ -72,25 +78,13 @@ export interface PolicyOptions {
 }
 
 export interface BudgetStateUpdate {
-  /** `key:<hash>`, `user:<id>`, `team:<id>`, `customer:<id>` (per-model budgets are not reported). */
+  /** `key:<hash>`, `user:<id>`, `team:<id>`, `customer:<id>`, `org:<id>`, `team_member:<team>/<user>` (per-model budgets are not reported). */
   scope: string;
   spendNano: number;
   maxNano: number | null;
   /** When the period ends (epoch ms); 0 for a budget that never resets. */
   periodEnd: number;
 }
-
-interface BudgetLine {
-  scope: string;
-  maxNano: number | null;
-  softNano: number | null;
-  duration: string | null;
-  periodEnd: number;
-  reserved: number;
-  refusal: (spendUsd: number, maxUsd: number) => string;
-}
-
-type Descriptor = 'api_key' | 'user' | 'team' | 'end_user' | 'model_per_key';
 
 interface Check extends CounterCheck {
   what: { kind: 'budget'; line: BudgetLine } | { kind: 'rate'; type: 'requests' | 'tokens' | 'max_parallel_requests'; descriptor: Descriptor; value: string } | { kind: 'observe' };
@@ -118,6 +112,7 @@ export class Policy {
   private readonly defaultMaxOutputTokens: number;
   /** Per parallel-slot counter: how long a call holds a slot (moving average, ms), for the refusal's retry-after. */
   private readonly slotTimes = new Map<string, number>();
+  private readonly budgets: BudgetResolver;
 
   constructor(
     private readonly tenancy: Tenancy,
@@ -125,6 +120,7 @@ export class Policy {
   ) {
     this.accessGroups = options.accessGroups ?? new Map();
     this.defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? 4096;
+    this.budgets = new BudgetResolver(tenancy, options.maxEndUserBudgetNano);
   }
 
   /** Replace the config file's access groups (`model_info.access_groups`); stored models' groups are added to them. */
@@ -171,7 +167,7 @@ export class Policy {
     const priced = this.options.disableBudgetReservation === true ? 0 : (worstInputPrice(req.priceNano, Math.max(0, Math.ceil(req.estimatedInputTokens)), outputTokens) ?? 0);
     const reservedNano = Math.max(0, Math.ceil(priced));
 
-    const lines = this.budgetLines(key, endUser, model, now);
+    const { lines, rates } = this.budgets.resolve(key, endUser, model, now);
     const window = Math.floor(now / RATE_WINDOW_MS) * RATE_WINDOW_MS;
     const windowEnd = window + RATE_WINDOW_MS;
     const checks: Check[] = [];
@@ -197,7 +193,7 @@ export class Policy {
         increments.push({ key: resv, amount: reservedNano, expiresAt: periodCounterExpiry(line.periodEnd) });
       }
     }
-    for (const r of this.rateScopes(key, endUser, model)) {
+    for (const r of rates) {
       if (r.rpm !== null) {
         const counter = windowCounter('rpm', r.scope, window);
         checks.push({ read: [counter], limit: r.rpm, incoming: 1, refuse: 'over', what: { kind: 'rate', type: 'requests', descriptor: r.descriptor, value: r.value } });
@@ -228,7 +224,7 @@ export class Policy {
       if (check?.what.kind === 'rate') throw rateLimitError(check, sum(failed), windowEnd, now, this.slotTimes.get(check.read[0] ?? ''));
       throw new GatewayError({ code: 'internal', status: 500, message: 'Admission refused without a reason' });
     }
-    state.headers = key === undefined ? {} : keyHeaders(key, checks, sum, reservedTokens, windowEnd, now);
+    state.headers = key === undefined ? {} : keyHeaders(this.budgets.keySettings(key), checks, sum, reservedTokens, windowEnd, now);
     return state;
   }
 
@@ -255,7 +251,7 @@ export class Policy {
       if (line.reserved > 0) increments.push({ key: reservedCounter(line.scope, line.periodEnd), amount: -line.reserved, expiresAt: periodCounterExpiry(line.periodEnd) });
       if (cost === 0) continue;
       // Spend counts in the period it is settled in (a reset during the call starts the new period with it).
-      const periodEnd = this.tenancy.clock.end(line.duration, now);
+      const periodEnd = this.tenancy.clock.end(line.duration, now, line.firstEnd);
       if (line.softNano !== null) soft.push({ line, index: increments.length, periodEnd });
       if (!line.scope.includes(':model:')) reported.push({ line, index: increments.length, periodEnd });
       increments.push({ key: spendCounter(line.scope, periodEnd), amount: cost, expiresAt: periodCounterExpiry(periodEnd) });
@@ -309,66 +305,9 @@ export class Policy {
     };
   }
 
-  /** Every budget the call counts against; the key's own line first. Spend is tracked even where no budget is set. */
-  private budgetLines(key: KeyRecord | undefined, endUser: string | undefined, model: string, now: number): BudgetLine[] {
-    const lines: BudgetLine[] = [];
-    const add = (scope: string, s: { max_budget_nano: number | null; soft_budget_nano: number | null; budget_duration: string | null }, refusal: BudgetLine['refusal']): void => {
-      lines.push({ scope, maxNano: s.max_budget_nano, softNano: s.soft_budget_nano, duration: s.budget_duration, periodEnd: this.tenancy.clock.end(s.budget_duration, now), reserved: 0, refusal });
-    };
-    const addModel = (scope: string, owner: { budget_duration: string | null }, budget: ModelBudget | undefined, refusal: BudgetLine['refusal']): void => {
-      if (budget === undefined) return;
-      add(modelScope(scope, model), { max_budget_nano: budget.max_budget_nano, soft_budget_nano: null, budget_duration: budget.budget_duration ?? owner.budget_duration }, refusal);
-    };
-    if (key !== undefined) {
-      const scope = scopeOf('key', key.token);
-      add(scope, key, (spend, max) => `Budget has been exceeded! Current cost: ${spend}, Max budget: ${max}`);
-      addModel(scope, key, key.model_max_budget[model], (spend, max) => `LiteLLM Virtual Key: ${key.token}, key_alias: ${key.key_alias ?? 'None'}, exceeded budget for model=${model}. Current cost: ${spend}, Max budget: ${max}`);
-      if (key.user_id !== null) {
-        const userId = key.user_id;
-        const user = this.tenancy.users.get(userId);
-        const settings = user ?? { max_budget_nano: null, soft_budget_nano: null, budget_duration: null };
-        add(scopeOf('user', userId), settings, (spend, max) => `ExceededBudget: User=${userId} over budget. Spend=${spend}, Budget=${max}`);
-        if (user !== undefined) addModel(scopeOf('user', userId), user, user.model_max_budget[model], (spend, max) => `ExceededBudget: User=${userId} exceeded budget for model=${model}. Spend=${spend}, Budget=${max}`);
-      }
-      if (key.team_id !== null) {
-        const teamId = key.team_id;
-        const team = this.tenancy.teams.get(teamId);
-        const settings = team ?? { max_budget_nano: null, soft_budget_nano: null, budget_duration: null };
-        add(scopeOf('team', teamId), settings, (spend, max) => `Budget has been exceeded! Team=${teamId} Current cost: ${spend}, Max budget: ${max}`);
-        if (team !== undefined) addModel(scopeOf('team', teamId), team, team.model_max_budget[model], (spend, max) => `Budget has been exceeded! Team=${teamId} exceeded budget for model=${model}. Current cost: ${spend}, Max budget: ${max}`);
-      }
-    }
-    if (endUser !== undefined) {
-      const customer = this.tenancy.customers.get(endUser);
-      const max = customer?.max_budget_nano ?? this.options.maxEndUserBudgetNano ?? null;
-      add(scopeOf('customer', endUser), { max_budget_nano: max, soft_budget_nano: customer?.soft_budget_nano ?? null, budget_duration: customer?.budget_duration ?? null }, (spend, budget) => `ExceededBudget: End User=${endUser} over budget. Spend=${spend}, Budget=${budget}`);
-    }
-    return lines;
-  }
-
-  private rateScopes(key: KeyRecord | undefined, endUser: string | undefined, model: string) {
-    const out: { descriptor: Descriptor; value: string; scope: string; rpm: number | null; tpm: number | null; parallel: number | null }[] = [];
-    const push = (descriptor: Descriptor, value: string, scope: string, l: { rpm_limit: number | null; tpm_limit: number | null; max_parallel_requests: number | null }): void => {
-      if (l.rpm_limit !== null || l.tpm_limit !== null || l.max_parallel_requests !== null) out.push({ descriptor, value, scope, rpm: l.rpm_limit, tpm: l.tpm_limit, parallel: l.max_parallel_requests });
-    };
-    if (key !== undefined) {
-      push('api_key', key.token, scopeOf('key', key.token), key);
-      const user = key.user_id === null ? undefined : this.tenancy.users.get(key.user_id);
-      if (user !== undefined) push('user', user.user_id, scopeOf('user', user.user_id), user);
-      const team = key.team_id === null ? undefined : this.tenancy.teams.get(key.team_id);
-      if (team !== undefined) push('team', team.team_id, scopeOf('team', team.team_id), team);
-      const modelRpm = key.model_rpm_limit[model] ?? null;
-      const modelTpm = key.model_tpm_limit[model] ?? null;
-      push('model_per_key', `${key.token}:${model}`, modelScope(scopeOf('key', key.token), model), { rpm_limit: modelRpm, tpm_limit: modelTpm, max_parallel_requests: null });
-    }
-    const customer = endUser === undefined ? undefined : this.tenancy.customers.get(endUser);
-    if (customer !== undefined) push('end_user', customer.user_id, scopeOf('customer', customer.user_id), customer);
-    return out;
-  }
-
   private async budgetError(line: BudgetLine): Promise<GatewayError> {
     const [spend] = await this.tenancy.state.get([spendCounter(line.scope, line.periodEnd)]);
-    return new GatewayError({ code: 'budget_exceeded', status: 429, message: line.refusal((spend ?? 0) / 1e9, (line.maxNano ?? 0) / 1e9) });
+    return new GatewayError({ code: 'budget_exceeded', status: 400, type: 'budget_exceeded', message: line.refusal((spend ?? 0) / 1e9, (line.maxNano ?? 0) / 1e9) });
   }
 }
 
@@ -419,7 +358,7 @@ function rateLimitError(check: Check, used: number, windowEnd: number, now: numb
 }
 
 /** LiteLLM's key headers and OpenAI-named rate-limit headers for the key's own limits. */
-function keyHeaders(key: KeyRecord, checks: readonly Check[], sum: (i: number) => number, reservedTokens: number, windowEnd: number, now: number): Record<string, string> {
+function keyHeaders(key: Pick<KeyRecord, 'max_budget_nano' | 'tpm_limit' | 'rpm_limit'>, checks: readonly Check[], sum: (i: number) => number, reservedTokens: number, windowEnd: number, now: number): Record<string, string> {
   const headers: Record<string, string> = {};
   const observed = checks.findIndex((c) => c.what.kind === 'observe');
   headers['x-litellm-key-spend'] = String(sum(observed) / 1e9);

@@ -1,7 +1,9 @@
 /**
- * Authentication: the key may arrive as `Authorization: Bearer`, `x-api-key` (Anthropic SDKs,
- * Claude Code) or `api-key` (Azure-style clients), on every surface. Keys are compared and recorded
- * only as SHA-256 hashes. Virtual keys plug in behind `KeyResolver`.
+ * Authentication: the key may arrive as `Authorization: Bearer`, `x-litellm-api-key` (LiteLLM's
+ * own header), `x-api-key` (Anthropic SDKs, Claude Code) or `api-key` (Azure-style clients), on
+ * every surface; with `general_settings.litellm_key_header_name` set, that header is read first
+ * (LiteLLM user_api_key_auth: the custom header wins, `Bearer ` optional). Keys are compared and
+ * recorded only as SHA-256 hashes. Virtual keys plug in behind `KeyResolver`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -12,15 +14,30 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+function bearerOrRaw(value: string): string | undefined {
+  const trimmed = value.trim();
+  const match = /^Bearer\s+(.+)$/i.exec(trimmed);
+  const key = (match?.[1] ?? trimmed).trim();
+  return key === '' ? undefined : key;
+}
+
+/** The presented key; `customHeader` is `general_settings.litellm_key_header_name` (any case). */
+export function presentedKey(headers: IncomingHttpHeaders, customHeader?: string): string | undefined {
+  if (customHeader !== undefined) {
+    const custom = headers[customHeader.toLowerCase()];
+    if (typeof custom === 'string') {
+      const key = bearerOrRaw(custom);
+      if (key !== undefined) return key;
+    }
+  }
   const authorization = headers.authorization;
   if (typeof authorization === 'string') {
     const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
     if (match?.[1] !== undefined) return match[1].trim();
   }
-  for (const name of ['x-api-key', 'api-key'] as const) {
+  for (const name of ['x-litellm-api-key', 'x-api-key', 'api-key'] as const) {
     const value = headers[name];
-    if (typeof value === 'string' && value.trim() !== '') return value.trim();
+    if (typeof value === 'string' && value.trim() !== '') return bearerOrRaw(value);
   }
   return undefined;
 }

@@ -4,6 +4,10 @@
  * means "whatever the owner allows". LiteLLM's special values are honoured: `*` and
  * `all-proxy-models` allow everything, `all-team-models` on a key defers to its team, and
  * `no-default-models` on a user blocks that user's personal (team-less) keys.
+ *
+ * Refusals are LiteLLM's (litellm/proxy/auth/auth_checks.py `_can_object_call_model`): HTTP 403,
+ * `param: "model"`, `type` `{key|team|user|org}_model_access_denied` and the message
+ * `{object} not allowed to access model. This {object} can only access models=[…]. Tried to access …`.
  */
 import { GatewayError } from '../core/errors.js';
 import type { KeyRecord, TeamRecord, UserRecord } from '../storage/tenancy-ports.js';
@@ -34,41 +38,73 @@ export function listAllows(allowed: readonly string[], model: string, groups: Ac
   return false;
 }
 
-/** Python-style list, as LiteLLM's messages print it. */
-function pyList(list: readonly string[]): string {
+/** Python-style list, as LiteLLM's messages print it (`['a', 'b']`). */
+export function pyList(list: readonly string[]): string {
   return `[${list.map((m) => `'${m}'`).join(', ')}]`;
 }
 
-function denied(message: string): GatewayError {
-  return new GatewayError({ code: 'permission_denied', status: 403, param: 'model', message });
+export type AccessObject = 'key' | 'team' | 'user' | 'org';
+
+function denied(object: AccessObject, models: readonly string[], model: string): GatewayError {
+  return new GatewayError({
+    code: 'permission_denied',
+    status: 403,
+    param: 'model',
+    type: `${object}_model_access_denied`,
+    message: `${object} not allowed to access model. This ${object} can only access models=${pyList(models)}. Tried to access ${model}`,
+  });
+}
+
+/** An organization's model list (organizations are kept by the organization admin). */
+export interface OrgSubject {
+  organization_id: string;
+  models: readonly string[];
 }
 
 export interface AccessSubjects {
   key: KeyRecord | undefined;
   user: UserRecord | undefined;
   team: TeamRecord | undefined;
+  org?: OrgSubject | undefined;
 }
 
-/** Throws the 403 that names the allowed models, or returns when the model may be called. */
+/** A team's `model_aliases` (`{"gpt-4o": "gpt-4o-team-1"}`): an alias is one of the team's models. */
+function teamAliases(team: TeamRecord | undefined): Record<string, unknown> {
+  const aliases = team?.extra.model_aliases;
+  return typeof aliases === 'object' && aliases !== null && !Array.isArray(aliases) ? (aliases as Record<string, unknown>) : {};
+}
+
+/** Throws LiteLLM's 403 that names the allowed models, or returns when the model may be called. */
 export function checkModelAccess(s: AccessSubjects, model: string, groups: AccessGroups): void {
+  const aliased = Object.prototype.hasOwnProperty.call(teamAliases(s.team), model);
   const keyModels = s.key?.models.filter((m) => m !== 'all-team-models') ?? [];
-  if (s.key !== undefined && keyModels.length > 0 && !listAllows(keyModels, model, groups)) {
-    throw denied(`API Key not allowed to access model. This key can only access models=${pyList(s.key.models)}. Tried to access ${model}`);
+  if (s.key !== undefined && keyModels.length > 0 && !aliased && !listAllows(keyModels, model, groups)) {
+    throw denied('key', s.key.models, model);
   }
-  if (s.team !== undefined && s.team.models.length > 0 && !listAllows(s.team.models, model, groups)) {
-    throw denied(`Team=${s.team.team_id} not allowed to call model=${model}. Allowed team models = ${pyList(s.team.models)}`);
+  if (s.team !== undefined && s.team.models.length > 0 && !aliased && !listAllows(s.team.models, model, groups)) {
+    throw denied('team', s.team.models, model);
   }
   // A user's own list governs only keys outside a team (team keys follow the team).
   const personal = s.key === undefined || s.key.team_id === null;
   if (personal && s.user !== undefined && s.user.models.length > 0) {
-    const userModels = s.user.models.filter((m) => m !== 'no-default-models');
-    if (userModels.length < s.user.models.length || !listAllows(userModels, model, groups)) {
-      throw denied(`User=${s.user.user_id} not allowed to call model=${model}. Allowed user models = ${pyList(s.user.models)}`);
+    if (s.user.models.includes('no-default-models')) {
+      // LiteLLM raises this one as a 401 with the key's type (can_user_call_model).
+      throw new GatewayError({
+        code: 'authentication',
+        status: 401,
+        param: 'model',
+        type: 'key_model_access_denied',
+        message: `User not allowed to access model. No default model access, only team models allowed. Tried to access ${model}`,
+      });
     }
+    if (!listAllows(s.user.models, model, groups)) throw denied('user', s.user.models, model);
+  }
+  if (s.org !== undefined && s.org.models.length > 0 && !listAllows(s.org.models, model, groups)) {
+    throw denied('org', s.org.models, model);
   }
 }
 
-/** The public model names the subjects may call (for `/v1/models`). */
+/** The public model names the subjects may call (for `/v1/models`, `/model/info`, `/model_group/info`). */
 export function allowedModelNames(s: AccessSubjects, publicNames: readonly string[], groups: AccessGroups): string[] {
   return publicNames.filter((name) => {
     try {

@@ -1,14 +1,20 @@
 /**
  * Names of budget scopes and of the shared-state counters kept for them. A scope is who spends
- * (`key:<sha256>`, `user:<id>`, `team:<id>`, `customer:<id>`, and `<scope>:model:<name>` for a
- * per-model budget); a counter key adds the budget period or rate-limit window it counts.
+ * (`key:<sha256>`, `user:<id>`, `team:<id>`, `customer:<id>`, `org:<id>`,
+ * `team_member:<team_id>/<user_id>`, and `<scope>:model:<name>` for a per-model budget); a counter
+ * key adds the budget period or rate-limit window it counts.
  */
 import { parseDuration, periodEnd, type ParsedDuration } from './budget-period.js';
 
-export type EntityKind = 'key' | 'user' | 'team' | 'customer';
+export type EntityKind = 'key' | 'user' | 'team' | 'customer' | 'org' | 'team_member';
 
 export function scopeOf(kind: EntityKind, id: string): string {
   return `${kind}:${id}`;
+}
+
+/** A user's spend inside one team (LiteLLM_TeamMembership), which a team-member budget limits. */
+export function teamMemberId(teamId: string, userId: string): string {
+  return `${teamId}/${userId}`;
 }
 
 export function modelScope(scope: string, model: string): string {
@@ -53,9 +59,15 @@ export class PeriodClock {
 
   constructor(readonly timeZone: string) {}
 
-  /** End of the current period of `duration` (0 when there is none or it cannot be parsed). */
-  end(duration: string | null, now: number): number {
+  /**
+   * End of the current period of `duration` (0 when there is none or it cannot be parsed).
+   * `firstEnd` is a stored reset instant (LiteLLM_BudgetTable.budget_reset_at): while it is still
+   * ahead, the period ends there; after it, periods are calendar periods — what LiteLLM's reset job
+   * does (it resets at the stored instant, then stores the next calendar boundary).
+   */
+  end(duration: string | null, now: number, firstEnd?: number | null): number {
     if (duration === null) return 0;
+    if (firstEnd !== undefined && firstEnd !== null && firstEnd > now && parseDuration(duration) !== undefined) return firstEnd;
     const hit = this.cache.get(duration);
     if (hit !== undefined && now >= hit.from && now < hit.end) return hit.end;
     const parsed: ParsedDuration | undefined = parseDuration(duration);

@@ -13,6 +13,7 @@ export const TENANCY_CONFIG_KEYS = [
   'general_settings.proxy_batch_write_at',
   'general_settings.store_model_in_db',
   'general_settings.disable_budget_reservation',
+  'general_settings.litellm_key_header_name',
   'model_list[].model_info.access_groups',
 ];
 
@@ -29,6 +30,8 @@ export interface TenancySettings {
   disableBudgetReservation: boolean;
   /** `litellm_settings.max_end_user_budget` in nano-USD. */
   maxEndUserBudgetNano: number | undefined;
+  /** `general_settings.litellm_key_header_name`: a custom header carrying the key (lower case). */
+  keyHeaderName: string | undefined;
 }
 
 export class SettingsError extends Error {
@@ -67,6 +70,10 @@ export function tenancySettings(general: Record<string, unknown>, litellm: Recor
   if (endUser !== undefined && endUser !== null && (typeof endUser !== 'number' || !(endUser >= 0))) {
     throw new SettingsError('litellm_settings.max_end_user_budget', 'must be a non-negative number (USD)');
   }
+  const header = general.litellm_key_header_name;
+  if (header !== undefined && header !== null && (typeof header !== 'string' || !/^[A-Za-z0-9-]+$/.test(header))) {
+    throw new SettingsError('general_settings.litellm_key_header_name', 'must be an HTTP header name such as "X-My-Key"');
+  }
   return {
     timeZone,
     refreshIntervalMs: positive(general, 'general_settings', 'user_api_key_cache_ttl', 5) * 1000,
@@ -74,6 +81,7 @@ export function tenancySettings(general: Record<string, unknown>, litellm: Recor
     storeModelInDb: flag(general, 'general_settings', 'store_model_in_db'),
     disableBudgetReservation: flag(general, 'general_settings', 'disable_budget_reservation'),
     maxEndUserBudgetNano: typeof endUser === 'number' ? Math.round(endUser * 1e9) : undefined,
+    keyHeaderName: typeof header === 'string' ? header.toLowerCase() : undefined,
   };
 }
 

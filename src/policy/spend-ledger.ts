@@ -67,3 +67,58 @@ export class SpendLedger {
 function ledgerId(scope: string, periodEnd: number): string {
   return `${scope}\u0000${periodEnd}`;
 }
+
+/** A nano-USD total as LiteLLM's `spend` column reads back after writeBack stored `nano / 1e9`. */
+export function asColumn(nano: number): number {
+  return Math.round((nano / 1e9) * 1e9);
+}
+
+interface ColumnMark {
+  scope: string;
+  periodEnd: number;
+  /** nano-USD, rounded as the column reads back. */
+  nano: number;
+}
+
+/**
+ * The `spend` value Tollgate last seeded from, wrote into, or confirmed in each entity row, per
+ * budget period. A refresh that reads anything else in the column has found a write by another
+ * tool or instance (`Tenancy` then checks which in one transaction). Model scopes are not kept:
+ * their totals go to `model_spend`, which nothing reconciles.
+ */
+export class ColumnMarks {
+  private readonly marks = new Map<string, ColumnMark>();
+
+  mark(scope: string, periodEnd: number, spendNano: number): void {
+    if (scope.includes(':model:')) return;
+    this.marks.set(ledgerId(scope, periodEnd), { scope, periodEnd, nano: asColumn(spendNano) });
+  }
+
+  forget(scope: string, periodEnd: number): void {
+    this.marks.delete(ledgerId(scope, periodEnd));
+  }
+
+  /**
+   * The marked scopes whose row (`entitySpend`, which lists only rows with spend > 0: absent
+   * means 0 or NULL, as after a reset) no longer reads as marked and does not hold the store's
+   * counter either (which would be another instance's write-back, simply re-marked). Marks of
+   * ended periods, deleted entities or changed budget durations (`periodOf` disagrees) are dropped.
+   */
+  suspects(entitySpend: readonly { scope: string; spend_nano: number }[], counters: readonly { scope: string; period_end: number; spend_nano: number }[], now: number, periodOf: (scope: string) => number | undefined): { scope: string; period_end: number }[] {
+    const column = new Map(entitySpend.map((e) => [e.scope, e.spend_nano]));
+    const stored = new Map(counters.map((r) => [ledgerId(r.scope, r.period_end), r.spend_nano]));
+    const out: { scope: string; period_end: number }[] = [];
+    for (const [id, m] of [...this.marks]) {
+      if ((m.periodEnd !== 0 && m.periodEnd <= now) || periodOf(m.scope) !== m.periodEnd) {
+        this.marks.delete(id);
+        continue;
+      }
+      const seen = column.get(m.scope) ?? 0;
+      if (seen === m.nano) continue;
+      const counter = stored.get(id);
+      if (counter !== undefined && asColumn(counter) === seen) m.nano = seen;
+      else out.push({ scope: m.scope, period_end: m.periodEnd });
+    }
+    return out;
+  }
+}

@@ -13,6 +13,9 @@ import type { Tenancy } from './tenancy.js';
 
 export type AdminAccess = 'write' | 'read' | 'none';
 
+/** The user id LiteLLM gives master-key traffic (`LITELLM_PROXY_ADMIN_NAME`), for labels and `created_by`. */
+export const MASTER_KEY_USER_ID = 'default_user_id';
+
 const ADMIN_ROLES = new Set(['proxy_admin']);
 const VIEWER_ROLES = new Set(['proxy_admin', 'proxy_admin_viewer']);
 
@@ -26,6 +29,8 @@ export class VirtualKeyAuthenticator implements Authenticator {
   constructor(
     masterKey: string | undefined,
     private readonly tenancy: Tenancy,
+    /** `general_settings.litellm_key_header_name`: a header that carries the key, read first. */
+    private readonly options: { keyHeader?: string | undefined } = {},
   ) {
     this.masterHash = masterKey === undefined ? undefined : Buffer.from(hashKey(masterKey), 'hex');
   }
@@ -35,7 +40,7 @@ export class VirtualKeyAuthenticator implements Authenticator {
   }
 
   authenticate(headers: IncomingHttpHeaders): Principal {
-    const key = presentedKey(headers);
+    const key = presentedKey(headers, this.options.keyHeader);
     const endUser = headerValue(headers, 'x-litellm-end-user-id') ?? headerValue(headers, 'x-litellm-customer-id');
     if (key === undefined) {
       if (this.open) return { isMaster: false, endUser };

@@ -13,6 +13,8 @@ import { azureSelector } from './azure/index.js';
 import { bedrockSelector } from './bedrock/index.js';
 import { geminiSelector } from './gemini/index.js';
 import { vertexSelector } from './vertex/index.js';
+import { cohereSelector } from './cohere/index.js';
+import { TextCompletionAdapter } from './text-completion/adapter.js';
 
 const OPENAI_COMPATIBLE: Record<string, string | undefined> = {
   openai: 'https://api.openai.com/v1',
@@ -36,8 +38,12 @@ const OPENAI_COMPATIBLE: Record<string, string | undefined> = {
 /** Providers of LiteLLM's that Tollgate does not speak yet: named in the startup error. */
 export const PLANNED_PROVIDERS = ['bedrock', 'bedrock_converse', 'vertex_ai', 'vertex_ai_beta', 'gemini', 'azure', 'azure_ai'];
 
-/** Picks the adapter for one deployment of a provider (by its model id). */
-export type AdapterSelector = (deployment: Deployment) => ProviderAdapter;
+/**
+ * Picks the adapter for one deployment of a provider, by the model id of the call: a wildcard
+ * deployment (`vertex_ai/*`) serves several model families, so the id the wildcard resolved to
+ * decides (Claude, Gemini, a Model Garden model).
+ */
+export type AdapterSelector = (deployment: Deployment, upstreamModel?: string) => ProviderAdapter;
 
 export class ProviderRegistry {
   private readonly selectors = new Map<string, AdapterSelector>();
@@ -45,6 +51,7 @@ export class ProviderRegistry {
   constructor(now: () => number = Date.now) {
     this.register('anthropic', new AnthropicAdapter());
     this.register('mock', new MockAdapter(now));
+    this.register('text-completion-openai', new TextCompletionAdapter());
     for (const [name, defaultBase] of Object.entries(OPENAI_COMPATIBLE)) {
       this.register(name, new OpenAIAdapter({ name, defaultBase }));
     }
@@ -53,6 +60,7 @@ export class ProviderRegistry {
       [['vertex_ai', 'vertex_ai_beta'], vertexSelector],
       [['gemini'], geminiSelector],
       [['azure'], azureSelector],
+      [['cohere', 'cohere_chat'], cohereSelector],
     ];
     for (const [names, selector] of cloud) if (selector !== undefined) for (const name of names) this.register(name, selector);
   }
@@ -65,8 +73,9 @@ export class ProviderRegistry {
     return this.selectors.has(provider);
   }
 
-  forDeployment(deployment: Deployment): ProviderAdapter | undefined {
-    return this.selectors.get(deployment.provider)?.(deployment);
+  /** `upstreamModel`: the call's model id, when a wildcard deployment resolved one. */
+  forDeployment(deployment: Deployment, upstreamModel: string = deployment.model): ProviderAdapter | undefined {
+    return this.selectors.get(deployment.provider)?.(deployment, upstreamModel);
   }
 
   names(): string[] {

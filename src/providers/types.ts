@@ -7,7 +7,7 @@ import type { GatewayError } from '../core/errors.js';
 import type { Usage } from '../core/usage.js';
 
 /** Wire dialects a client may speak and a provider may accept verbatim. */
-export type Dialect = 'openai-chat' | 'anthropic-messages';
+export type Dialect = 'openai-chat' | 'anthropic-messages' | 'openai-completions';
 
 export interface UpstreamCall {
   deployment: Deployment;

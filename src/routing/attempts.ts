@@ -93,8 +93,14 @@ export async function withDeadline<T>(work: Promise<T>, ms: number, attempt: Att
   }
 }
 
-export function attemptTimeout(deployment: Deployment, stream: boolean): GatewayError {
-  const [key, ms] = stream ? ['stream_timeout', deployment.streamTimeoutMs] : ['timeout', deployment.timeoutMs];
+/** The deadline of an attempt: the request's `x-litellm-timeout` when given, else the deployment's own. */
+export function effectiveTimeoutMs(deployment: Deployment, stream: boolean, requestTimeoutMs?: number): number {
+  return requestTimeoutMs ?? (stream ? deployment.streamTimeoutMs : deployment.timeoutMs);
+}
+
+export function attemptTimeout(deployment: Deployment, stream: boolean, requestTimeoutMs?: number): GatewayError {
+  const [key, ms] =
+    requestTimeoutMs !== undefined ? ['x-litellm-timeout', requestTimeoutMs] : stream ? ['stream_timeout', deployment.streamTimeoutMs] : ['timeout', deployment.timeoutMs];
   return new GatewayError({
     code: 'timeout',
     status: 408,

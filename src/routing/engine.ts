@@ -9,13 +9,16 @@
 import type { Deployment } from '../core/deployment.js';
 import { GatewayError, toGatewayError } from '../core/errors.js';
 import { totalTokens } from '../core/usage.js';
-import { AttemptSignal, attemptTimeout, clientGone, failedAttempt, withDeadline, type AttemptLog, type AttemptTarget, type Lease, type LeaseResult } from './attempts.js';
+import { AttemptSignal, attemptTimeout, clientGone, effectiveTimeoutMs, failedAttempt, withDeadline, type AttemptLog, type AttemptTarget, type Lease, type LeaseResult } from './attempts.js';
 import { cooldownRule } from './cooldown.js';
 import { classifyError, type ErrorClass } from './error-class.js';
 import { fallbackTargets } from './fallbacks.js';
+import { filterByRegion } from './region.js';
+import { filterByTags } from './tags.js';
+import { mockGroupFailure, mockRateLimitError, type MockGroupFailure } from './test-hooks.js';
 import { backoffMs, goesStraightToFallbacks, mayRetrySameDeployment, retryBudget } from './retry.js';
 import { pickDeployment, upstreamModelFor, type ModelTable, type ResolvedGroup } from './router.js';
-import type { RetryPolicy, RouterSettings } from './settings.js';
+import type { FallbackRule, RetryPolicy, RouterSettings } from './settings.js';
 import { unavailability, type LatencyKind, type RoutingState, type Unavailability } from './state.js';
 import { chooseDeployment, limitsOf, numberParam, type Candidate } from './strategies.js';
 
@@ -38,6 +41,18 @@ export interface RouteControls {
   numRetries?: number | undefined;
   /** Fallback groups for this request only, replacing the configured ones. */
   fallbacks?: string[] | undefined;
+  /** Fallback rules for this request only (`[{"gpt-4": ["gpt-3.5"]}]`), replacing the configured ones. */
+  fallbackRules?: FallbackRule[] | undefined;
+  /** The request's tags (its own, its key's and its team's), for tag-based routing. */
+  tags?: readonly string[] | undefined;
+  /** The end user's `allowed_model_region`: only deployments in that region may serve. */
+  allowedRegion?: string | undefined;
+  /** `x-litellm-timeout`: replaces the deployments' `timeout` and `stream_timeout`, in ms. */
+  timeoutMs?: number | undefined;
+  /** `mock_testing_*_fallbacks`: the requested group fails this way before any deployment is called. */
+  mockFailure?: MockGroupFailure | undefined;
+  /** `mock_testing_rate_limit_error`: the first attempt of the requested group fails with a 429. */
+  mockRateLimit?: boolean | undefined;
 }
 
 export interface RouteRequest<T> {
@@ -118,15 +133,20 @@ export class Router {
     const visited = new Set<string>([first.name]);
     const fallbacksOff = req.group !== undefined || (req.controls?.disableFallbacks ?? this.settings.disableFallbacks);
 
-    const tryGroup = async (group: ResolvedGroup, requested: string): Promise<Routed<T>> => {
+    const tryGroup = async (group: ResolvedGroup, requested: string, first = false): Promise<Routed<T>> => {
       try {
-        return await this.runGroup(group, requested, req);
+        const mock = first ? req.controls?.mockFailure : undefined;
+        if (mock !== undefined) {
+          const cls: ErrorClass = mock === 'fallbacks' ? 'server' : mock;
+          throw mockGroupFailure(mock, group.name, fallbackTargets(this.settings, group.name, requested, cls, req.controls?.fallbacks, req.controls?.fallbackRules));
+        }
+        return await this.runGroup(group, requested, req, first);
       } catch (err) {
         const error = toGatewayError(err);
         const cls = classifyError(error);
         if (fallbacksOff || req.signal.aborted || cls === 'client_abort' || cls === 'internal' || cls === 'bad_request') throw error;
         let last = error;
-        for (const name of fallbackTargets(this.settings, group.name, requested, cls, req.controls?.fallbacks)) {
+        for (const name of fallbackTargets(this.settings, group.name, requested, cls, req.controls?.fallbacks, req.controls?.fallbackRules)) {
           if (req.log.fallbacks >= this.settings.maxFallbacks) break;
           const next = this.models.resolve(name);
           if (next === undefined || visited.has(next.name)) continue;
@@ -144,7 +164,7 @@ export class Router {
         throw last;
       }
     };
-    return tryGroup(first, req.group !== undefined ? req.model : this.models.routedName(req.model));
+    return tryGroup(first, req.group !== undefined ? req.model : this.models.routedName(req.model), true);
   }
 
   /**
@@ -165,14 +185,31 @@ export class Router {
     return pickDeployment(open, this.random);
   }
 
-  private async runGroup<T>(group: ResolvedGroup, requested: string, req: RouteRequest<T>): Promise<Routed<T>> {
-    req.onGroup?.(group);
+  /** The deployments of a group this request may use: tag-based routing, then the end user's region. */
+  private eligible<T>(group: ResolvedGroup, requested: string, req: RouteRequest<T>): ResolvedGroup {
+    let deployments: readonly Deployment[] = group.deployments;
+    const tags = req.controls?.tags ?? [];
+    if (tags.length > 0 || this.settings.tagFiltering.enabled === true) deployments = filterByTags(deployments, tags, this.settings.tagFiltering, requested);
+    const region = req.controls?.allowedRegion;
+    if (region !== undefined) deployments = filterByRegion(deployments, region, requested);
+    return deployments === group.deployments ? group : { ...group, deployments: [...deployments] };
+  }
+
+  private async runGroup<T>(whole: ResolvedGroup, requested: string, req: RouteRequest<T>, first: boolean): Promise<Routed<T>> {
+    req.onGroup?.(whole);
+    const group = this.eligible(whole, requested, req);
     const failed = new Set<string>();
     // Deployments that cannot answer this request (bad key, unknown model), however long we wait.
     const excluded = new Set<string>();
     let lastError: GatewayError | undefined;
     let retries = 0;
     let freshOnly = false;
+    if (first && req.controls?.mockRateLimit === true) {
+      // LiteLLM raises it before the first call (no deployment is charged with it); retries then run as usual.
+      lastError = mockRateLimitError(group.name);
+      const budget = retryBudget('rate_limit', this.numRetriesFor(group, req.controls), this.retryPolicyFor(group));
+      if (budget.limit < 1) throw lastError;
+    }
     for (;;) {
       if (req.signal.aborted) throw clientGone();
       const picked = await this.pick(group, requested, req, failed, excluded, freshOnly);
@@ -260,8 +297,8 @@ export class Router {
     const t0 = performance.now();
     const attempt = new AttemptSignal(req.signal);
     try {
-      const deadline = req.stream ? deployment.streamTimeoutMs : deployment.timeoutMs;
-      const value = await withDeadline(req.attempt(target, attempt.signal), deadline, attempt, () => attemptTimeout(deployment, req.stream));
+      const deadline = effectiveTimeoutMs(deployment, req.stream, req.controls?.timeoutMs);
+      const value = await withDeadline(req.attempt(target, attempt.signal), deadline, attempt, () => attemptTimeout(deployment, req.stream, req.controls?.timeoutMs));
       const committedMs = performance.now() - t0;
       req.log.attempts.push({ deploymentId: deployment.id, startedAt, durationMs: committedMs, outcome: 'success' });
       return { value, target, lease: this.lease(deployment, group, req.stream, attempt, committedMs) };

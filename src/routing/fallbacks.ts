@@ -23,7 +23,7 @@ export function matchFallbacks(rules: readonly FallbackRule[], names: readonly s
 
 /**
  * The fallback groups for a failure of `groupName` (requested as `requested`), in order. A
- * per-request list (`fallbacks` in the body) replaces the configured ones.
+ * per-request list or rule set (`fallbacks` in the body) replaces the configured ones.
  */
 export function fallbackTargets(
   settings: Pick<RouterSettings, 'fallbacks' | 'contextWindowFallbacks' | 'contentPolicyFallbacks' | 'defaultFallbacks'>,
@@ -31,9 +31,12 @@ export function fallbackTargets(
   requested: string,
   cls: ErrorClass,
   perRequest: readonly string[] | undefined,
+  perRequestRules?: readonly FallbackRule[],
 ): string[] {
   if (perRequest !== undefined) return [...perRequest];
   const names = requested === groupName ? [groupName] : [requested, groupName];
+  // The client's own rules (`[{"gpt-4": ["gpt-3.5"]}]`) replace every configured list, as in LiteLLM.
+  if (perRequestRules !== undefined) return matchFallbacks(perRequestRules, names) ?? [];
   const special = cls === 'context_window' ? settings.contextWindowFallbacks : cls === 'content_policy' ? settings.contentPolicyFallbacks : undefined;
   const fromSpecial = special === undefined ? undefined : matchFallbacks(special, names);
   if (fromSpecial !== undefined) return fromSpecial;

@@ -4,6 +4,7 @@
  * import the config layer, so the input is described structurally here; the zod schema guarantees
  * the types before anything reaches this file.
  */
+import type { TagSettings } from './tags.js';
 
 export type RoutingStrategy = 'simple-shuffle' | 'least-busy' | 'latency-based-routing' | 'usage-based-routing-v2' | 'cost-based-routing';
 
@@ -51,6 +52,8 @@ export interface RouterSettingsInput extends RouterKeys {
   disable_cooldowns?: boolean | undefined;
   model_group_alias?: Record<string, string | { model: string; hidden?: boolean | undefined }> | undefined;
   default_max_parallel_requests?: number | undefined;
+  enable_tag_filtering?: boolean | undefined;
+  tag_filtering_match_any?: boolean | undefined;
 }
 
 export interface ConfigSections {
@@ -102,6 +105,8 @@ export interface RouterSettings {
   defaultMaxParallel: number | undefined;
   backoff: BackoffSettings;
   healthChecks: { background: boolean; intervalMs: number };
+  /** Tag-based routing (`enable_tag_filtering`, `tag_filtering_match_any`); see tags.ts. */
+  tagFiltering: TagSettings;
 }
 
 export interface BackoffSettings {
@@ -156,6 +161,7 @@ export function resolveRouterSettings(sections: ConfigSections): RouterSettings 
       background: sections.general_settings.background_health_checks === true,
       intervalMs: (sections.general_settings.health_check_interval ?? ROUTER_DEFAULTS.healthCheckIntervalSeconds) * 1000,
     },
+    tagFiltering: { enabled: r.enable_tag_filtering, matchAny: r.tag_filtering_match_any !== false },
   };
 }
 

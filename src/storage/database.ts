@@ -48,8 +48,8 @@ class KyselyDatabase implements Database {
     readonly dialect: DatabaseDialect,
     private readonly db: Kysely<StorageSchema>,
   ) {
-    this.spendLogs = new SqlSpendLogStore(db);
-    this.tenancy = new SqlTenancyStores(db);
+    this.spendLogs = new SqlSpendLogStore(db, dialect);
+    this.tenancy = new SqlTenancyStores(db as Kysely<unknown>, dialect);
   }
 
   async migrate(): Promise<void> {
@@ -58,7 +58,7 @@ class KyselyDatabase implements Database {
     // Without a schema, Kysely takes a migration table in *any* Postgres schema as ours and then
     // fails to find it on the search path: name the schema we run in.
     const migrationTableSchema = this.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
-    const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema });
+    const migrator = new Migrator({ db, provider: migrationProvider(this.dialect), migrationTableSchema });
     let { error, results } = await migrator.migrateToLatest();
     // Kysely's introspection lists the tables of every schema; one dropped meanwhile by someone
     // else (another tenant, a parallel test run) fails it with "schema … does not exist". That

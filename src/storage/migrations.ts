@@ -9,6 +9,9 @@
  * booleans), JSON is TEXT.
  */
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { createTollgateTables, ensureLiteLLMTables } from './sql/litellm-migration.js';
+import { importTenancyRecords } from './sql/tenancy-import.js';
+import { createSpendTables } from './sql/spend-migration.js';
 import { createTenancyTables } from './sql/tenancy-migration.js';
 
 async function createSpendLogs(db: Kysely<unknown>): Promise<void> {
@@ -63,12 +66,26 @@ async function createSpendLogs(db: Kysely<unknown>): Promise<void> {
   }
 }
 
-export const MIGRATIONS: Readonly<Record<string, Migration>> = {
-  '0001_spend_logs': { up: createSpendLogs },
-  '0002_tenancy': { up: createTenancyTables },
-};
+/**
+ * The migrations in run order. 0003 makes LiteLLM's own tables the store (creating only what a
+ * LiteLLM-made database lacks) and copies an older Tollgate's `tenancy_records` into them once.
+ */
+export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
+  return {
+    '0001_spend_logs': { up: createSpendLogs },
+    '0002_tenancy': { up: createTenancyTables },
+    '0003_litellm_schema': {
+      up: async (db) => {
+        await ensureLiteLLMTables(db, dialect);
+        await createTollgateTables(db);
+        await importTenancyRecords(db, dialect);
+      },
+    },
+    '0004_spend_details': { up: (db) => createSpendTables(db, dialect) },
+  };
+}
 
 /** Kysely's provider for the in-code list (no migration files to ship or find at runtime). */
-export const migrationProvider: MigrationProvider = {
-  getMigrations: () => Promise.resolve({ ...MIGRATIONS }),
-};
+export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProvider {
+  return { getMigrations: () => Promise.resolve(migrations(dialect)) };
+}

@@ -9,39 +9,72 @@
  */
 import type { TenancyStores } from './tenancy-ports.js';
 
-/** One row of `spend_logs`: one finished call record. Column names are the database's. */
-export interface SpendLogRow {
-  /** The call's `x-litellm-call-id`. */
-  /** Unique per call record (the row's key). */
-  call_id: string;
-  /** The x-litellm-call-id the client saw. */
+/**
+ * One `LiteLLM_SpendLogs` row, column for column, with the values LiteLLM's proxy puts there
+ * (`get_logging_payload` in litellm/proxy/spend_tracking/spend_tracking_utils.py): empty strings
+ * where LiteLLM writes `""`, spend in USD, JSON columns as values. Times are epoch milliseconds
+ * here and DateTime (UTC) in the table.
+ */
+export interface LiteLLMSpendLog {
+  /** The response id when the answer had one (LiteLLM's rule), else the x-litellm-call-id. Primary key. */
   request_id: string;
-  /** LiteLLM's name for the kind of call (`acompletion`, `anthropic_messages`, …). */
   call_type: string;
-  /** Tollgate's client surface (`openai-chat`, `anthropic-messages`, …). */
+  /** SHA-256 hex of the presented key, or "" (LiteLLM's default). Never the key itself. */
+  api_key: string;
+  /** USD. 0 when the price is unknown (LiteLLM's column is NOT NULL); the details say whether it was known. */
+  spend: number;
+  total_tokens: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  startTime: number;
+  endTime: number;
+  request_duration_ms: number | null;
+  completionStartTime: number | null;
+  model: string;
+  model_id: string;
+  model_group: string;
+  custom_llm_provider: string;
+  api_base: string;
+  user: string;
+  /** LiteLLM's SpendLogsMetadata keys (`user_api_key_*`, `usage_object`, `status`, …). */
+  metadata: Record<string, unknown>;
+  cache_hit: string;
+  cache_key: string;
+  request_tags: string[];
+  team_id: string;
+  organization_id: string;
+  end_user: string;
+  requester_ip_address: string | null;
+  session_id: string | null;
+  status: 'success' | 'failure';
+  mcp_namespaced_tool_name: string | null;
+  agent_id: string | null;
+}
+
+/**
+ * Tollgate's own detail of the same call (`tollgate_call_details`, keyed by call_id): what the
+ * LiteLLM columns cannot say exactly. Also the ledger that makes a retried batch idempotent.
+ */
+export interface CallDetails {
+  /** Unique per call record. */
+  call_id: string;
+  /** The LiteLLM_SpendLogs row of this call. */
+  request_id: string;
+  /** The x-litellm-call-id the client saw (differs from request_id when the answer had an id). */
+  litellm_call_id: string;
   surface: string;
-  /** Epoch milliseconds, UTC. Integers rather than timestamps so both databases compare and bucket them alike. */
-  start_time: number;
-  end_time: number;
-  /** SHA-256 hex of the presented key. Never the key itself. */
-  api_key: string | null;
-  key_alias: string | null;
-  user_id: string | null;
-  team_id: string | null;
-  end_user: string | null;
+  route: string;
   requested_model: string;
-  model_group: string | null;
-  /** The deployment id that answered (or was tried last). */
-  model_id: string | null;
-  provider: string | null;
   upstream_model: string | null;
-  api_base: string | null;
+  provider: string | null;
   retries: number;
   fallbacks: number;
   stream: boolean;
+  passthrough: boolean;
   status_code: number;
   outcome: 'success' | 'failure';
   error_class: string | null;
+  /** Secrets masked. */
   error_message: string | null;
   /** Token kinds as reported by the provider; null = the provider did not say (unknown is not zero). */
   input_uncached_tokens: number | null;
@@ -51,20 +84,28 @@ export interface SpendLogRow {
   cache_write_unknown_ttl_tokens: number | null;
   output_tokens: number | null;
   reasoning_tokens: number | null;
-  /** OpenAI convention (prompt = every input token incl. cache reads and writes), for LiteLLM-shaped output. */
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
   /** Integer nano-USD; null = no price known for the model (never silently 0). */
   cost_nano_usd: number | null;
+  cost_missing_reason: string | null;
   ttft_ms: number | null;
+  upstream_ms: number | null;
   duration_ms: number;
   user_agent: string | null;
-  /** JSON object text, or null. */
-  metadata: string | null;
-  /** JSON array text of request tags. */
-  tags: string;
   client_disconnected: boolean;
+  /** JSON array text: every attempt (deployment, outcome, status, error code, duration). */
+  attempts: string;
+}
+
+/** What the spend writer hands the store for one call. */
+export interface SpendLogRow {
+  log: LiteLLMSpendLog;
+  details: CallDetails;
+}
+
+/** A stored spend log: LiteLLM's row, and Tollgate's detail when Tollgate wrote it (LiteLLM's own rows have none). */
+export interface StoredSpendLog {
+  log: LiteLLMSpendLog;
+  details: CallDetails | null;
 }
 
 export interface SpendLogFilter {
@@ -74,48 +115,88 @@ export interface SpendLogFilter {
   userId?: string | undefined;
   teamId?: string | undefined;
   endUser?: string | undefined;
-  /** Inclusive lower bound on start_time, epoch ms. */
+  sessionId?: string | undefined;
+  /** Inclusive lower bound on startTime, epoch ms. */
   from?: number | undefined;
-  /** Exclusive upper bound on start_time, epoch ms. */
+  /** Exclusive upper bound on startTime, epoch ms. */
   to?: number | undefined;
   /** Newest first; at most this many rows. */
   limit?: number | undefined;
+  /** Rows to skip (pagination). */
+  offset?: number | undefined;
 }
 
 /**
- * A dimension a spend report can be grouped by. `day` is the UTC calendar day of start_time;
- * `model` is what LiteLLM calls the model (the upstream model, or the requested one when no
+ * A dimension a spend report can be grouped by. `day` is the UTC calendar day of startTime;
+ * `model` is LiteLLM's `model` column (the upstream model, or the requested one when no
  * deployment was reached).
  */
 export type SpendDimension = 'day' | 'api_key' | 'user_id' | 'team_id' | 'end_user' | 'model' | 'model_group';
 
-export interface SpendReportQuery extends Omit<SpendLogFilter, 'requestId' | 'limit'> {
+export interface SpendReportQuery extends Omit<SpendLogFilter, 'requestId' | 'limit' | 'offset' | 'sessionId'> {
   by: readonly SpendDimension[];
 }
 
 export interface SpendAggregate {
-  /** The group's value for each requested dimension (`day` as `YYYY-MM-DD`). */
+  /** The group's value for each requested dimension (`day` as `YYYY-MM-DD`); "" where LiteLLM stores "". */
   keys: Partial<Record<SpendDimension, string | null>>;
   requests: number;
-  /** Sum of the known costs. */
-  costNanoUsd: number;
-  /** Requests in the group whose cost is unknown: when non-zero, costNanoUsd is a lower bound. */
+  /** Sum of the spend column, USD. */
+  spendUsd: number;
+  /** Requests in the group Tollgate logged without a known price: when non-zero, spendUsd is a lower bound. */
   unpricedRequests: number;
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
 }
 
+/** The entity a LiteLLM daily table aggregates by. */
+export type DailyEntity = 'user' | 'team' | 'organization' | 'end_user' | 'tag';
+
+export interface DailyActivityQuery {
+  entity: DailyEntity;
+  /** Only these entity ids (empty or absent: all). */
+  ids?: readonly string[] | undefined;
+  /** Inclusive `YYYY-MM-DD` bounds. */
+  startDate: string;
+  endDate: string;
+  apiKey?: string | undefined;
+  model?: string | undefined;
+}
+
+/** One row of a LiteLLM daily table, as stored. */
+export interface DailySpendRow {
+  entity_id: string | null;
+  date: string;
+  api_key: string;
+  model: string | null;
+  model_group: string | null;
+  custom_llm_provider: string | null;
+  mcp_namespaced_tool_name: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation_input_tokens: number;
+  spend: number;
+  api_requests: number;
+  successful_requests: number;
+  failed_requests: number;
+}
+
 export interface SpendLogStore {
   /**
-   * Insert rows atomically. A row whose call_id is already stored is skipped, so a batch that
-   * was written but whose acknowledgement was lost can be retried without failing.
+   * Write the calls atomically: their LiteLLM_SpendLogs rows, Tollgate's details and the additions
+   * to LiteLLM's daily tables, in one transaction. A call whose call_id is already stored is
+   * skipped entirely, so a batch whose acknowledgement was lost can be retried without counting
+   * anything twice.
    */
   insertMany(rows: readonly SpendLogRow[]): Promise<void>;
   /** Rows matching every given filter, newest first. */
-  query(filter: SpendLogFilter): Promise<SpendLogRow[]>;
-  /** Sums grouped by the requested dimensions, computed in the database. */
+  query(filter: SpendLogFilter): Promise<StoredSpendLog[]>;
+  /** Sums grouped by the requested dimensions, computed in the database from LiteLLM_SpendLogs. */
   report(query: SpendReportQuery): Promise<SpendAggregate[]>;
+  /** Rows of one LiteLLM daily table in a date range. */
+  daily(query: DailyActivityQuery): Promise<DailySpendRow[]>;
 }
 
 export type DatabaseDialect = 'sqlite' | 'postgres';

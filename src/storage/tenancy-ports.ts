@@ -1,12 +1,16 @@
 /**
  * Storage ports for tenancy: virtual keys, internal users, teams, customers (end users) and models
- * added through the admin API, plus the budget counters that hold spend per budget period.
+ * added through the admin API, budget tiers, organizations and memberships
+ * (`tenancy-ports-budgets.ts`), plus the budget counters that hold spend per budget period.
  *
- * Records are LiteLLM's objects in Tollgate's own units: money is integer nano-USD (principle 8),
- * times are epoch milliseconds, a key is known only by the SHA-256 hex of its plaintext. A record's
- * spend is not part of it: spend lives in `budget_counters`, one row per (scope, budget period), so a
- * budget reset is a new period rather than a write that every instance must agree on.
+ * The records are rows of LiteLLM's own tables (LiteLLM_VerificationToken, LiteLLM_UserTable, …)
+ * in Tollgate's units: money is integer nano-USD (principle 8), times are epoch milliseconds, a
+ * key is known only by the SHA-256 hex of its plaintext. A record's spend is not part of it: spend
+ * lives in `budget_counters`, one row per (scope, budget period), so a budget reset is a new period
+ * rather than a write that every instance must agree on. The counters are seeded from LiteLLM's
+ * `spend` columns and written back to them (see `BudgetCounterStore`).
  */
+import type { BudgetRecord, BudgetTableStores, OrganizationRecord, OrgMembershipRecord, TeamMembershipRecord } from './tenancy-ports-budgets.js';
 
 /** One per-model budget: `model_max_budget: {"gpt-4o": {"budget_limit": 5, "time_period": "1d"}}`. */
 export interface ModelBudget {
@@ -46,6 +50,11 @@ export interface KeyRecord extends BudgetSettings {
   blocked: boolean;
   /** Epoch ms after which the key is refused; null = never expires. */
   expires: number | null;
+  /** LiteLLM_BudgetTable row whose limits apply over the key's own (LiteLLM's `budget_id`). */
+  budget_id?: string | null | undefined;
+  organization_id?: string | null | undefined;
+  /** LiteLLM's stored end of the current budget period (epoch ms), as the row has it. */
+  budget_reset_at?: number | null | undefined;
   /** LiteLLM fields accepted and echoed back but not enforced (aliases, config, permissions, …). */
   extra: Record<string, unknown>;
   created_at: number;
@@ -63,6 +72,8 @@ export interface UserRecord extends BudgetSettings {
   teams: string[];
   models: string[];
   metadata: Record<string, unknown>;
+  organization_id?: string | null | undefined;
+  budget_reset_at?: number | null | undefined;
   extra: Record<string, unknown>;
   created_at: number;
   updated_at: number;
@@ -82,6 +93,8 @@ export interface TeamRecord extends BudgetSettings {
   metadata: Record<string, unknown>;
   tags: string[];
   blocked: boolean;
+  organization_id?: string | null | undefined;
+  budget_reset_at?: number | null | undefined;
   extra: Record<string, unknown>;
   created_at: number;
   updated_at: number;
@@ -94,6 +107,8 @@ export interface CustomerRecord extends BudgetSettings {
   blocked: boolean;
   allowed_model_region: string | null;
   default_model: string | null;
+  /** LiteLLM_BudgetTable row (a budget tier) whose limits apply over the customer's own. */
+  budget_id?: string | null | undefined;
   extra: Record<string, unknown>;
   created_at: number;
   updated_at: number;
@@ -161,15 +176,33 @@ export interface ModelFilter {
   modelName?: string | undefined;
 }
 
-export type RecordKind = 'key' | 'user' | 'team' | 'customer' | 'model';
+export type RecordKind = 'key' | 'user' | 'team' | 'customer' | 'model' | 'budget' | 'organization' | 'team_membership';
 
-export interface ChangedRecords {
+/**
+ * Every record in the store, read in one pass. Many LiteLLM tables have no `updated_at`, and
+ * tools that write them directly (`UPDATE "LiteLLM_EndUserTable" SET blocked = true`) do not set
+ * it where there is one, so the caches compare whole snapshots instead of asking what changed.
+ */
+export interface TenancySnapshot {
   keys: KeyRecord[];
   users: UserRecord[];
   teams: TeamRecord[];
   customers: CustomerRecord[];
   models: ModelRecord[];
-  deletions: { kind: RecordKind; id: string; deleted_at: number }[];
+  budgets: BudgetRecord[];
+  organizations: OrganizationRecord[];
+  teamMemberships: TeamMembershipRecord[];
+  orgMemberships: OrgMembershipRecord[];
+  /** LiteLLM's `spend` column per budget scope (`key:<hash>`, `team:<id>`, …), nano-USD, to seed counters. */
+  entitySpend: EntitySpend[];
+}
+
+/** The spend an entity row holds (LiteLLM's `spend` column) and the period it belongs to. */
+export interface EntitySpend {
+  scope: string;
+  spend_nano: number;
+  /** The row's `budget_reset_at` (epoch ms) or null. */
+  budget_reset_at: number | null;
 }
 
 /** Spend of one scope (`key:<hash>`, `user:<id>`, …) in one budget period. */
@@ -182,10 +215,25 @@ export interface BudgetCounterRow {
 }
 
 export interface BudgetCounterStore {
-  /** Add the deltas (creating rows as needed) in one transaction. */
-  add(deltas: readonly { scope: string; period_end: number; delta_nano: number }[], at: number): Promise<void>;
-  /** Set a period's spend (admin `spend` / `/key/reset_spend`). */
+  /**
+   * Add the deltas (creating rows as needed) in one transaction, and write each entity scope's new
+   * period total into its LiteLLM row (`spend`, `budget_reset_at` = the period end, and
+   * `model_spend` for `<scope>:model:<name>` scopes), so LiteLLM's UI shows the same numbers.
+   * A row whose `spend` no longer holds its counter's previous value was rewritten by another
+   * tool: it gets that value plus the delta, and the counter follows (`adopted`). Returns the
+   * period totals as they now stand.
+   */
+  add(deltas: readonly { scope: string; period_end: number; delta_nano: number }[], at: number): Promise<(BudgetCounterRow & { adopted: boolean })[]>;
+  /** Set a period's spend (admin `spend` / `/key/reset_spend`), entity row included. */
   set(scope: string, periodEnd: number, spendNano: number, at: number): Promise<void>;
+  /** Create counter rows that do not exist yet (seeding from LiteLLM's `spend`); existing rows win. */
+  seed(rows: readonly { scope: string; period_end: number; spend_nano: number }[], at: number): Promise<void>;
+  /**
+   * For each entity scope, read its row's `spend` and its counter in one transaction; where they
+   * differ another tool wrote the column, and the counter takes the column's value. Returns the
+   * column (nano-USD) of each row that exists.
+   */
+  reconcile(items: readonly { scope: string; period_end: number }[], at: number): Promise<{ scope: string; period_end: number; spend_nano: number; changed: boolean }[]>;
   /** Rows of periods that have not ended at `now` (and the never-resetting ones). */
   current(now: number): Promise<BudgetCounterRow[]>;
   /** Rows written at or after `since`. */
@@ -197,13 +245,13 @@ export interface BudgetCounterStore {
   claimAlert(scope: string, periodEnd: number, kind: string, at: number): Promise<boolean>;
 }
 
-export interface TenancyStores {
+export interface TenancyStores extends BudgetTableStores {
   readonly keys: KeyStore;
   readonly users: RecordStore<UserRecord, UserFilter>;
   readonly teams: RecordStore<TeamRecord, TeamFilter>;
   readonly customers: RecordStore<CustomerRecord, CustomerFilter>;
   readonly models: RecordStore<ModelRecord, ModelFilter>;
   readonly budgets: BudgetCounterStore;
-  /** Every record written or deleted at or after `since` (epoch ms), for the in-process caches. */
-  changedSince(since: number): Promise<ChangedRecords>;
+  /** Every record, for the in-process caches (loaded at start and on each refresh). */
+  snapshot(): Promise<TenancySnapshot>;
 }

@@ -1,7 +1,7 @@
 /**
  * Budgets enforced on real traffic: a user with a $10 budget and a key for it; real chat
  * completions through the proxy, each costing a known amount (the mock model with per-token prices
- * set in the config), until the gateway answers 429 budget_exceeded — in the OpenAI envelope on
+ * set in the config), until the gateway answers LiteLLM's 400 budget_exceeded — in the OpenAI envelope on
  * /v1/chat/completions and the Anthropic one on /v1/messages. Spend is settled from the call record,
  * so the key's spend is exactly the sum of the recorded costs.
  */
@@ -28,7 +28,7 @@ describe('a user budget enforced on proxied requests', () => {
   });
   afterAll(() => gw.close());
 
-  it('spends until the budget is used, then refuses with 429 budget_exceeded in both envelopes', async () => {
+  it('spends until the budget is used, then refuses with 400 budget_exceeded in both envelopes', async () => {
     const user = (await (await post('/user/new', { user_email: 'bob@example.com', max_budget: 10, budget_duration: 'monthly' }, 'sk-1234')).json()) as { user_id: string };
     const key = ((await (await post('/key/generate', { user_id: user.user_id, key_alias: 'bob' }, 'sk-1234')).json()) as { key: string }).key;
     const perCall = countTokens(REPLY); // output tokens × $1
@@ -37,7 +37,7 @@ describe('a user budget enforced on proxied requests', () => {
     let refused: Response | undefined;
     for (let i = 0; i < 20 && refused === undefined; i++) {
       const res = await post('/v1/chat/completions', { model: 'priced', max_tokens: perCall, messages: [{ role: 'user', content: 'hi' }] }, key);
-      if (res.status === 429) refused = res;
+      if (res.status === 400) refused = res;
       else {
         expect(res.status).toBe(200);
         expect(Number(res.headers.get('x-litellm-response-cost'))).toBe(perCall);
@@ -53,12 +53,12 @@ describe('a user budget enforced on proxied requests', () => {
     expect(spent).toBeGreaterThanOrEqual(10 - perCall);
     expect(spent).toBeLessThanOrEqual(10 + perCall);
     const openai = (await refused!.json()) as { error: { type: string; code: string; message: string } };
-    expect(openai.error).toMatchObject({ type: 'budget_exceeded', code: '429' });
+    expect(openai.error).toMatchObject({ type: 'budget_exceeded', code: '400' });
     expect(openai.error.message).toContain(user.user_id);
 
     const anthropic = await post('/v1/messages', { model: 'priced', max_tokens: perCall, messages: [{ role: 'user', content: 'hi' }] }, key);
-    expect(anthropic.status).toBe(429);
-    expect(await anthropic.json()).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    expect(anthropic.status).toBe(400);
+    expect(await anthropic.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
 
     const info = (await (await fetch(`${gw.url}/key/info?key=${key}`, { headers: { authorization: 'Bearer sk-1234' } })).json()) as { info: { spend: number } };
     expect(info.info.spend).toBe(spent);

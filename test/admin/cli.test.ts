@@ -48,7 +48,7 @@ describe('tollgate keys|users|teams', () => {
     expect(user.code).toBe(0);
     expect(user.json).toMatchObject({ user_id: 'ops', max_budget: 25, key: null });
     expect((await run('teams', 'new', '--id', 'platform', '--alias', 'Platform', '--models', 'gpt-4o-mini')).json).toMatchObject({ team_id: 'platform', models: ['gpt-4o-mini'] });
-    expect((await run('teams', 'add-member', 'platform', 'ops', '--role', 'admin')).json).toMatchObject({ members_with_roles: [{ user_id: 'ops', role: 'admin' }] });
+    expect((await run('teams', 'add-member', 'platform', 'ops', '--role', 'admin')).json).toMatchObject({ members_with_roles: [{ user_id: 'default_user_id', role: 'admin' }, { user_id: 'ops', role: 'admin' }] });
 
     const gen = await run('keys', 'generate', '--alias', 'deploy-bot', '--user', 'ops', '--team', 'platform', '--max-budget', '5', '--rpm', '60', '--tags', 'ci,prod', '--metadata', '{"owner":"ops"}');
     expect(gen.code).toBe(0);
@@ -68,7 +68,7 @@ describe('tollgate keys|users|teams', () => {
     expect((await run('users', 'info', 'ops')).json).toMatchObject({ user_info: { user_id: 'ops', teams: ['platform'] } });
     expect((await run('teams', 'list', '--user', 'ops')).code).toBe(0);
     expect((await run('keys', 'delete', next)).code).toBe(0);
-    expect((await run('teams', 'remove-member', 'platform', 'ops')).json).toMatchObject({ members_with_roles: [] });
+    expect((await run('teams', 'remove-member', 'platform', 'ops')).json).toMatchObject({ members_with_roles: [{ user_id: 'default_user_id', role: 'admin' }] });
     expect((await run('teams', 'delete', 'platform')).json).toEqual({ deleted_teams: ['platform'] });
     expect((await run('users', 'delete', 'ops')).code).toBe(0);
   });

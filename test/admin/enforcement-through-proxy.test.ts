@@ -56,7 +56,7 @@ general_settings: { master_key: sk-1234 }
     await fake.close();
   });
 
-  it('50 parallel calls against a budget for 10: at least 10 served, the rest 429 budget_exceeded, spend within one reservation', async () => {
+  it('50 parallel calls against a budget for 10: at least 10 served, the rest 400 budget_exceeded (as in LiteLLM), spend within one reservation', async () => {
     const maxTokens = countTokens(REPLY);
     // slow-json answers after 400 ms, so all 50 are in flight at once.
     const body = { model: 'slow-json', max_tokens: maxTokens, messages: [{ role: 'user', content: 'hi' }] };
@@ -77,7 +77,7 @@ general_settings: { master_key: sk-1234 }
     const before = gw.gateway.calls.records().length;
     const responses = await Promise.all(Array.from({ length: 50 }, () => post('/v1/chat/completions', body, key)));
     const ok = responses.filter((r) => r.status === 200);
-    const refused = responses.filter((r) => r.status === 429);
+    const refused = responses.filter((r) => r.status === 400);
     expect(ok.length + refused.length).toBe(50);
     expect(ok.length).toBeGreaterThanOrEqual(affordable);
     expect(refused.length).toBeGreaterThan(0);
@@ -92,7 +92,7 @@ general_settings: { master_key: sk-1234 }
     expect(spendNano).toBeLessThan(budgetNano + reservation);
     // A settled budget is used up: the next call is refused.
     const after = await post('/v1/chat/completions', body, key);
-    if (spendNano >= budgetNano) expect(after.status).toBe(429);
+    if (spendNano >= budgetNano) expect(after.status).toBe(400);
     else expect(after.status).toBe(200);
     await after.arrayBuffer();
   });
@@ -165,7 +165,7 @@ general_settings: { master_key: sk-1234 }
     });
   });
 
-  it('a customer (the request `user` field) with its own budget is refused with 429 once over', async () => {
+  it('a customer (the request `user` field) with its own budget is refused with 400 budget_exceeded once over', async () => {
     const { key } = await admin<{ key: string }>('/key/generate', { key_alias: 'customer-facing' });
     const maxTokens = 10;
     const cost = countTokens('hi') * IN + countTokens(REPLY) * OUT;
@@ -179,7 +179,7 @@ general_settings: { master_key: sk-1234 }
     for (let i = 0; i < 10 && refused === undefined; i++) {
       const calls = gw.gateway.calls.records().length;
       const res = await post('/v1/chat/completions', body, key);
-      if (res.status === 429) refused = res;
+      if (res.status === 400) refused = res;
       else {
         expect(res.status).toBe(200);
         await res.arrayBuffer();

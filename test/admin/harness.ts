@@ -38,11 +38,11 @@ export const CONFIG_DEPLOYMENTS: Deployment[] = [
   },
 ];
 
-export async function adminHarness(db: Database, options: { clock?: Clock; storeModelInDb?: boolean; logger?: boolean | object; modelSecret?: string | null } = {}): Promise<AdminHarness> {
+export async function adminHarness(db: Database, options: { clock?: Clock; storeModelInDb?: boolean; logger?: boolean | object; modelSecret?: string | null; configModels?: Deployment[] } = {}): Promise<AdminHarness> {
   const s = await stack(db, { clock: options.clock, modelSecret: options.modelSecret });
   const app = Fastify({ logger: options.logger ?? false });
   registerJsonBodyParser(app);
-  registerAdminRoutes(app, { auth: s.auth, tenancy: s.tenancy, configModels: () => CONFIG_DEPLOYMENTS, storeModelInDb: options.storeModelInDb ?? true });
+  registerAdminRoutes(app, { auth: s.auth, tenancy: s.tenancy, configModels: () => options.configModels ?? CONFIG_DEPLOYMENTS, storeModelInDb: options.storeModelInDb ?? true });
   await app.ready();
   return {
     ...s,

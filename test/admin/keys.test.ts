@@ -68,7 +68,7 @@ for (const backend of BACKENDS) {
         blocked: false,
         expires: '2025-04-09T12:00:00.000Z',
         duration: '30d',
-        created_by: 'litellm_proxy_admin_name',
+        created_by: 'default_user_id',
       });
       expect(b.litellm_budget_table).toMatchObject({ max_budget: 12.5, soft_budget: 10 });
       expect(h.auth.authenticate(bearer(b.key as string)).keyAlias).toBe('ci-bot');
@@ -174,11 +174,12 @@ for (const backend of BACKENDS) {
       expect((await h.call('POST', '/key/delete', {})).status).toBe(400);
     });
 
-    it('needs the master key or an admin: 401 without a key, 403 for a plain key, admins and viewers by role', async () => {
+    it('needs the master key or an admin: 401 without a key, LiteLLM\'s admin-only 401 for a key without a user, admins and viewers by role', async () => {
       expect((await h.call('POST', '/key/generate', {}, null)).status).toBe(401);
       const plain = (await h.call('POST', '/key/generate', {})).body.key as string;
       const denied = await h.call('POST', '/key/generate', {}, plain);
-      expect([denied.status, denied.body.error.type]).toEqual([403, 'permission_error']);
+      expect([denied.status, denied.body.error.type]).toEqual([401, 'auth_error']);
+      expect(denied.body.error.message).toBe('Authentication Error, Only proxy admin can be used to generate, delete, update info for new keys/users/teams. Route=/key/generate. Your role=unknown. Your user_id=unknown');
       await h.call('POST', '/user/new', { user_id: 'root', user_role: 'proxy_admin', auto_create_key: false });
       await h.call('POST', '/user/new', { user_id: 'viewer', user_role: 'proxy_admin_viewer', auto_create_key: false });
       const adminKey = (await h.call('POST', '/key/generate', { user_id: 'root' })).body.key as string;

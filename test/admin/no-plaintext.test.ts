@@ -26,7 +26,11 @@ import { bearer, callFor, MASTER, settled, stack, USD, type Stack } from '../pol
 async function dumpTables(db: Database): Promise<string> {
   const kdb = (db as unknown as { db: Kysely<unknown> }).db;
   const out: string[] = [];
-  for (const table of ['tenancy_records', 'tenancy_deletions', 'budget_counters', 'budget_alerts', 'spend_logs']) {
+  for (const table of [
+    'tenancy_records', 'tenancy_deletions', 'budget_counters', 'budget_alerts', 'spend_logs',
+    // Where spend is written now: LiteLLM's tables and Tollgate's details beside them.
+    'LiteLLM_SpendLogs', 'tollgate_call_details', 'LiteLLM_DailyUserSpend', 'LiteLLM_DailyTeamSpend', 'LiteLLM_DailyTagSpend', 'LiteLLM_DailyEndUserSpend',
+  ]) {
     const rows = await sql`select * from ${sql.table(table)}`.execute(kdb);
     out.push(JSON.stringify(rows.rows));
   }

@@ -87,7 +87,8 @@ for (const backend of BACKENDS) {
       const res = await h.call('POST', '/user/delete', { user_ids: ['eve'] });
       expect([res.status, res.body]).toEqual([200, 1]);
       expect(() => h.auth.authenticate(bearer(u.key as string))).toThrow(/Invalid/);
-      expect((await h.call('GET', '/team/info?team_id=t')).body.team_info.members_with_roles).toEqual([]);
+      // The master key created the team, so it joined as its admin (LiteLLM new_team).
+      expect((await h.call('GET', '/team/info?team_id=t')).body.team_info.members_with_roles).toEqual([{ user_id: 'default_user_id', user_email: null, role: 'admin' }]);
       expect((await h.call('POST', '/user/delete', { user_ids: ['eve'] })).status).toBe(404);
     });
 
@@ -106,8 +107,11 @@ for (const backend of BACKENDS) {
       expect(res.status).toBe(200);
       const teamId = res.body.team_id as string;
       expect(res.body).toMatchObject({ team_alias: 'ML', models: ['gpt-4o'], max_budget: 100, budget_reset_at: '2025-04-01T00:00:00.000Z', tpm_limit: 5000, spend: 0, blocked: false });
-      expect(res.body.members_with_roles).toHaveLength(2);
-      expect(res.body.admins).toEqual(['m1']);
+      // The given members, then the creator (the master key acts as `default_user_id`) as an admin.
+      expect(pluck(res.body.members_with_roles, 'user_id').slice(0, 1)).toEqual(['m1']);
+      expect((res.body.members_with_roles as { user_id: string; role: string }[]).map((m) => m.role)).toEqual(['admin', 'user', 'admin']);
+      expect((res.body.members_with_roles as { user_id: string }[])[2]?.user_id).toBe('default_user_id');
+      expect([res.body.admins, res.body.members]).toEqual([[], []]);
       expect((await h.call('GET', '/user/info?user_id=m1')).body.user_info.teams).toEqual([teamId]);
       const key = (await h.call('POST', '/key/generate', { team_id: teamId })).body;
       const info = await h.call('GET', `/team/info?team_id=${teamId}`);
@@ -123,11 +127,11 @@ for (const backend of BACKENDS) {
       await h.call('POST', '/team/new', { team_id: 't' });
       const add = await h.call('POST', '/team/member_add', { team_id: 't', member: { user_id: 'fresh', role: 'user' } });
       expect(add.status).toBe(200);
-      expect(add.body.members_with_roles).toEqual([{ user_id: 'fresh', user_email: null, role: 'user' }]);
+      expect(add.body.members_with_roles).toEqual([{ user_id: 'default_user_id', user_email: null, role: 'admin' }, { user_id: 'fresh', user_email: null, role: 'user' }]);
       expect((add.body.updated_users as { user_id: string; teams: string[] }[]).map((u) => [u.user_id, u.teams])).toEqual([['fresh', ['t']]]);
       expect((await h.call('POST', '/team/member_add', { team_id: 't', member: [{ user_id: 'fresh', role: 'admin' }] })).status).toBe(400);
       const del = await h.call('POST', '/team/member_delete', { team_id: 't', user_id: 'fresh' });
-      expect(del.body.members_with_roles).toEqual([]);
+      expect(del.body.members_with_roles).toEqual([{ user_id: 'default_user_id', user_email: null, role: 'admin' }]);
       expect((await h.call('GET', '/user/info?user_id=fresh')).body.user_info.teams).toEqual([]);
       expect((await h.call('POST', '/team/member_delete', { team_id: 't', user_id: 'fresh' })).status).toBe(400);
     });

@@ -1,6 +1,6 @@
 /**
  * The seed's admin flow against the real server over HTTP, with curl-shaped requests: create a
- * user with a budget, generate a key for it, spend, and get 429 budget_exceeded once over budget,
+ * user with a budget, generate a key for it, spend, and get LiteLLM's 400 budget_exceeded once over budget,
  * rendered in the OpenAI and the Anthropic envelope.
  *
  * The key is first used over HTTP for a real chat completion (a fraction of a cent). The "spend"
@@ -69,7 +69,7 @@ describe('seed admin flow (curl-shaped, real HTTP)', () => {
     expect((await curl('GET', '/v1/models', undefined, key)).status).toBe(200);
   });
 
-  it('spends $4 a call until the user budget is used up, then 429 budget_exceeded in both envelopes', async () => {
+  it('spends $4 a call until the user budget is used up, then 400 budget_exceeded in both envelopes', async () => {
     // The principal the HTTP surfaces get for this key, from an authenticator over the gateway's cache.
     const principal = new VirtualKeyAuthenticator('sk-1234', gw.gateway.tenancy).authenticate({ authorization: `Bearer ${key}` });
     expect(principal).toMatchObject({ keyAlias: 'alice-laptop', userId });
@@ -90,10 +90,10 @@ describe('seed admin flow (curl-shaped, real HTTP)', () => {
       error = err as GatewayError;
     }
     expect(error).toBeInstanceOf(GatewayError);
-    expect([error!.status, error!.code]).toEqual([429, 'budget_exceeded']);
+    expect([error!.status, error!.code]).toEqual([400, 'budget_exceeded']);
     expect(error!.message).toBe(`ExceededBudget: User=${userId} over budget. Spend=${12 + base}, Budget=10`);
-    expect(openAIChatCodec.encodeError(error!, 'call-1')).toEqual({ error: { message: error!.message, type: 'budget_exceeded', param: null, code: '429' } });
-    expect(anthropicMessagesCodec.encodeError(error!, 'call-1')).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: error!.message }, request_id: 'call-1' });
+    expect(openAIChatCodec.encodeError(error!, 'call-1')).toEqual({ error: { message: error!.message, type: 'budget_exceeded', param: null, code: '400' } });
+    expect(anthropicMessagesCodec.encodeError(error!, 'call-1')).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: error!.message }, request_id: 'call-1' });
 
     const info = await curl('GET', `/key/info?key=${key}`);
     expect(info.body.info).toMatchObject({ key_alias: 'alice-laptop', spend: 12 + base, user_id: userId });

@@ -224,7 +224,20 @@ describe('Anthropic surface extras', () => {
       body: JSON.stringify(openaiBody),
     });
     const viaGatewayO = await postJson(e2e.url, '/v1/chat/completions', openaiBody);
-    compare(await viaGatewayO.text(), await directO.text());
+    // OpenAI chunks reach the client in LiteLLM's shape (exclude_none; the usage chunk has one empty
+    // choice): the upstream's events, each as LiteLLM would serialise it, else byte for byte.
+    const stripNulls = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(stripNulls) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (x === null ? [] : [[k, stripNulls(x)]]))) : v;
+    const litellmShaped = (upstream: string): string =>
+      parseSse(upstream)
+        .map((e) => {
+          if (e.data === '[DONE]') return 'data: [DONE]\n\n';
+          const chunk = stripNulls(JSON.parse(e.data)) as { choices: unknown[]; usage?: unknown };
+          if (chunk.choices.length === 0 && chunk.usage !== undefined) chunk.choices = [{ index: 0, delta: {} }];
+          return `data: ${JSON.stringify(chunk)}\n\n`;
+        })
+        .join('');
+    compare(await viaGatewayO.text(), litellmShaped(await directO.text()));
   });
 
   it('passthrough keeps the field order when it rewrites the model', async () => {

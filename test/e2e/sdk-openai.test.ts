@@ -84,11 +84,13 @@ describe.each(targets)('OpenAI SDK → $model', (t) => {
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
     expect(text).toBe(t.reply);
     expect(chunks.filter((c) => c.choices.length > 0).length).toBeGreaterThan(1);
-    expect(chunks.flatMap((c) => c.choices.map((ch) => ch.finish_reason)).filter((f) => f !== null)).toEqual(['stop']);
+    // LiteLLM's shape (exclude_none): finish_reason appears once, never as null.
+    expect(chunks.flatMap((c) => c.choices.map((ch) => ch.finish_reason)).filter((f) => f !== undefined)).toEqual(['stop']);
     const usageChunks = chunks.filter((c) => c.usage !== null && c.usage !== undefined);
     expect(usageChunks).toHaveLength(1);
+    expect(chunks.filter((c) => 'usage' in c)).toEqual(usageChunks); // never "usage": null
     const usage = usageChunks[0]!.usage!;
-    expect(usageChunks[0]!.choices).toEqual([]);
+    expect(usageChunks[0]!.choices).toEqual([{ index: 0, delta: {} }]); // LiteLLM's usage chunk, not OpenAI's []
     if (t.fake() !== undefined) {
       expect(usage.prompt_tokens).toBe(countWords(question));
       expect(usage.completion_tokens).toBe(countWords(t.reply));

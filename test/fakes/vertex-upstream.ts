@@ -14,6 +14,8 @@
 //    Code's first-party requests is refused here too: betas outside FAKE_VERTEX_BETAS,
 //    `cache_control.scope`, and features the model predates (adaptive thinking, effort,
 //    `role: "system"` messages).
+//  - Model Garden: …/endpoints/openapi/chat/completions and …/publishers/mistralai/models/{m}:rawPredict
+//    | :streamRawPredict → vertex-maas.ts.
 // Every Vertex route requires a live bearer from the token endpoint (401 UNAUTHENTICATED otherwise)
 // and the configured project (403 PERMISSION_DENIED). `script` steps apply to the next generation
 // request, whichever publisher it reaches.
@@ -24,6 +26,7 @@ import { cacheScopeError, claudeModelError, FAKE_VERTEX_BETAS } from './claude-p
 import type { Exchange, FakeStep, FakeUpstream, RecordedRequest } from './common.js';
 import { header, isRecord, sendJson, serve, StepQueue } from './common.js';
 import { googleError, startFakeGemini, GEMINI_FAKE_KEY, type GeminiFakeOptions } from './gemini-upstream.js';
+import { maasRoute, serveMaas } from './vertex-maas.js';
 
 export const VERTEX_PROJECT = 'tollgate-test';
 
@@ -159,7 +162,8 @@ export async function startFakeVertex(opts: VertexFakeOptions = {}): Promise<Ver
       return Promise.resolve();
     };
     const route = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/(google|anthropic)\/models\/([^/:]+):([A-Za-z]+)$/.exec(pathname);
-    if (ex.req.method !== 'POST' || route === null) return fail(googleError(404, 'NOT_FOUND', `The requested URL ${pathname} was not found on this server.`));
+    const maas = maasRoute(pathname);
+    if (ex.req.method !== 'POST' || (route === null && maas === undefined)) return fail(googleError(404, 'NOT_FOUND', `The requested URL ${pathname} was not found on this server.`));
     const auth = header(ex, 'authorization');
     if (auth === undefined) {
       return fail(googleError(401, 'UNAUTHENTICATED', 'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.'));
@@ -168,6 +172,11 @@ export async function startFakeVertex(opts: VertexFakeOptions = {}): Promise<Ver
     if (!auth.startsWith('Bearer ') || expiry === undefined || expiry < Date.now()) {
       return fail(googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.'));
     }
+    if (maas !== undefined) {
+      if (maas.project !== project) return fail(googleError(403, 'PERMISSION_DENIED', `Permission denied on resource project ${maas.project}.`));
+      return serveMaas(ex, maas, steps.next());
+    }
+    if (route === null) return fail(googleError(404, 'NOT_FOUND', `The requested URL ${pathname} was not found on this server.`));
     const [, reqProject, location = '', publisher, model = '', method = ''] = route;
     if (reqProject !== project) return fail(googleError(403, 'PERMISSION_DENIED', `Permission denied on resource project ${reqProject}.`));
     const body = ex.record.json;

@@ -66,7 +66,8 @@ general_settings: { master_key: ${MASTER_KEY} }
 litellm_settings: { callbacks: ["prometheus"] }
 `);
   if (gate.run) {
-    prom = await startPrometheus([{ address: new URL(gw.url).host }], { bin: gate.bin });
+    // `/metrics/`, with the slash, as LiteLLM users' scrape configs and its Grafana dashboard have it.
+    prom = await startPrometheus([{ address: new URL(gw.url).host, metricsPath: '/metrics/' }], { bin: gate.bin });
     await prom.waitForTargetsUp();
   }
 }, 60_000);

@@ -46,6 +46,12 @@ describe('prometheus_metrics_config', () => {
     }
   });
 
+  it('warns once at startup that these three count the response cache, naming the prompt-cache metrics', () => {
+    const lines = gw.gateway.warnings.filter((w) => w.includes('litellm_cache_hits_metric'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/litellm_input_cached_tokens_metric and litellm_input_cache_creation_tokens_metric/);
+  });
+
   it('refuses to start with a misspelt metric, naming it', () => {
     const loaded = parseConfigText(SEED.replace('litellm_cache_misses_metric', 'litellm_cache_miss_metric'), 'bad.yaml', {});
     let error: unknown;
@@ -75,6 +81,18 @@ describe('--metrics-port', () => {
     expect(await res.text()).toContain('# TYPE litellm_proxy_total_requests_metric_total counter');
     expect((await fetch(url.replace('/metrics', '/other'))).status).toBe(404);
   });
+
+  it('answers /metrics/ (the path LiteLLM users and its Grafana dashboard scrape) on both ports', async () => {
+    const url = await gw.gateway.listenMetrics(0, '127.0.0.1');
+    for (const base of [gw.url, url.replace(/\/metrics$/, '')]) {
+      for (const path of ['/metrics', '/metrics/', '/metrics/?name[]=x']) {
+        const res = await fetch(`${base}${path}`);
+        expect(res.status, `${base}${path}`).toBe(200);
+        expect(res.headers.get('content-type')).toContain('text/plain');
+        expect(await res.text()).toContain('# TYPE litellm_proxy_total_requests_metric_total counter');
+      }
+    }
+  });
 });
 
 describe('/metrics authentication', () => {
@@ -89,8 +107,10 @@ litellm_settings:
   afterAll(() => gw.close());
 
   it('needs a key on the main port and on the metrics port when configured', async () => {
-    expect((await fetch(`${gw.url}/metrics`)).status).toBe(401);
-    expect((await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).status).toBe(200);
+    for (const path of ['/metrics', '/metrics/']) {
+      expect((await fetch(`${gw.url}${path}`)).status).toBe(401);
+      expect((await fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).status).toBe(200);
+    }
     const url = await gw.gateway.listenMetrics(0, '127.0.0.1');
     expect((await fetch(url)).status).toBe(401);
     expect((await fetch(url, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).status).toBe(200);

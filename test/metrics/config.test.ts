@@ -92,6 +92,38 @@ describe('prometheus_metrics_config', () => {
   });
 });
 
+describe('the response-cache metrics mistaken for prompt caching', () => {
+  const promptCacheLine = (warnings: readonly string[]): string[] => warnings.filter((w) => w.includes('litellm_input_cached_tokens_metric'));
+
+  it('the seed config (three litellm_cache_* metrics) gets one line naming the provider prompt-cache metrics', () => {
+    const lines = promptCacheLine(resolveMetricsConfig({ prometheus_metrics_config: [SEED_GROUP] }).warnings);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('litellm_input_cache_creation_tokens_metric');
+    expect(lines[0]).toContain("gateway's own response cache");
+    expect(lines[0]).toContain('litellm_cache_hits_metric, litellm_cache_misses_metric, litellm_cached_tokens_metric');
+    expect(lines[0]).not.toContain('\n');
+  });
+
+  it('the fixed config, the default (no groups) and configs without cache metrics stay quiet', () => {
+    const fixed = { ...SEED_GROUP, metrics: [...SEED_GROUP.metrics, 'litellm_input_cached_tokens_metric', 'litellm_input_cache_creation_tokens_metric'] };
+    expect(promptCacheLine(resolveMetricsConfig({ prometheus_metrics_config: [fixed] }).warnings)).toEqual([]);
+    expect(resolveMetricsConfig({}).warnings).toEqual([]);
+    expect(resolveMetricsConfig({ prometheus_metrics_config: [{ group: 'g', metrics: ['litellm_spend_metric'] }] }).warnings).toEqual([]);
+  });
+
+  it('one prompt-cache metric in another group is enough', () => {
+    const config = resolveMetricsConfig({ prometheus_metrics_config: [SEED_GROUP, { group: 'p', metrics: ['litellm_input_cached_tokens_metric'] }] });
+    expect(promptCacheLine(config.warnings)).toEqual([]);
+  });
+
+  it('excluding the prompt-cache metrics brings the line back', () => {
+    const fixed = { ...SEED_GROUP, metrics: [...SEED_GROUP.metrics, 'litellm_input_cached_tokens_metric', 'litellm_input_cache_creation_tokens_metric'] };
+    const config = resolveMetricsConfig({ prometheus_metrics_config: [fixed], prometheus_exclude_metrics: PROMPT_CACHE });
+    expect(promptCacheLine(config.warnings)).toHaveLength(1);
+  });
+});
+const PROMPT_CACHE = ['litellm_input_cached_tokens_metric', 'litellm_input_cache_creation_tokens_metric'];
+
 describe('exclude lists', () => {
   it('drops excluded metrics, even when a group names them', () => {
     const config = resolveMetricsConfig({

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { METRICS_BY_NAME, exposedName, LATENCY_BUCKETS, LITELLM_METRICS_NOT_EMITTED, METRICS } from '../../src/observability/metrics/definitions.js';
 import { renderMetricsDoc } from '../../src/observability/metrics/doc.js';
+import { resolveMetricsConfig, type MetricsSettings } from '../../src/observability/metrics/index.js';
+import { parse as parseYaml } from 'yaml';
 
 describe('definitions', () => {
   it('names each metric once, with valid and unique label names', () => {
@@ -61,5 +63,14 @@ describe('docs/metrics.md', () => {
     const doc = renderMetricsDoc();
     for (const def of METRICS) expect(doc).toMatch(new RegExp(`\\| \`${exposedName(def)}\`( \\(config: \`${def.name}\`\\))? \\| ${def.type}`));
     expect(doc).toContain('## Response cache vs provider prompt cache');
+  });
+
+  it('every YAML example is a valid config; only the cache-metrics-only one gets the prompt-cache warning', () => {
+    const blocks = [...renderMetricsDoc().matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parseYaml(m[1]!) as { litellm_settings: MetricsSettings });
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    const warned = blocks.map((b) => resolveMetricsConfig(b.litellm_settings).warnings.some((w) => w.includes('litellm_input_cache_creation_tokens_metric')));
+    const cacheOnly = blocks.findIndex((b) => JSON.stringify(b).includes('"metrics":["litellm_cache_hits_metric","litellm_cache_misses_metric","litellm_cached_tokens_metric"]'));
+    expect(cacheOnly).toBeGreaterThanOrEqual(0);
+    expect(warned).toEqual(blocks.map((_, i) => i === cacheOnly));
   });
 });

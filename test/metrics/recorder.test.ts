@@ -98,9 +98,33 @@ describe('labels', () => {
 
   it('writes "None" for missing values and turns newlines into spaces', async () => {
     const metrics = createMetrics();
-    metrics.observe(callRecord({ principal: { isMaster: true }, userAgent: 'bad\nagent\r\u2028' }));
+    metrics.observe(callRecord({ principal: { isMaster: false }, userAgent: 'bad\nagent\r\u2028' }));
     const [sample] = find(await samplesOf(metrics), 'litellm_proxy_total_requests_metric_total');
-    expect(sample?.labels).toMatchObject({ hashed_api_key: 'None', api_key_alias: 'None', team: 'None', user: 'None', user_agent: 'bad agent' });
+    expect(sample?.labels).toMatchObject({ hashed_api_key: 'None', api_key_alias: 'None', team: 'None', user: 'None', user_email: 'None', user_agent: 'bad agent' });
+  });
+
+  it("labels master-key traffic as LiteLLM does: user default_user_id, hashed_api_key litellm_proxy_master_key", async () => {
+    const metrics = createMetrics();
+    metrics.observe(callRecord({ principal: { isMaster: true, keyHash: 'sha-of-master' } }));
+    const s = await samplesOf(metrics);
+    expect(find(s, 'litellm_proxy_total_requests_metric_total')[0]?.labels).toMatchObject({ user: 'default_user_id', hashed_api_key: 'litellm_proxy_master_key', team: 'None' });
+    expect(JSON.stringify(s)).not.toContain('sha-of-master');
+  });
+
+  it('fills team_alias and user_email from the tenancy lookup; facts on the principal win', async () => {
+    const seen: unknown[] = [];
+    const metrics = createMetrics({
+      lookupPrincipal: (p) => {
+        seen.push(p);
+        return { teamAlias: `alias-of-${p.teamId ?? ''}`, userEmail: `${p.userId ?? ''}@example.com` };
+      },
+    });
+    metrics.observe(callRecord());
+    metrics.observe(callRecord({ requestId: 'r2', principal: { ...callRecord().principal, userId: 'user-2', teamAlias: 'own' } as CallRecord['principal'] }));
+    const s = await samplesOf(metrics);
+    expect(total(s, 'litellm_proxy_total_requests_metric_total', { user: 'user-1', user_email: 'user-1@example.com', team_alias: 'alias-of-team-1' })).toBe(1);
+    expect(total(s, 'litellm_proxy_total_requests_metric_total', { user: 'user-2', user_email: 'user-2@example.com', team_alias: 'own' })).toBe(1);
+    expect(seen).toHaveLength(2); // once per call, shared by every metric it feeds
   });
 });
 
@@ -154,15 +178,42 @@ describe('failures', () => {
     metrics.observe(callRecord({ outcome: 'failure', httpStatus: 401, error: { code: 'authentication', message: 'bad key' }, deployment: undefined, attempts: [] }));
     expect(find(await samplesOf(metrics), 'litellm_proxy_total_requests_metric_total')).toEqual([]);
   });
+
+  it('counts a provider 401 (a deployment with a bad credential), unlike LiteLLM, which skips every 401', async () => {
+    const metrics = createMetrics();
+    metrics.observe(
+      callRecord({
+        outcome: 'failure',
+        httpStatus: 401,
+        error: { code: 'authentication', message: 'invalid x-api-key' },
+        attempts: [{ deploymentId: SONNET.id, startedAt: 0, durationMs: 5, outcome: 'failure', status: 401, errorCode: 'authentication' }],
+        usage: {},
+        costNanoUsd: 0,
+      }),
+    );
+    const s = await samplesOf(metrics);
+    expect(total(s, 'litellm_proxy_failed_requests_metric_total', { exception_status: '401', exception_class: 'Anthropic.AuthenticationError' })).toBe(1);
+    expect(total(s, 'litellm_deployment_failure_responses_total', { model_id: SONNET.id, exception_status: '401' })).toBe(1);
+  });
+
+  it('skips any 401 the gateway answered itself, whatever its error code', async () => {
+    const metrics = createMetrics();
+    const untouched = await samplesOf(createMetrics());
+    metrics.observe(callRecord({ outcome: 'failure', httpStatus: 401, error: { code: 'permission_denied', message: 'no default models' }, deployment: undefined, attempts: [] }));
+    expect(await samplesOf(metrics)).toEqual(untouched);
+  });
 });
 
 describe('cost', () => {
-  it('never adds $0 for an unpriced call: it is counted as a zero-cost request with the reason', async () => {
+  it('an unpriced call is a zero-cost request with the reason, and its model still has a spend series at 0', async () => {
     const metrics = createMetrics();
     metrics.observe(callRecord({ costNanoUsd: null, costMissingReason: 'no_price' }));
     metrics.observe(callRecord({ costNanoUsd: null, costMissingReason: 'missing_rate' }));
+    // Rejected before routing (no deployment, no model): no spend series for model "None".
+    metrics.observe(callRecord({ costNanoUsd: null, deployment: undefined, upstreamModel: undefined, attempts: [], outcome: 'failure', httpStatus: 400, error: { code: 'budget_exceeded', message: 'over' }, usage: {} }));
     const s = await samplesOf(metrics);
-    expect(find(s, 'litellm_spend_metric_total')).toEqual([]);
+    const spend = find(s, 'litellm_spend_metric_total');
+    expect(spend.map((x) => [x.labels.model, x.labels.requested_model, x.value])).toEqual([['claude-sonnet-4-5', 'claude-sonnet', 0]]);
     expect(total(s, 'litellm_zero_cost_requests_total', { reason: 'missing_pricing_key', requested_model: 'claude-sonnet', model: 'claude-sonnet-4-5' })).toBe(1);
     expect(total(s, 'litellm_zero_cost_requests_total', { reason: 'pricing_not_applied' })).toBe(1);
   });

@@ -71,24 +71,30 @@ describe('model access', () => {
     s.policy.setAccessGroups(new Map([['beta-models', ['claude-*']]]));
     const k = await s.keys.generate({ models: ['gpt-4o-mini', 'beta-models', 'openai/*'] }, null);
     const err = await refusal(s.policy.admit(request(k.plaintext, { requestedModel: 'gpt-4o' })));
-    expect([err.status, err.code, err.param]).toEqual([403, 'permission_denied', 'model']);
-    expect(err.message).toBe("API Key not allowed to access model. This key can only access models=['gpt-4o-mini', 'beta-models', 'openai/*']. Tried to access gpt-4o");
+    expect([err.status, err.code, err.param, err.type]).toEqual([403, 'permission_denied', 'model', 'key_model_access_denied']);
+    expect(err.message).toBe("key not allowed to access model. This key can only access models=['gpt-4o-mini', 'beta-models', 'openai/*']. Tried to access gpt-4o");
     await s.policy.admit(request(k.plaintext, { requestedModel: 'claude-sonnet-4-5' }));
     await s.policy.admit(request(k.plaintext, { requestedModel: 'openai/gpt-5' }));
     expect(s.policy.allowedModels(s.auth.authenticate(bearer(k.plaintext)), ['gpt-4o', 'gpt-4o-mini', 'claude-haiku', 'echo'])).toEqual(['gpt-4o-mini', 'claude-haiku']);
 
     await s.people.createTeam('t', { models: ['gpt-4o'] });
     const teamKey = await s.keys.generate({ team_id: 't' }, null);
-    expect((await refusal(s.policy.admit(request(teamKey.plaintext, { requestedModel: 'echo' })))).message).toBe("Team=t not allowed to call model=echo. Allowed team models = ['gpt-4o']");
+    const teamErr = await refusal(s.policy.admit(request(teamKey.plaintext, { requestedModel: 'echo' })));
+    expect([teamErr.status, teamErr.type, teamErr.message]).toEqual([403, 'team_model_access_denied', "team not allowed to access model. This team can only access models=['gpt-4o']. Tried to access echo"]);
 
     await s.people.createUser('nobody', { models: ['no-default-models'] });
     const personal = await s.keys.generate({ user_id: 'nobody' }, null);
-    expect((await refusal(s.policy.admit(request(personal.plaintext)))).message).toMatch(/^User=nobody not allowed to call model=gpt-4o/);
+    const userErr = await refusal(s.policy.admit(request(personal.plaintext)));
+    expect([userErr.status, userErr.type, userErr.message]).toEqual([401, 'key_model_access_denied', 'User not allowed to access model. No default model access, only team models allowed. Tried to access gpt-4o']);
+    await s.people.createUser('narrow', { models: ['gpt-4o-mini'] });
+    const narrow = await s.keys.generate({ user_id: 'narrow' }, null);
+    const narrowErr = await refusal(s.policy.admit(request(narrow.plaintext)));
+    expect([narrowErr.status, narrowErr.type, narrowErr.message]).toEqual([403, 'user_model_access_denied', "user not allowed to access model. This user can only access models=['gpt-4o-mini']. Tried to access gpt-4o"]);
   });
 });
 
 describe('budgets', () => {
-  it('a key with $1 serves ten $0.10 calls, then answers 429 budget_exceeded', async () => {
+  it('a key with $1 serves ten $0.10 calls, then answers LiteLLM\'s 400 budget_exceeded', async () => {
     const k = await s.keys.generate({ max_budget_nano: USD }, null);
     for (let i = 0; i < 10; i++) {
       const a = await s.policy.admit(request(k.plaintext));
@@ -96,7 +102,8 @@ describe('budgets', () => {
       await settled();
     }
     const err = await refusal(s.policy.admit(request(k.plaintext)));
-    expect([err.status, err.code, err.message]).toEqual([429, 'budget_exceeded', 'Budget has been exceeded! Current cost: 1, Max budget: 1']);
+    expect([err.status, err.code, err.type, err.message]).toEqual([400, 'budget_exceeded', 'budget_exceeded', 'Budget has been exceeded! Current cost: 1, Max budget: 1']);
+    expect(err.retryAfterSeconds).toBeUndefined();
     expect(await s.tenancy.spendOf('key', k.record.token, null)).toBe(USD);
   });
 
@@ -143,7 +150,7 @@ describe('budgets', () => {
     await settled();
     expect((await refusal(s.policy.admit(request(tk.plaintext)))).message).toBe('Budget has been exceeded! Team=t Current cost: 0.1, Max budget: 0.1');
 
-    await s.customers.create('cust-1', { max_budget_nano: TENTH });
+    await s.customers.create('cust-1', {}, { max_budget_nano: TENTH }, 'admin');
     const open = await s.keys.generate({}, null);
     const z = await s.policy.admit(request(open.plaintext, { endUser: 'cust-1' }));
     s.policy.settle(z, callFor(z, TENTH));
@@ -297,7 +304,7 @@ describe('rate limits', () => {
     await s.policy.admit(request(mk.plaintext));
     expect((await refusal(s.policy.admit(request(mk.plaintext)))).message).toMatch(/model_per_key/);
     await s.policy.admit(request(mk.plaintext, { requestedModel: 'other' }));
-    await s.customers.create('c', { rpm_limit: 1 });
+    await s.customers.create('c', {}, { rpm_limit: 1 }, 'admin');
     const ck = await s.keys.generate({}, null);
     await s.policy.admit(request(ck.plaintext, { endUser: 'c' }));
     expect((await refusal(s.policy.admit(request(ck.plaintext, { endUser: 'c' })))).message).toMatch(/end_user: c/);

@@ -1,6 +1,7 @@
 /** CallRecords and spend log rows for storage tests. */
 import type { CallRecord } from '../../src/core/call-record.js';
 import { hashKey } from '../../src/policy/auth.js';
+import { spendLogRow } from '../../src/accounting/spend-writer.js';
 import type { SpendLogRow } from '../../src/storage/ports.js';
 
 export const DAY = 86_400_000;
@@ -46,51 +47,49 @@ export function makeCall(overrides: Partial<CallRecord> = {}): CallRecord {
   };
 }
 
-/** A plain row with only what a test cares about set; the rest neutral. */
-export function makeRow(overrides: Partial<SpendLogRow> = {}): SpendLogRow {
-  const start = overrides.start_time ?? MAR10;
-  return {
-    call_id: uniqueId('callrow'),
-    request_id: uniqueId('row'),
-    call_type: 'acompletion',
-    surface: 'openai-chat',
-    start_time: start,
-    end_time: start + 500,
-    api_key: null,
-    key_alias: null,
-    user_id: null,
-    team_id: null,
-    end_user: null,
-    requested_model: 'gpt-x',
-    model_group: 'gpt-x',
-    model_id: 'dep-x',
-    provider: 'openai',
-    upstream_model: 'gpt-x-2025',
-    api_base: null,
-    retries: 0,
-    fallbacks: 0,
-    stream: false,
-    status_code: 200,
-    outcome: 'success',
-    error_class: null,
-    error_message: null,
-    input_uncached_tokens: 10,
-    cache_read_tokens: null,
-    cache_write_5m_tokens: null,
-    cache_write_1h_tokens: null,
-    cache_write_unknown_ttl_tokens: null,
-    output_tokens: 5,
-    reasoning_tokens: null,
-    prompt_tokens: 10,
-    completion_tokens: 5,
-    total_tokens: 15,
-    cost_nano_usd: 1000,
-    ttft_ms: null,
-    duration_ms: 500,
-    user_agent: null,
-    metadata: null,
-    tags: '[]',
-    client_disconnected: false,
-    ...overrides,
-  };
+export interface RowSpec {
+  requestId?: string;
+  start?: number;
+  apiKey?: string;
+  user?: string;
+  team?: string;
+  endUser?: string;
+  /** Cost in nano-USD; null = unpriced. */
+  nano?: number | null;
+  uncached?: number;
+  output?: number;
+  model?: string | null;
+  group?: string;
+  tags?: string[];
+  outcome?: 'success' | 'failure';
+}
+
+/** A spend row from a plain OpenAI call with only what a test cares about set; the rest neutral. */
+export function makeRow(spec: RowSpec = {}): SpendLogRow {
+  const start = spec.start ?? MAR10;
+  const model = spec.model === undefined ? 'gpt-x-2025' : spec.model;
+  const group = spec.group ?? 'gpt-x';
+  return spendLogRow(
+    makeCall({
+      requestId: spec.requestId ?? uniqueId('row'),
+      surface: 'openai-chat',
+      route: '/v1/chat/completions',
+      stream: false,
+      startedAt: start,
+      endedAt: start + 500,
+      durationMs: 500,
+      timeToFirstTokenMs: undefined,
+      principal: { isMaster: false, keyHash: spec.apiKey, userId: spec.user, teamId: spec.team, endUser: spec.endUser },
+      requestedModel: group,
+      modelGroup: group,
+      deployment: model === null ? undefined : { id: 'dep-x', modelGroup: group, provider: 'openai', model },
+      upstreamModel: model ?? undefined,
+      usage: { inputUncached: spec.uncached ?? 10, output: spec.output ?? 5 },
+      costNanoUsd: spec.nano === undefined ? 1000 : spec.nano,
+      outcome: spec.outcome ?? 'success',
+      httpStatus: spec.outcome === 'failure' ? 500 : 200,
+      metadata: spec.tags === undefined ? undefined : { tags: spec.tags },
+      passthrough: true,
+    }),
+  );
 }

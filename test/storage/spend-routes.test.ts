@@ -120,6 +120,10 @@ for (const backend of BACKENDS) {
         call_type: 'anthropic_messages',
         api_key: HA,
         spend: 0.25,
+        request_duration_ms: 800,
+        completionStartTime: '2025-03-11T00:00:00.209Z',
+        organization_id: '',
+        cache_key: 'Cache OFF',
         prompt_tokens: 50,
         completion_tokens: 5,
         total_tokens: 55,
@@ -153,14 +157,16 @@ for (const backend of BACKENDS) {
       expect((await get('/spend/logs?request_id=missing')).body).toEqual([]);
     });
 
-    it('GET /spend/logs?api_key= accepts the plaintext key or its hash; user_id filters; unknown cost shows null', async () => {
+    it('GET /spend/logs?api_key= accepts the plaintext key or its hash; user_id filters; unknown cost is 0 in spend, null in the details', async () => {
       const byPlain = await get(`/spend/logs?api_key=${KEY_A}`);
       const byHash = await get(`/spend/logs?api_key=${HA}`);
       expect(ids(byPlain.body)).toEqual([id('c5'), id('c2'), id('c1'), id('c6')]);
       expect(byHash.body).toEqual(byPlain.body);
       const bob = await get('/spend/logs?user_id=bob');
       expect(ids(bob.body)).toEqual([id('c4'), id('c3')]);
-      expect((bob.body as { spend: number | null }[]).map((r) => r.spend)).toEqual([null, 2]);
+      const bobRows = bob.body as { spend: number; metadata: { tollgate: { cost_nano_usd: number | null; cost_missing_reason: string | null } } }[];
+      expect(bobRows.map((r) => r.spend)).toEqual([0, 2]);
+      expect(bobRows.map((r) => r.metadata.tollgate.cost_nano_usd)).toEqual([null, 2_000_000_000]);
     });
 
     it('date range: YYYY-MM-DD end includes the whole day; ISO bounds are exact and inclusive', async () => {
@@ -178,7 +184,13 @@ for (const backend of BACKENDS) {
     it('limit caps the rows and says so in a header', async () => {
       const res = await get(`/spend/logs?api_key=${HA}&limit=2`);
       expect(ids(res.body)).toEqual([id('c5'), id('c2')]);
-      expect(res.headers['x-tollgate-truncated']).toBe('true; limit=2');
+      expect(res.headers['x-tollgate-truncated']).toBe('true; limit=2; next_offset=2');
+      const next = await get(`/spend/logs?api_key=${HA}&limit=2&offset=2`);
+      expect(ids(next.body)).toEqual([id('c1'), id('c6')]);
+      expect(next.headers['x-tollgate-truncated']).toBeUndefined();
+      // A small page by default, and a hard cap.
+      expect((await get('/spend/logs?limit=1001')).status).toBe(400);
+      expect((await get('/spend/logs?offset=-1')).body).toMatchObject({ error: { param: 'offset' } });
     });
 
     it('with both dates and no summarize=false, /spend/logs answers LiteLLM daily summary, every day present', async () => {
@@ -235,7 +247,8 @@ for (const backend of BACKENDS) {
           group_by_day: '2025-03-11T00:00:00+00:00',
           customers: [
             { customer: 'cust-1', total_spend: 2, unpriced_requests: 0, metadata: [{ model: 'm-big', api_key: HB, spend: 2, total_tokens: 220 }] },
-            { customer: null, total_spend: 0, unpriced_requests: 1, metadata: [{ model: 'm-small', api_key: HB, spend: 0, total_tokens: 10 }] },
+            // LiteLLM stores "no end user" as "".
+            { customer: '', total_spend: 0, unpriced_requests: 1, metadata: [{ model: 'm-small', api_key: HB, spend: 0, total_tokens: 10 }] },
           ],
         },
       ]);
@@ -304,6 +317,32 @@ for (const backend of BACKENDS) {
       ]);
     });
 
+    it('/team/daily/activity and /user/daily/activity answer from LiteLLM\'s daily tables in LiteLLM\'s shape', async () => {
+      const team = await get('/team/daily/activity?start_date=2025-03-10&end_date=2025-03-11');
+      expect(team.status).toBe(200);
+      const body = team.body as { results: { date: string; metrics: Record<string, number>; breakdown: Record<string, Record<string, { metrics: Record<string, number> }>> }[]; metadata: Record<string, unknown> };
+      // Newest first. 03-11: only c4 has a team (t2, unpriced: spend 0); 03-10: c1 + c2, both t1.
+      expect(body.results.map((r) => r.date)).toEqual(['2025-03-11', '2025-03-10']);
+      const [d11, d10] = body.results;
+      expect(d11?.metrics).toEqual({ spend: 0, prompt_tokens: 7, completion_tokens: 3, total_tokens: 10, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, api_requests: 1, successful_requests: 1, failed_requests: 0 });
+      expect(d10?.metrics).toEqual({ spend: 1.25, prompt_tokens: 150, completion_tokens: 15, total_tokens: 165, cache_read_input_tokens: 30, cache_creation_input_tokens: 0, api_requests: 2, successful_requests: 2, failed_requests: 0 });
+      expect(Object.keys(d10?.breakdown.models ?? {}).sort()).toEqual(['m-big', 'm-small']);
+      expect(d10?.breakdown.entities?.t1?.metrics.spend).toBe(1.25);
+      expect(d10?.breakdown.api_keys?.[HA]?.metrics.api_requests).toBe(2);
+      expect(body.metadata).toMatchObject({ total_spend: 1.25, total_api_requests: 3, total_prompt_tokens: 157, page: 1, total_pages: 1, has_more: false });
+      const only = await get('/team/daily/activity?start_date=2025-03-10&end_date=2025-03-11&team_ids=t2');
+      expect((only.body as typeof body).metadata).toMatchObject({ total_api_requests: 1 });
+      const bob = await get('/user/daily/activity?start_date=2025-03-09&end_date=2025-03-12&user_id=bob');
+      expect((bob.body as typeof body).results.map((r) => [r.date, r.metrics.api_requests, r.metrics.spend])).toEqual([['2025-03-11', 2, 2]]);
+      const paged = await get('/user/daily/activity?start_date=2025-03-09&end_date=2025-03-12&page_size=1&page=2');
+      expect((paged.body as typeof body).metadata).toMatchObject({ page: 2, has_more: true });
+      expect((await get('/tag/daily/activity?start_date=2025-03-10&end_date=2025-03-10&tags=team:ml')).body).toMatchObject({ metadata: { total_api_requests: 2, total_spend: 1.25 } });
+      expect((await get('/customer/daily/activity?start_date=2025-03-10&end_date=2025-03-11')).body).toMatchObject({ metadata: { total_api_requests: 3 } });
+      const bad = await get('/team/daily/activity?start_date=2025-03-10');
+      expect(bad.status).toBe(400);
+      expect(bad.body).toMatchObject({ error: { param: 'end_date' } });
+    });
+
     it('/global/spend/report rejects missing dates and an unknown group_by with 400', async () => {
       expect((await get('/global/spend/report?start_date=2025-03-10')).status).toBe(400);
       const bad = await get('/global/spend/report?start_date=2025-03-10&end_date=2025-03-11&group_by=planet');
@@ -328,7 +367,7 @@ describe('no plaintext key in the database', () => {
           outcome: 'failure',
           httpStatus: 401,
           error: { code: 'authentication', message: `Incorrect API key provided: ${KEY_A}` },
-          metadata: { copied_key: KEY_B, tags: [KEY_A] },
+          metadata: { spend_logs_metadata: { copied_key: KEY_B }, tags: [KEY_A] },
         }),
       );
       await writer.close();

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SpendWriter, type SpendWriterLogger } from '../../src/accounting/spend-writer.js';
-import type { SpendAggregate, SpendLogRow, SpendLogStore } from '../../src/storage/ports.js';
+import type { DailySpendRow, SpendAggregate, SpendLogRow, SpendLogStore, StoredSpendLog } from '../../src/storage/ports.js';
 import { BACKENDS } from './backends.js';
 import { makeCall } from './calls.js';
 
@@ -20,10 +20,13 @@ class PickyStore implements SpendLogStore {
     this.rows.push(...rows);
     return Promise.resolve();
   }
-  query(): Promise<SpendLogRow[]> {
+  query(): Promise<StoredSpendLog[]> {
     return Promise.resolve(this.rows);
   }
   report(): Promise<SpendAggregate[]> {
+    return Promise.resolve([]);
+  }
+  daily(): Promise<DailySpendRow[]> {
     return Promise.resolve([]);
   }
 }
@@ -36,24 +39,24 @@ describe('a refused row does not hold the queue hostage', () => {
 
   it('writes the rest of the batch and drops only the row the store refuses', async () => {
     const calls = Array.from({ length: 7 }, (_, i) => makeCall({ requestId: `poison-${i}` }));
-    const store = new PickyStore((row) => row.request_id === 'poison-3');
+    const store = new PickyStore((row) => row.log.request_id === 'poison-3');
     const errors: string[] = [];
     const writer = new SpendWriter(store, { flushIntervalMs: 60_000, logger: { warn: () => undefined, error: (_o, msg) => errors.push(msg) } });
     writers.push(writer);
     for (const call of calls) writer.record(call);
     await writer.flush();
-    expect(store.rows.map((r) => r.request_id).sort()).toEqual(calls.map((c) => c.requestId).filter((id) => id !== 'poison-3').sort());
+    expect(store.rows.map((r) => r.log.request_id).sort()).toEqual(calls.map((c) => c.requestId).filter((id) => id !== 'poison-3').sort());
     expect(writer.pendingRows).toBe(0);
     expect(errors).toEqual(['spend log: the store refused this row; it is dropped']);
   });
 
   it('finds the bad row when it is the first of the batch too', async () => {
-    const store = new PickyStore((row) => row.request_id === 'first-0');
+    const store = new PickyStore((row) => row.log.request_id === 'first-0');
     const writer = new SpendWriter(store, { flushIntervalMs: 60_000, logger: quiet });
     writers.push(writer);
     for (let i = 0; i < 5; i++) writer.record(makeCall({ requestId: `first-${i}` }));
     await writer.flush();
-    expect(store.rows.map((r) => r.request_id).sort()).toEqual(['first-1', 'first-2', 'first-3', 'first-4']);
+    expect(store.rows.map((r) => r.log.request_id).sort()).toEqual(['first-1', 'first-2', 'first-3', 'first-4']);
     expect(writer.pendingRows).toBe(0);
   });
 
@@ -81,12 +84,14 @@ describe('a refused row does not hold the queue hostage', () => {
       try {
         await db.migrate();
         const writer = new SpendWriter(db.spendLogs, { flushIntervalMs: 60_000, logger: quiet });
-        const call = makeCall({ requestId: `nul-${backend.name}-${Date.now()}`, principal: { isMaster: false, endUser: 'a\u0000b' } });
+        const call = makeCall({ requestId: `nul-${backend.name}-${Date.now()}`, principal: { isMaster: false, endUser: 'a\u0000b' }, metadata: { spend_logs_metadata: { note: 'c\u0000d' } } });
         writer.record(call);
         await writer.close();
         const rows = await db.spendLogs.query({ requestId: call.requestId });
         expect(rows).toHaveLength(1);
-        expect(rows[0]!.end_user).toBe('ab');
+        expect(rows[0]!.log.end_user).toBe('ab');
+        // Postgres JSONB refuses \u0000 too: stripped inside the metadata as well.
+        expect(rows[0]!.log.metadata.spend_logs_metadata).toEqual({ note: 'cd' });
       } finally {
         await cleanup();
       }

@@ -4,10 +4,10 @@
  * conversion of a CallRecord into its row.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { redactSecrets, spendLogRow, SpendWriter, type SpendWriterLogger } from '../../src/accounting/spend-writer.js';
+import { redactSecrets, responseIdOf, spendLogRow, SpendWriter, type SpendWriterLogger } from '../../src/accounting/spend-writer.js';
 import { hashKey } from '../../src/policy/auth.js';
 import { openDatabase } from '../../src/storage/database.js';
-import type { SpendAggregate, SpendLogRow, SpendLogStore } from '../../src/storage/ports.js';
+import type { DailySpendRow, SpendAggregate, SpendLogRow, SpendLogStore, StoredSpendLog } from '../../src/storage/ports.js';
 import { makeCall } from './calls.js';
 
 class FakeStore implements SpendLogStore {
@@ -21,10 +21,13 @@ class FakeStore implements SpendLogStore {
     this.batches.push([...rows]);
     return Promise.resolve();
   }
-  query(): Promise<SpendLogRow[]> {
+  query(): Promise<StoredSpendLog[]> {
     return Promise.resolve(this.batches.flat());
   }
   report(): Promise<SpendAggregate[]> {
+    return Promise.resolve([]);
+  }
+  daily(): Promise<DailySpendRow[]> {
     return Promise.resolve([]);
   }
   get rows(): SpendLogRow[] {
@@ -61,7 +64,7 @@ describe('SpendWriter', () => {
     expect(w.pendingRows).toBe(3);
     await w.flush();
     expect(store.batches).toHaveLength(1);
-    expect(store.rows.map((r) => r.request_id)).toEqual(calls.map((c) => c.requestId));
+    expect(store.rows.map((r) => r.log.request_id)).toEqual(calls.map((c) => c.requestId));
     expect(w.pendingRows).toBe(0);
     await w.flush();
     expect(store.calls).toBe(1);
@@ -120,7 +123,7 @@ describe('SpendWriter', () => {
     store.failing = undefined;
     await w.flush();
     expect(w.pendingRows).toBe(0);
-    expect(store.rows.map((r) => r.request_id)).toEqual([...calls, later].map((c) => c.requestId));
+    expect(store.rows.map((r) => r.log.request_id)).toEqual([...calls, later].map((c) => c.requestId));
     expect(logger.lines.map((l) => l.level)).toEqual(['error', 'warn']);
   });
 
@@ -135,7 +138,7 @@ describe('SpendWriter', () => {
     expect(w.dropped).toBe(2);
     store.failing = undefined;
     await w.flush();
-    expect(store.rows.map((r) => r.request_id)).toEqual(calls.slice(2).map((c) => c.requestId));
+    expect(store.rows.map((r) => r.log.request_id)).toEqual(calls.slice(2).map((c) => c.requestId));
   });
 
   it('writes through to a real SQLite store and close() leaves nothing behind', async () => {
@@ -151,30 +154,75 @@ describe('SpendWriter', () => {
 });
 
 describe('spendLogRow', () => {
-  it('maps every field of a call record, with integer nano-USD and OpenAI-convention totals', () => {
+  it('fills LiteLLM_SpendLogs as LiteLLM does and keeps the exact detail beside it', () => {
     const call = makeCall();
-    const row = spendLogRow(call);
-    expect(row).toMatchObject({
+    const { log, details } = spendLogRow(call, { teamAlias: 'Team A', organizationId: 'org-1' });
+    // makeCall: uncached 12, cache read 1802, cache write 5m 0, output 100; cost 2 340 600 nano-USD.
+    expect(log).toMatchObject({
       request_id: call.requestId,
       call_type: 'anthropic_messages',
-      surface: 'anthropic-messages',
-      start_time: call.startedAt,
-      end_time: Math.round(call.endedAt),
       api_key: hashKey('sk-test-key-0001'),
-      key_alias: 'ci-key',
-      user_id: 'alice',
-      team_id: 'team-a',
-      end_user: 'cust-1',
-      requested_model: 'claude-sonnet',
-      model_group: 'claude-sonnet',
+      spend: 0.0023406,
+      prompt_tokens: 1814,
+      completion_tokens: 100,
+      total_tokens: 1914,
+      startTime: call.startedAt,
+      endTime: Math.round(call.endedAt),
+      request_duration_ms: 1235,
+      completionStartTime: Math.round(call.startedAt + 210.4),
+      model: 'claude-sonnet-4-5',
       model_id: 'dep-1',
-      provider: 'anthropic',
-      upstream_model: 'claude-sonnet-4-5',
+      model_group: 'claude-sonnet',
+      custom_llm_provider: 'anthropic',
       api_base: 'https://api.anthropic.com',
+      user: 'alice',
+      team_id: 'team-a',
+      organization_id: 'org-1',
+      end_user: 'cust-1',
+      cache_hit: 'False',
+      cache_key: 'Cache OFF',
+      request_tags: ['job:nightly', 'team:ml'],
+      status: 'success',
+      session_id: call.callId,
+      requester_ip_address: null,
+      mcp_namespaced_tool_name: null,
+      agent_id: null,
+    });
+    expect(log.metadata).toMatchObject({
+      user_api_key: hashKey('sk-test-key-0001'),
+      user_api_key_alias: 'ci-key',
+      user_api_key_team_id: 'team-a',
+      user_api_key_team_alias: 'Team A',
+      user_api_key_org_id: 'org-1',
+      user_api_key_user_id: 'alice',
+      spend_logs_metadata: { ticket: 'T-1' },
+      status: 'success',
+      error_information: null,
+      usage_object: {
+        prompt_tokens: 1814,
+        completion_tokens: 100,
+        total_tokens: 1914,
+        cache_read_input_tokens: 1802,
+        cache_creation_input_tokens: 0,
+        prompt_tokens_details: { cached_tokens: 1802, cache_creation_tokens: 0, cache_creation_token_details: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: null } },
+        completion_tokens_details: { reasoning_tokens: null },
+      },
+      // 1234.6 ms in all, 1200.2 upstream.
+      litellm_overhead_time_ms: 1234.6 - 1200.2,
+    });
+    expect(details).toMatchObject({
+      call_id: call.callId,
+      request_id: call.requestId,
+      litellm_call_id: call.requestId,
+      surface: 'anthropic-messages',
+      route: '/v1/messages',
+      requested_model: 'claude-sonnet',
+      upstream_model: 'claude-sonnet-4-5',
+      provider: 'anthropic',
       stream: true,
+      passthrough: true,
       status_code: 200,
       outcome: 'success',
-      error_class: null,
       input_uncached_tokens: 12,
       cache_read_tokens: 1802,
       cache_write_5m_tokens: 0,
@@ -182,24 +230,30 @@ describe('spendLogRow', () => {
       cache_write_unknown_ttl_tokens: null,
       output_tokens: 100,
       reasoning_tokens: null,
-      prompt_tokens: 1814,
-      completion_tokens: 100,
-      total_tokens: 1914,
       cost_nano_usd: 2_340_600,
       ttft_ms: 210,
+      upstream_ms: 1200,
       duration_ms: 1235,
       user_agent: 'vitest',
-      tags: '["job:nightly","team:ml"]',
       client_disconnected: false,
     });
-    const metadata = JSON.parse(row.metadata ?? '{}') as Record<string, unknown>;
-    expect(metadata).toMatchObject({ route: '/v1/messages', passthrough: true, request_metadata: call.metadata });
+    expect(JSON.parse(details.attempts)).toEqual([{ deployment_id: 'dep-1', outcome: 'success', status: 200, error_code: null, duration_ms: 1200 }]);
   });
 
-  it('keeps an unknown cost null (never 0) and takes the model id from the last attempt when no deployment answered', () => {
-    const row = spendLogRow(
+  it('keys the row by the response id when the answer had one (LiteLLM\'s rule), keeping the call id in the details', () => {
+    const call = makeCall({ responseId: 'msg_01abc' });
+    const { log, details } = spendLogRow(call);
+    expect(log.request_id).toBe('msg_01abc');
+    expect(details).toMatchObject({ request_id: 'msg_01abc', litellm_call_id: call.requestId });
+  });
+
+  it('an unknown cost is 0 in LiteLLM\'s column and null in the details; a failure carries LiteLLM\'s error_information', () => {
+    const { log, details } = spendLogRow(
       makeCall({
         deployment: undefined,
+        upstreamModel: undefined,
+        modelGroup: undefined,
+        principal: { isMaster: false },
         costNanoUsd: null,
         costMissingReason: 'no_deployment',
         outcome: 'failure',
@@ -207,9 +261,12 @@ describe('spendLogRow', () => {
         error: { code: 'rate_limit', message: 'slow down' },
         attempts: [{ deploymentId: 'dep-9', startedAt: 0, durationMs: 3, outcome: 'failure', status: 429, errorCode: 'rate_limit' }],
         usage: {},
+        metadata: undefined,
       }),
     );
-    expect(row).toMatchObject({ cost_nano_usd: null, model_id: 'dep-9', outcome: 'failure', status_code: 429, error_class: 'rate_limit', prompt_tokens: 0, input_uncached_tokens: null });
+    expect(log).toMatchObject({ spend: 0, model_id: 'dep-9', model: 'claude-sonnet', model_group: '', custom_llm_provider: '', api_base: '', api_key: '', user: '', team_id: '', end_user: '', organization_id: '', status: 'failure', prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, request_tags: [] });
+    expect(log.metadata.error_information).toEqual({ error_code: '429', error_class: 'RateLimitError', llm_provider: '', traceback: '', error_message: 'slow down' });
+    expect(details).toMatchObject({ cost_nano_usd: null, cost_missing_reason: 'no_deployment', outcome: 'failure', status_code: 429, error_class: 'rate_limit', input_uncached_tokens: null, output_tokens: null });
   });
 
   it('never carries a plaintext key: a non-hash keyHash is hashed, key-shaped strings are masked', () => {
@@ -219,17 +276,31 @@ describe('spendLogRow', () => {
         principal: { isMaster: false, keyHash: plaintext },
         outcome: 'failure',
         error: { code: 'authentication', message: `Incorrect API key provided: ${plaintext}` },
-        metadata: { note: `key was ${plaintext}` },
+        metadata: { spend_logs_metadata: { note: `key was ${plaintext}` }, tags: [plaintext] },
       }),
     );
-    expect(row.api_key).toBe(hashKey(plaintext));
+    expect(row.log.api_key).toBe(hashKey(plaintext));
     expect(JSON.stringify(row)).not.toContain(plaintext);
-    expect(row.error_message).toBe('Incorrect API key provided: sk-...1234');
+    expect(row.details.error_message).toBe('Incorrect API key provided: sk-...1234');
+    expect(row.log.metadata.spend_logs_metadata).toEqual({ note: 'key was sk-...1234' });
     expect(redactSecrets('no secrets here, sk-short')).toBe('no secrets here, sk-short');
   });
 
   it('survives metadata JSON cannot encode', () => {
-    const row = spendLogRow(makeCall({ metadata: { big: 1n } }));
-    expect(JSON.parse(row.metadata ?? '{}')).toMatchObject({ request_metadata: '[not serializable]' });
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    const row = spendLogRow(makeCall({ metadata: { spend_logs_metadata: { big: 1n, cyclic } } }));
+    expect(row.log.metadata.spend_logs_metadata).toEqual({ big: '[not serializable]', cyclic: { a: 1, self: '[not serializable]' } });
+    expect(() => JSON.stringify(row)).not.toThrow();
+  });
+});
+
+describe('responseIdOf', () => {
+  it('reads the answer id from a JSON body or the first stream chunk, and nothing else', () => {
+    expect(responseIdOf('{"id":"chatcmpl-abc","object":"chat.completion","choices":[]}')).toBe('chatcmpl-abc');
+    expect(responseIdOf(Buffer.from('data: {"id":"chatcmpl-s1","object":"chat.completion.chunk"}\n\n'))).toBe('chatcmpl-s1');
+    expect(responseIdOf('event: message_start\ndata: {"type":"message_start","message":{"id":"msg_01X","type":"message"}}\n\n')).toBe('msg_01X');
+    expect(responseIdOf('{"type":"message","content":[{"type":"tool_use","toolUseId":"x"}]}')).toBeUndefined();
+    expect(responseIdOf(undefined)).toBeUndefined();
   });
 });

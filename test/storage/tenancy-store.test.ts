@@ -1,7 +1,7 @@
 /**
- * The tenancy stores on every backend: records round-trip through the JSON doc, filters and
- * paging, tombstones for other instances, key replacement, budget counters (add, set, current,
- * changed) and the once-only alert claim.
+ * The tenancy stores on every backend: records round-trip through LiteLLM's tables (and
+ * Tollgate's extras beside them), filters and paging, snapshots, key replacement, budget counters
+ * (add, set, current, changed) and the once-only alert claim.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/storage/ports.js';
@@ -24,6 +24,9 @@ function key(token: string, over: Partial<KeyRecord> = {}): KeyRecord {
     tags: [],
     blocked: false,
     expires: null,
+    budget_id: null,
+    organization_id: null,
+    budget_reset_at: null,
     extra: {},
     max_budget_nano: null,
     soft_budget_nano: null,
@@ -49,6 +52,8 @@ function user(id: string, over: Partial<UserRecord> = {}): UserRecord {
     teams: [],
     models: [],
     metadata: {},
+    organization_id: null,
+    budget_reset_at: null,
     extra: {},
     max_budget_nano: null,
     soft_budget_nano: null,
@@ -117,16 +122,15 @@ for (const backend of BACKENDS) {
       expect(await db.tenancy.keys.count({ userIds: ['odd'] })).toBe(3);
     });
 
-    it('updates, deletes with tombstones, and reports changes since a time', async () => {
+    it('updates, deletes, and a snapshot holds exactly what is stored', async () => {
       await db.tenancy.keys.insert(key(T(1)));
       await db.tenancy.keys.insert(key(T(2)));
       expect(await db.tenancy.keys.update(key(T(1), { blocked: true, updated_at: NOW + 10 }))).toBe(true);
       expect(await db.tenancy.keys.update(key(T(9)))).toBe(false);
       expect(await db.tenancy.keys.delete([T(2), T(9)], NOW + 20)).toEqual([T(2)]);
-      const changed = await db.tenancy.changedSince(NOW + 5);
-      expect(changed.keys.map((k) => [k.token, k.blocked])).toEqual([[T(1), true]]);
-      expect(changed.deletions).toEqual([{ kind: 'key', id: T(2), deleted_at: NOW + 20 }]);
-      expect((await db.tenancy.changedSince(0)).keys).toHaveLength(1);
+      const snap = await db.tenancy.snapshot();
+      expect(snap.keys.map((k) => [k.token, k.blocked])).toEqual([[T(1), true]]);
+      expect(snap.entitySpend).toEqual([]);
     });
 
     it('replaces a key atomically (regenerate) and refuses when the old one is gone', async () => {
@@ -145,7 +149,8 @@ for (const backend of BACKENDS) {
       expect((await db.tenancy.users.find({ role: 'internal_user' })).map((u) => u.user_id)).toEqual(['u2']);
       const team: TeamRecord = {
         team_id: 't1', team_alias: 'One', models: [], members_with_roles: [{ user_id: 'u1', user_email: null, role: 'admin' }], metadata: {}, tags: [], blocked: false, extra: {},
-        max_budget_nano: 1, soft_budget_nano: null, budget_duration: null, model_max_budget: {}, tpm_limit: null, rpm_limit: null, max_parallel_requests: null, created_at: NOW, updated_at: NOW,
+        max_budget_nano: 1, soft_budget_nano: 2, budget_duration: null, model_max_budget: {}, tpm_limit: null, rpm_limit: null, max_parallel_requests: null, created_at: NOW, updated_at: NOW,
+        organization_id: null, budget_reset_at: null,
       };
       await db.tenancy.teams.insert(team);
       expect(await db.tenancy.teams.get('t1')).toEqual(team);

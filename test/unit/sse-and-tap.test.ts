@@ -1,7 +1,9 @@
 /**
  * SSE framing and the passthrough tap (principle 3): the client receives the upstream's bytes,
  * untouched, however the network chunked them; usage is read on the side; only the final usage event
- * is rewritten (cost) and only the gateway-added usage chunk is dropped.
+ * is rewritten (cost) and only the gateway-added usage chunk is dropped. OpenAI chunks are the one
+ * exception: they reach the client in LiteLLM's shape (null members removed, the usage chunk's empty
+ * choices filled), checked against an independent JSON-level reading of that shape.
  */
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/core/json.js';
@@ -22,6 +24,57 @@ interface Case {
   inspector: (annotate?: (u: Usage) => Record<string, unknown> | undefined) => EventInspector;
   usage: ReturnType<typeof usageCounts>;
   model: string;
+  /** What the client must receive for one upstream event's JSON (undefined: nothing); identity unless the stream is OpenAI. */
+  shape?: Shape;
+}
+
+function stripNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripNulls);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).flatMap(([k, v]) => (v === null ? [] : [[k, stripNulls(v)]])));
+  }
+  return value;
+}
+
+type Shape = (data: JsonObject) => JsonObject | undefined;
+
+/**
+ * LiteLLM's chunk, computed from the parsed upstream chunk: exclude_none; a usage-only chunk carries
+ * one empty choice; a chunk with neither choices nor usage (Azure's prompt_filter_results) is not sent.
+ */
+function litellmChunk(data: JsonObject): JsonObject | undefined {
+  if (!('choices' in data)) return data;
+  const chunk = stripNulls(data) as JsonObject;
+  const choices = chunk.choices as unknown[];
+  const hasUsage = typeof chunk.usage === 'object';
+  if (choices.length === 0 && !hasUsage) return undefined;
+  if (choices.length === 0) chunk.choices = [{ index: 0, delta: {} }];
+  return chunk;
+}
+
+const jsonOf = (e: { event: { data: string } | undefined } | undefined): JsonObject | string => {
+  const data = e?.event?.data ?? '';
+  return data === '[DONE]' ? data : (JSON.parse(data) as JsonObject);
+};
+
+/**
+ * `out` is `input` event for event, each shaped by `shape`; events the shape does not change are
+ * forwarded byte for byte (a chunk is edited only when it carries something LiteLLM would not send).
+ */
+function expectShaped(out: string, input: string, shape: Shape, how = ''): void {
+  const before = sseEventsOf(input)
+    .filter((e) => e.raw.trim() !== '')
+    .flatMap((e) => {
+      const original = jsonOf(e);
+      const expected = typeof original === 'string' ? original : shape(original);
+      return expected === undefined ? [] : [{ raw: e.raw, original, expected }];
+    });
+  const after = sseEventsOf(out).filter((e) => e.raw.trim() !== '');
+  expect(after.length, how).toBe(before.length);
+  before.forEach((b, i) => {
+    expect(jsonOf(after[i]), `${how} event ${i}`).toEqual(b.expected);
+    if (JSON.stringify(b.expected) === JSON.stringify(b.original)) expect(after[i]?.raw, `${how} event ${i} untouched`).toBe(b.raw);
+  });
 }
 
 const CASES: Case[] = [
@@ -64,6 +117,7 @@ const CASES: Case[] = [
     // usage chunk: prompt_tokens 53, cached 0, completion 15
     usage: { inputUncached: 53, cacheRead: 0, output: 15, reasoning: 0 },
     model: 'gpt-4o-mini-2024-07-18',
+    shape: litellmChunk,
   },
   {
     name: 'OpenAI azure chunks as SSE',
@@ -72,6 +126,7 @@ const CASES: Case[] = [
     // usage chunk: prompt_tokens 15, completion 78, reasoning 64
     usage: { inputUncached: 15, cacheRead: 0, output: 78, reasoning: 64 },
     model: 'gpt-5-nano-2025-08-07',
+    shape: litellmChunk,
   },
 ];
 
@@ -142,7 +197,8 @@ describe('tapSseStream forwards the upstream bytes unchanged', () => {
       ];
       for (const [how, chunks] of splits) {
         const { out, tap } = await runTap(chunks, c.inspector());
-        expect(out.equals(bytes), `${how}: output differs from input`).toBe(true);
+        if (c.shape === undefined) expect(out.equals(bytes), `${how}: output differs from input`).toBe(true);
+        else expectShaped(out.toString('utf8'), c.sse(), c.shape, how);
         expect(usageCounts(tap.usage), how).toMatchObject(c.usage);
         expect(tap.completed, how).toBe(true);
         expect(tap.events, how).toBe(eventCount);
@@ -165,8 +221,9 @@ describe('tapSseStream forwards the upstream bytes unchanged', () => {
   it('a stray newline after the last event is forwarded too', async () => {
     const bytes = Buffer.from(`${openaiSse(1)}\n`, 'utf8');
     const { out } = await runTap([bytes], new OpenAITapInspector(true));
-    expect(out.length, `forwarded ${out.length} of ${bytes.length} bytes; tail ${JSON.stringify(out.toString('utf8').slice(-8))}`).toBe(bytes.length);
-    expect(out.equals(bytes)).toBe(true);
+    const text = out.toString('utf8');
+    expect(text.endsWith('data: [DONE]\n\n\n'), `tail ${JSON.stringify(text.slice(-8))}`).toBe(true);
+    expectShaped(text, bytes.toString('utf8'), litellmChunk);
   });
 });
 
@@ -180,19 +237,28 @@ describe('annotateFinalUsage: only the final usage event changes', () => {
         return { cost: 0.5 };
       };
       const { out } = await runTap(splitRandom(Buffer.from(input, 'utf8'), 7, 200), c.inspector(annotate));
-      const before = sseEventsOf(input);
       const after = sseEventsOf(out.toString('utf8'));
+      const shape: Shape = c.shape ?? ((d) => d);
+      // Dropped events aside, beyond the shape every event keeps, exactly one event changes: the last one carrying usage.
+      const before = sseEventsOf(input).filter((e) => {
+        const original = jsonOf(e);
+        return typeof original === 'string' || shape(original) !== undefined;
+      });
       expect(after).toHaveLength(before.length);
-      const changed = before.flatMap((b, i) => (after[i]?.raw === b.raw ? [] : [i]));
+      const changed = before.flatMap((b, i) => {
+        const original = jsonOf(b);
+        return JSON.stringify(jsonOf(after[i])) === JSON.stringify(typeof original === 'string' ? original : shape(original)) ? [] : [i];
+      });
       expect(changed).toHaveLength(1);
       const i = changed[0]!;
-      const original = JSON.parse(before[i]?.event?.data ?? '') as JsonObject;
+      const original = shape(JSON.parse(before[i]?.event?.data ?? '') as JsonObject)!;
       const rewritten = JSON.parse(after[i]?.event?.data ?? '') as JsonObject;
       expect(after[i]?.event?.event).toBe(before[i]?.event?.event);
       expect(rewritten).toEqual({ ...original, usage: { ...(original.usage as JsonObject), cost: 0.5 } });
-      // the rewritten event is the last one carrying usage
       const lastUsage = before.map((b) => b.raw.includes('"usage":{')).lastIndexOf(true);
       expect(i).toBe(lastUsage);
+      const others = (events: typeof before) => events.filter((_, j) => j !== i).map((e) => e.raw).join('');
+      expectShaped(others(after), others(before), shape);
       expect(usageCounts(seen.at(-1) ?? {})).toMatchObject(c.usage);
     });
   }
@@ -204,7 +270,7 @@ describe('OpenAI inspector: the gateway-added usage chunk', () => {
     const usageEvent = sseEventsOf(input).find((e) => e.raw.includes('"choices":[],'));
     expect(usageEvent).toBeDefined();
     const { out, tap } = await runTap(splitEvery(Buffer.from(input, 'utf8'), 13), new OpenAITapInspector(false, () => ({ cost: 1 })));
-    expect(out.toString('utf8')).toBe(input.replace(usageEvent!.raw, ''));
+    expectShaped(out.toString('utf8'), input.replace(usageEvent!.raw, ''), litellmChunk);
     // still metered: usage chunk prompt_tokens 78, completion_tokens 9
     expect(usageCounts(tap.usage)).toMatchObject({ inputUncached: 78, output: 9 });
     expect(tap.completed).toBe(true);
@@ -216,7 +282,7 @@ describe('OpenAI inspector: the gateway-added usage chunk', () => {
     const merged = [...chunks.slice(0, -2), { ...chunks.at(-2)!, usage }];
     const input = chunksToSse('openai', merged);
     const { out, tap } = await runTap([Buffer.from(input, 'utf8')], new OpenAITapInspector(false));
-    expect(out.toString('utf8')).toBe(input);
+    expectShaped(out.toString('utf8'), input, litellmChunk);
     // azure usage: prompt 15, completion 78, reasoning 64
     expect(usageCounts(tap.usage)).toMatchObject({ inputUncached: 15, output: 78, reasoning: 64 });
   });

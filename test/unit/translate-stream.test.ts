@@ -43,8 +43,12 @@ function readOpenAISse(sse: string, includeUsage: boolean): Answer {
   for (const [i, chunk] of chunks.entries()) {
     expect(chunk.object).toBe('chat.completion.chunk');
     const choices = chunk.choices as JsonObject[];
-    if (choices.length === 0) {
+    // LiteLLM's shape: no null members anywhere (exclude_none), usage only on the final chunk,
+    // which carries one empty choice instead of OpenAI's `choices: []`.
+    expect(JSON.stringify(chunk)).not.toContain(':null');
+    if ('usage' in chunk) {
       expect(i).toBe(chunks.length - 1);
+      expect(choices).toEqual([{ index: 0, delta: {} }]);
       answer.usage = chunk.usage as JsonObject;
       continue;
     }
@@ -66,7 +70,7 @@ function readOpenAISse(sse: string, includeUsage: boolean): Answer {
       }
       toolArgs.set(index, toolArgs.get(index)! + ((fn.arguments as string | undefined) ?? ''));
     }
-    if (choice.finish_reason !== null) {
+    if (choice.finish_reason !== undefined) {
       expect(answer.stop).toBeUndefined();
       answer.stop = choice.finish_reason as string;
     }

@@ -46,7 +46,7 @@ export async function handleCountTokens(deps: ProxyDeps, request: FastifyRequest
     const deployment = await deps.router.pickAvailable(group);
     const upstreamModel = upstreamModelFor(deployment, body.model, group.wildcardMatch);
     ctx.useDeployment(deployment, group.name, upstreamModel, (usage) => deps.pricing.cost(usage, deployment, upstreamModel));
-    const adapter = adapterFor(deps.providers, deployment);
+    const adapter = adapterFor(deps.providers, deployment, upstreamModel);
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     const call = { deployment, upstreamModel, signal: abort.signal, clientHeaders: request.headers };

@@ -1,9 +1,14 @@
-/** Models list, health probes and the root probe Claude Code sends before its first request. */
+/**
+ * Models list, health probes, the route list and the root probe Claude Code sends before its first
+ * request. `/v1/models?only_model_access_groups=True` lists the access groups (model_info.access_groups)
+ * the key may use instead of models, as LiteLLM's model_list does.
+ */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toGatewayError } from '../../core/errors.js';
 import { GATEWAY_VERSION } from '../../observability/headers.js';
 import type { Authenticator } from '../../policy/auth.js';
 import type { Policy } from '../../policy/admission.js';
+import type { Deployment } from '../../core/deployment.js';
 import type { ModelTable } from '../../routing/router.js';
 import { sendError } from '../proxy-flow.js';
 import { openAIChatCodec } from '../surfaces.js';
@@ -27,17 +32,20 @@ export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
       return;
     }
     const created = Math.floor(deps.startedAt / 1000);
+    const flag = (request.query as Record<string, unknown> | undefined)?.only_model_access_groups;
+    const groupsOnly = typeof flag === 'string' && /^true$/i.test(flag);
+    const names = groupsOnly ? accessGroupNames(deps.models.all()) : deps.models.publicNames();
     return {
       object: 'list',
       // Only what the caller's key may use (LiteLLM filters /v1/models the same way).
-      data: deps.policy.allowedModels(principal, deps.models.publicNames()).map((id) => ({ id, object: 'model', created, owned_by: 'tollgate' })),
+      data: deps.policy.allowedModels(principal, names).map((id) => ({ id, object: 'model', created, owned_by: 'tollgate' })),
     };
   };
   app.get('/v1/models', listModels);
   app.get('/models', listModels);
   app.get('/health/liveliness', (_request, reply) => reply.send("I'm alive!"));
   app.get('/health/liveness', (_request, reply) => reply.send("I'm alive!"));
-  app.get('/health/readiness', (_request, reply) => reply.send({
+  const readiness = (): Record<string, unknown> => ({
     status: 'connected',
     db: 'connected',
     db_dialect: deps.database.dialect,
@@ -45,7 +53,51 @@ export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
     litellm_version: GATEWAY_VERSION,
     success_callbacks: [],
     last_updated: new Date().toISOString(),
-  }));
+  });
+  app.get('/health/readiness', (_request, reply) => reply.send(readiness()));
+  // LiteLLM's authenticated variant (any valid key), with the same diagnostics.
+  app.get('/health/readiness/details', (request, reply) => {
+    try {
+      deps.auth.authenticate(request.headers);
+    } catch (err) {
+      void reply.hijack();
+      sendError(reply.raw, openAIChatCodec, toGatewayError(err), {});
+      return;
+    }
+    return reply.send(readiness());
+  });
+  // Public, as LiteLLM's: every route with its methods.
+  app.get('/routes', () => ({ routes: routeList(app.printRoutes({ commonPrefix: false })) }));
   app.head('/', (_request, reply) => reply.code(200).send());
   app.get('/', (_request, reply) => reply.send({ name: 'tollgate', version: GATEWAY_VERSION, endpoints: ['/v1/chat/completions', '/v1/messages', '/v1/messages/count_tokens', '/v1/models', '/health/liveliness', '/health/readiness'] }));
+}
+
+/** Access group names of the deployments, in order of first appearance. */
+function accessGroupNames(deployments: readonly Deployment[]): string[] {
+  const names = new Set<string>();
+  for (const d of deployments) {
+    const groups = d.modelInfo?.access_groups;
+    if (Array.isArray(groups)) for (const g of groups) if (typeof g === 'string') names.add(g);
+  }
+  return [...names];
+}
+
+/**
+ * fastify's route tree (`printRoutes({commonPrefix: false})`: four columns per level, each line a
+ * path segment and its methods) → LiteLLM's `/routes` entries.
+ */
+export function routeList(tree: string): { path: string; methods: string[]; name: string; endpoint: string }[] {
+  const stack: string[] = [];
+  const out: { path: string; methods: string[]; name: string; endpoint: string }[] = [];
+  for (const line of tree.split('\n')) {
+    const match = /^([\s│]*)(?:[└├]── )(.+?)(?: \(([A-Z, ]+)\))?$/u.exec(line);
+    if (match === null) continue;
+    const depth = Math.round((match[1] ?? '').length / 4);
+    const path = `${stack[depth - 1] ?? ''}${match[2] ?? ''}`;
+    stack[depth] = path;
+    stack.length = depth + 1;
+    const methods = (match[3] ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '' && m !== 'HEAD');
+    if (methods.length > 0) out.push({ path, methods, name: path, endpoint: path });
+  }
+  return out;
 }

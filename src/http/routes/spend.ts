@@ -1,20 +1,23 @@
 /**
- * LiteLLM's spend endpoints over the spend log store: `GET /spend/logs` and
- * `GET /global/spend/report`, in LiteLLM's response shapes (field names, nesting, `spend` in USD)
- * so existing scripts keep working. Money is integer nano-USD until it is rendered here.
+ * LiteLLM's spend endpoints, answered from LiteLLM's own tables (`LiteLLM_SpendLogs`, joined with
+ * Tollgate's `tollgate_call_details`): `GET /spend/logs` and `GET /global/spend/report`, in
+ * LiteLLM's response shapes (field names, nesting, `spend` in USD) so existing scripts keep
+ * working. Rows a LiteLLM proxy wrote into the same database are listed and summed alike.
  *
  * Where LiteLLM is loose, Tollgate is exact: `end_date` includes that whole day (LiteLLM compares
  * with midnight), an `api_key` is hashed whatever its prefix, every given filter applies together,
- * and a call with no known price shows `spend: null` rather than 0 (sums cover the known costs and
- * say how many requests were unpriced).
+ * `/spend/logs` pages (default 100 rows, at most 1000, `x-tollgate-truncated` when more exist)
+ * instead of loading the table, and the reports say how many requests had no known price
+ * (their spend is 0 in LiteLLM's column; `metadata.tollgate.cost_nano_usd` is null).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidRequest, toGatewayError } from '../../core/errors.js';
 import { hashKey } from '../../policy/auth.js';
-import type { SpendAggregate, SpendLogFilter, SpendLogRow, SpendLogStore } from '../../storage/ports.js';
+import type { SpendAggregate, SpendLogFilter, SpendLogStore, StoredSpendLog } from '../../storage/ports.js';
 import { sendError } from '../proxy-flow.js';
 import { openAIChatCodec } from '../surfaces.js';
+import { DAILY_ROUTES, dailyActivity, type KeyFacts } from './spend-activity.js';
 
 export interface SpendRouteDeps {
   store: SpendLogStore;
@@ -22,11 +25,14 @@ export interface SpendRouteDeps {
   authorizeAdmin(headers: IncomingHttpHeaders): void;
   /** Team alias for the team report (LiteLLM shows `team_alias`); the team id is shown without one. */
   teamAlias?: ((teamId: string) => string | undefined) | undefined;
+  /** Key alias and team for the daily activity's api_key breakdown. */
+  keyFacts?: KeyFacts | undefined;
 }
 
 const DAY_MS = 86_400_000;
-const DEFAULT_LOG_LIMIT = 10_000;
-const MAX_LOG_LIMIT = 100_000;
+/** A small page by default: a LiteLLM-sized table has millions of rows (issue 10: a 10 000-row default stalled). */
+const DEFAULT_LOG_LIMIT = 100;
+const MAX_LOG_LIMIT = 1000;
 const GROUP_BYS = ['team', 'customer', 'api_key', 'model'] as const;
 type GroupBy = (typeof GROUP_BYS)[number];
 
@@ -47,6 +53,9 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDeps):
     };
   app.get('/spend/logs', guarded((query, reply) => spendLogs(deps, query, reply)));
   app.get('/global/spend/report', guarded((query) => spendReport(deps, query)));
+  for (const route of DAILY_ROUTES) {
+    app.get(route.path, guarded((query) => dailyActivity(deps.store, route, query, keyHashParam(param(query, 'api_key')), deps.keyFacts)));
+  }
 }
 
 async function spendLogs(deps: SpendRouteDeps, query: Query, reply: FastifyReply): Promise<unknown> {
@@ -58,6 +67,7 @@ async function spendLogs(deps: SpendRouteDeps, query: Query, reply: FastifyReply
     userId: param(query, 'user_id'),
     teamId: param(query, 'team_id'),
     endUser: param(query, 'end_user'),
+    sessionId: param(query, 'session_id'),
     from: startDate === undefined ? undefined : parseDate(startDate, 'start_date', 'start'),
     to: endDate === undefined ? undefined : parseDate(endDate, 'end_date', 'end'),
   };
@@ -66,10 +76,11 @@ async function spendLogs(deps: SpendRouteDeps, query: Query, reply: FastifyReply
     return dailySummary(deps.store, filter);
   }
   const limit = parseLimit(param(query, 'limit'));
-  const rows = await deps.store.query({ ...filter, limit: limit + 1 });
+  const offset = parseOffset(param(query, 'offset'));
+  const rows = await deps.store.query({ ...filter, limit: limit + 1, offset });
   if (rows.length > limit) {
     rows.length = limit;
-    void reply.header('x-tollgate-truncated', `true; limit=${limit}`);
+    void reply.header('x-tollgate-truncated', `true; limit=${limit}; next_offset=${offset + limit}`);
   }
   return rows.map(litellmRow);
 }
@@ -106,91 +117,76 @@ async function spendReport(deps: SpendRouteDeps, query: Query): Promise<unknown>
 
 // ---- /spend/logs shapes ----
 
-function litellmRow(row: SpendLogRow): Record<string, unknown> {
-  const stored = parseJson(row.metadata);
-  const requestMetadata = isRecord(stored.request_metadata) ? stored.request_metadata : {};
-  const failed = row.outcome === 'failure';
-  const cacheWrite = sumKnown([row.cache_write_5m_tokens, row.cache_write_1h_tokens, row.cache_write_unknown_ttl_tokens]);
+/** The row as LiteLLM's /spend/logs returns it (Prisma's JSON of the table row), plus Tollgate's detail inside metadata. */
+function litellmRow({ log, details }: StoredSpendLog): Record<string, unknown> {
+  const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+  const metadata: Record<string, unknown> = { ...log.metadata };
+  if (details !== null) {
+    metadata.tollgate = {
+      call_id: details.call_id,
+      litellm_call_id: details.litellm_call_id,
+      surface: details.surface,
+      route: details.route,
+      requested_model: details.requested_model,
+      provider: details.provider,
+      upstream_model: details.upstream_model,
+      retries: details.retries,
+      fallbacks: details.fallbacks,
+      stream: details.stream,
+      passthrough: details.passthrough,
+      status_code: details.status_code,
+      error_code: details.error_class,
+      ttft_ms: details.ttft_ms,
+      upstream_ms: details.upstream_ms,
+      duration_ms: details.duration_ms,
+      client_disconnected: details.client_disconnected,
+      user_agent: details.user_agent,
+      cost_nano_usd: details.cost_nano_usd,
+      cost_missing_reason: details.cost_missing_reason,
+      tokens: {
+        input_uncached: details.input_uncached_tokens,
+        cache_read: details.cache_read_tokens,
+        cache_write_5m: details.cache_write_5m_tokens,
+        cache_write_1h: details.cache_write_1h_tokens,
+        cache_write_unknown_ttl: details.cache_write_unknown_ttl_tokens,
+        output: details.output_tokens,
+        reasoning: details.reasoning_tokens,
+      },
+      attempts: parseJsonArray(details.attempts),
+    };
+  }
   return {
-    request_id: row.request_id,
-    call_type: row.call_type,
-    api_key: row.api_key ?? '',
-    spend: usd(row.cost_nano_usd),
-    total_tokens: row.total_tokens,
-    prompt_tokens: row.prompt_tokens,
-    completion_tokens: row.completion_tokens,
-    startTime: new Date(row.start_time).toISOString(),
-    endTime: new Date(row.end_time).toISOString(),
-    request_duration_ms: row.duration_ms,
-    completionStartTime: row.ttft_ms === null ? null : new Date(row.start_time + row.ttft_ms).toISOString(),
-    model: row.upstream_model ?? row.requested_model,
-    model_id: row.model_id ?? '',
-    model_group: row.model_group ?? '',
-    custom_llm_provider: row.provider ?? '',
-    api_base: row.api_base ?? '',
-    user: row.user_id ?? '',
-    metadata: {
-      user_api_key: row.api_key,
-      user_api_key_alias: row.key_alias,
-      user_api_key_team_id: row.team_id,
-      user_api_key_user_id: row.user_id,
-      user_api_key_team_alias: null,
-      user_api_key_org_id: null,
-      spend_logs_metadata: isRecord(requestMetadata.spend_logs_metadata) ? requestMetadata.spend_logs_metadata : null,
-      requester_ip_address: null,
-      status: row.outcome,
-      error_information: failed
-        ? { error_code: String(row.status_code), error_class: errorClass(row.error_class), llm_provider: row.provider ?? '', error_message: row.error_message ?? '' }
-        : null,
-      usage_object: {
-        prompt_tokens: row.prompt_tokens,
-        completion_tokens: row.completion_tokens,
-        total_tokens: row.total_tokens,
-        prompt_tokens_details: { cached_tokens: row.cache_read_tokens },
-        completion_tokens_details: { reasoning_tokens: row.reasoning_tokens },
-        cache_read_input_tokens: row.cache_read_tokens,
-        cache_creation_input_tokens: cacheWrite,
-      },
-      tollgate: {
-        surface: row.surface,
-        requested_model: row.requested_model,
-        provider: row.provider,
-        upstream_model: row.upstream_model,
-        retries: row.retries,
-        fallbacks: row.fallbacks,
-        stream: row.stream,
-        status_code: row.status_code,
-        error_code: row.error_class,
-        ttft_ms: row.ttft_ms,
-        duration_ms: row.duration_ms,
-        client_disconnected: row.client_disconnected,
-        user_agent: row.user_agent,
-        cost_nano_usd: row.cost_nano_usd,
-        tokens: {
-          input_uncached: row.input_uncached_tokens,
-          cache_read: row.cache_read_tokens,
-          cache_write_5m: row.cache_write_5m_tokens,
-          cache_write_1h: row.cache_write_1h_tokens,
-          cache_write_unknown_ttl: row.cache_write_unknown_ttl_tokens,
-          output: row.output_tokens,
-          reasoning: row.reasoning_tokens,
-        },
-        ...stored,
-      },
-    },
-    cache_hit: 'False',
-    cache_key: '',
-    request_tags: parseJsonArray(row.tags),
-    team_id: row.team_id,
-    organization_id: null,
-    end_user: row.end_user,
-    requester_ip_address: null,
+    request_id: log.request_id,
+    call_type: log.call_type,
+    api_key: log.api_key,
+    spend: log.spend,
+    total_tokens: log.total_tokens,
+    prompt_tokens: log.prompt_tokens,
+    completion_tokens: log.completion_tokens,
+    startTime: iso(log.startTime),
+    endTime: iso(log.endTime),
+    request_duration_ms: log.request_duration_ms,
+    completionStartTime: iso(log.completionStartTime),
+    model: log.model,
+    model_id: log.model_id,
+    model_group: log.model_group,
+    custom_llm_provider: log.custom_llm_provider,
+    api_base: log.api_base,
+    user: log.user,
+    metadata,
+    cache_hit: log.cache_hit,
+    cache_key: log.cache_key,
+    request_tags: log.request_tags,
+    team_id: log.team_id,
+    organization_id: log.organization_id,
+    end_user: log.end_user,
+    requester_ip_address: log.requester_ip_address,
     messages: {},
     response: {},
-    session_id: null,
-    status: row.outcome,
-    mcp_namespaced_tool_name: null,
-    agent_id: null,
+    session_id: log.session_id,
+    status: log.status,
+    mcp_namespaced_tool_name: log.mcp_namespaced_tool_name,
+    agent_id: log.agent_id,
     proxy_server_request: {},
   };
 }
@@ -204,10 +200,10 @@ async function dailySummary(store: SpendLogStore, filter: SpendLogFilter): Promi
     const day = a.keys.day ?? '';
     let entry = days.get(day);
     if (entry === undefined) days.set(day, (entry = { users: new Map(), models: new Map(), keys: new Map(), total: 0 }));
-    entry.total += a.costNanoUsd;
-    addTo(entry.users, a.keys.user_id ?? '', a.costNanoUsd);
-    addTo(entry.models, a.keys.model ?? '', a.costNanoUsd);
-    addTo(entry.keys, a.keys.api_key ?? '', a.costNanoUsd);
+    entry.total += a.spendUsd;
+    addTo(entry.users, a.keys.user_id ?? '', a.spendUsd);
+    addTo(entry.models, a.keys.model ?? '', a.spendUsd);
+    addTo(entry.keys, a.keys.api_key ?? '', a.spendUsd);
   }
   // Every day of the range appears, with zero spend where nothing was logged.
   if (filter.from !== undefined && filter.to !== undefined) {
@@ -219,10 +215,10 @@ async function dailySummary(store: SpendLogStore, filter: SpendLogFilter): Promi
   return [...days.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([day, e]) => ({
-      users: usdMap(e.users),
-      models: usdMap(e.models),
-      spend: usd(e.total),
-      ...usdMap(e.keys),
+      users: Object.fromEntries(e.users),
+      models: Object.fromEntries(e.models),
+      spend: e.total,
+      ...Object.fromEntries(e.keys),
       startTime: day,
     }));
 }
@@ -241,7 +237,7 @@ interface Totals {
 function totalsOf(list: readonly SpendAggregate[]): Totals {
   const t: Totals = { cost: 0, input: 0, output: 0, tokens: 0, requests: 0, unpriced: 0 };
   for (const a of list) {
-    t.cost += a.costNanoUsd;
+    t.cost += a.spendUsd;
     t.input += a.promptTokens;
     t.output += a.completionTokens;
     t.tokens += a.totalTokens;
@@ -256,7 +252,7 @@ function byTotals(aggregates: SpendAggregate[], outer: 'api_key' | 'model_group'
   const groups = groupMap(aggregates, (a) => a.keys[outer] ?? null);
   const detail = (a: SpendAggregate): Record<string, unknown> => ({
     [inner]: a.keys[inner] ?? null,
-    total_cost: usd(a.costNanoUsd),
+    total_cost: a.spendUsd,
     total_input_tokens: a.promptTokens,
     total_output_tokens: a.completionTokens,
   });
@@ -265,7 +261,7 @@ function byTotals(aggregates: SpendAggregate[], outer: 'api_key' | 'model_group'
     .sort((a, b) => b.totals.cost - a.totals.cost)
     .map(({ key, list, totals }) => ({
       [groupBy === 'api_key' ? 'api_key' : 'model']: key,
-      total_cost: usd(totals.cost),
+      total_cost: totals.cost,
       total_input_tokens: totals.input,
       total_output_tokens: totals.output,
       api_requests: totals.requests,
@@ -286,15 +282,15 @@ function byDay(aggregates: SpendAggregate[], who: 'team_id' | 'end_user', name: 
         .sort((a, b) => b.totals.cost - a.totals.cost)
         .map(({ groupName, list, totals }) => ({
           [team ? 'team_name' : 'customer']: groupName,
-          total_spend: usd(totals.cost),
+          total_spend: totals.cost,
           unpriced_requests: totals.unpriced,
-          metadata: list.map((a) => ({ model: a.keys.model ?? null, api_key: a.keys.api_key ?? null, spend: usd(a.costNanoUsd), total_tokens: a.totalTokens })),
+          metadata: list.map((a) => ({ model: a.keys.model ?? null, api_key: a.keys.api_key ?? null, spend: a.spendUsd, total_tokens: a.totalTokens })),
         })),
     }));
 }
 
 function teamName(deps: SpendRouteDeps, teamId: string | null): string {
-  if (teamId === null) return 'Unassigned Team';
+  if (teamId === null || teamId === '') return 'Unassigned Team';
   return deps.teamAlias?.(teamId) ?? teamId;
 }
 
@@ -329,22 +325,18 @@ export function parseDate(value: string, name: string, bound: 'start' | 'end'): 
   throw invalidRequest(`${name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time, got "${value}"`, name);
 }
 
+function parseOffset(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw invalidRequest('offset must be a non-negative integer', 'offset');
+  return n;
+}
+
 function parseLimit(value: string | undefined): number {
   if (value === undefined) return DEFAULT_LOG_LIMIT;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > MAX_LOG_LIMIT) throw invalidRequest(`limit must be an integer from 1 to ${MAX_LOG_LIMIT}`, 'limit');
   return n;
-}
-
-/** Integer nano-USD → decimal USD, only at this edge. */
-function usd(nano: number | null): number | null;
-function usd(nano: number): number;
-function usd(nano: number | null): number | null {
-  return nano === null ? null : nano / 1e9;
-}
-
-function usdMap(map: Map<string, number>): Record<string, number> {
-  return Object.fromEntries([...map].map(([k, v]) => [k, v / 1e9]));
 }
 
 function addTo(map: Map<string, number>, key: string, value: number): void {
@@ -362,26 +354,6 @@ function groupMap<K>(list: readonly SpendAggregate[], keyOf: (a: SpendAggregate)
   return map;
 }
 
-function sumKnown(values: (number | null)[]): number | null {
-  let total: number | null = null;
-  for (const v of values) if (v !== null) total = (total ?? 0) + v;
-  return total;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function parseJson(text: string | null): Record<string, unknown> {
-  if (text === null) return {};
-  try {
-    const value: unknown = JSON.parse(text);
-    return isRecord(value) ? value : {};
-  } catch {
-    return {};
-  }
-}
-
 function parseJsonArray(text: string): unknown[] {
   try {
     const value: unknown = JSON.parse(text);
@@ -389,18 +361,4 @@ function parseJsonArray(text: string): unknown[] {
   } catch {
     return [];
   }
-}
-
-/** Our error codes as the exception class names LiteLLM logs (OpenAI SDK names). */
-const ERROR_CLASSES: Record<string, string> = {
-  invalid_request: 'BadRequestError', unsupported_parameter: 'BadRequestError', request_too_large: 'BadRequestError',
-  context_window_exceeded: 'ContextWindowExceededError', content_policy: 'ContentPolicyViolationError',
-  authentication: 'AuthenticationError', permission_denied: 'PermissionDeniedError', not_found: 'NotFoundError',
-  rate_limit: 'RateLimitError', budget_exceeded: 'BudgetExceededError', overloaded: 'InternalServerError', timeout: 'Timeout',
-  upstream_error: 'APIError', upstream_connection: 'APIConnectionError', service_unavailable: 'ServiceUnavailableError',
-  client_disconnected: 'ClientDisconnected', internal: 'InternalServerError',
-};
-
-function errorClass(code: string | null): string {
-  return code === null ? '' : (ERROR_CLASSES[code] ?? code);
 }

@@ -97,7 +97,27 @@ export function resolveMetricsConfig(settings: MetricsSettings = {}): ResolvedMe
     const labels = (defaults.get(def.name) ?? []).filter((l) => (include === undefined || include.includes(l)) && !excludedLabels.has(l));
     metrics.set(def.name, labels);
   }
+  const cacheWarning = responseCacheOnlyWarning(groups.length > 0, metrics);
+  if (cacheWarning !== undefined) warnings.push(cacheWarning);
   return { metrics, customLabels, endUser, streamLabel, warnings };
+}
+
+const RESPONSE_CACHE_METRICS = ['litellm_cache_hits_metric', 'litellm_cache_misses_metric', 'litellm_cached_tokens_metric'];
+const PROMPT_CACHE_METRICS = ['litellm_input_cached_tokens_metric', 'litellm_input_cache_creation_tokens_metric'];
+
+/**
+ * Many LiteLLM users enable the three `litellm_cache_*` metrics to watch Anthropic/Bedrock/Vertex
+ * prompt caching; in LiteLLM (prometheus.py, `_increment_cache_metrics`) and here they count the
+ * gateway's own response cache, so those series stay empty. One startup line names the right ones.
+ */
+function responseCacheOnlyWarning(configured: boolean, metrics: ReadonlyMap<string, readonly string[]>): string | undefined {
+  const enabled = RESPONSE_CACHE_METRICS.filter((m) => metrics.has(m));
+  if (!configured || enabled.length === 0 || PROMPT_CACHE_METRICS.some((m) => metrics.has(m))) return undefined;
+  return (
+    `prometheus_metrics_config enables ${enabled.join(', ')}: these count the gateway's own response cache (litellm_settings.cache), ` +
+    `not provider prompt caching; for prompt-cache tokens (Anthropic, Bedrock, Vertex, OpenAI cached_tokens) add ` +
+    `${PROMPT_CACHE_METRICS.join(' and ')} (docs/metrics.md, "Response cache vs provider prompt cache")`
+  );
 }
 
 /** Default labels per metric once the optional `stream` and custom metadata labels are added. */

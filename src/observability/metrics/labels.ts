@@ -48,25 +48,50 @@ export function responseCacheOutcome(call: CallRecord): 'hit' | 'miss' | undefin
   return value === 'hit' || value === 'miss' ? value : undefined;
 }
 
+/**
+ * What the call record's principal does not carry but LiteLLM's labels show: `team_alias` from the
+ * team record, `user_email` from the user record (LiteLLM reads both off the UserAPIKeyAuth its
+ * auth built from the key, user and team rows). Supplied by the composition root from the tenancy
+ * cache; absent in unit tests.
+ */
+export type PrincipalLookup = (principal: CallRecord['principal']) => { teamAlias?: string | undefined; userEmail?: string | undefined } | undefined;
+
 export interface LabelOptions {
   endUser: boolean;
   customLabels: readonly CustomLabel[];
+  lookupPrincipal?: PrincipalLookup | undefined;
 }
+
+/**
+ * LiteLLM's master key authenticates as `user_id="default_user_id"` (`litellm_proxy_admin_name` in
+ * proxy_server.py, set on the UserAPIKeyAuth in auth/user_api_key_auth.py), so master-key traffic
+ * is `user="default_user_id"` on its dashboards, not "None".
+ */
+export const MASTER_KEY_USER_ID = 'default_user_id';
+
+/**
+ * Since LiteLLM v1.84 the master key's UserAPIKeyAuth carries the constant
+ * `LITELLM_PROXY_MASTER_KEY_ALIAS` (litellm/constants.py) as its api_key/token instead of the key's
+ * hash, so that is master-key traffic's `hashed_api_key` (and the master key's hash never lands in
+ * a scrape).
+ */
+export const MASTER_KEY_HASH_LABEL = 'litellm_proxy_master_key';
 
 /** The labels every call-fed metric picks from. */
 export function callLabels(call: CallRecord, options: LabelOptions): LabelValues {
   const p = call.principal as CallRecord['principal'] & OptionalFacts;
   const extra = call as CallRecord & OptionalFacts;
+  const looked = options.lookupPrincipal?.(call.principal);
   const d = call.deployment;
   const failed = call.outcome === 'failure';
   const values: Record<string, string> = {
     end_user: options.endUser ? sanitizeLabelValue(p.endUser) : NONE,
-    hashed_api_key: sanitizeLabelValue(p.keyHash),
+    hashed_api_key: p.isMaster ? MASTER_KEY_HASH_LABEL : sanitizeLabelValue(p.keyHash),
     api_key_alias: sanitizeLabelValue(p.keyAlias),
     team: sanitizeLabelValue(p.teamId),
-    team_alias: sanitizeLabelValue(p.teamAlias),
-    user: sanitizeLabelValue(p.userId),
-    user_email: sanitizeLabelValue(p.userEmail),
+    team_alias: sanitizeLabelValue(p.teamAlias ?? looked?.teamAlias),
+    user: sanitizeLabelValue(p.userId ?? (p.isMaster ? MASTER_KEY_USER_ID : undefined)),
+    user_email: sanitizeLabelValue(p.userEmail ?? looked?.userEmail),
     requested_model: sanitizeLabelValue(call.requestedModel === '' ? undefined : call.requestedModel),
     model_group: sanitizeLabelValue(call.modelGroup),
     // LiteLLM's `model` is the model the provider was called with.

@@ -24,9 +24,10 @@ const ZERO_COST_REASONS = {
 } as const;
 
 export function observeCall(ctx: ObserveContext, call: CallRecord): void {
-  // LiteLLM leaves requests rejected for a bad gateway key out of every metric: their labels are
-  // attacker-controlled noise. An upstream 401 has a deployment and is counted.
-  if (call.error?.code === 'authentication' && call.deployment === undefined) return;
+  // LiteLLM leaves every 401 out of every metric (prometheus.py, _should_skip_metrics_for_invalid_key):
+  // a bad key's labels are attacker-controlled noise. Tollgate skips the 401s it answered itself; an
+  // upstream 401 has a deployment and is counted (a deployment with a revoked credential must show).
+  if (call.deployment === undefined && (call.httpStatus === 401 || call.error?.code === 'authentication')) return;
   const f = ctx.families;
   const v = callLabels(call, ctx);
   const ok = call.outcome === 'success';
@@ -73,9 +74,14 @@ function observeUsage(ctx: ObserveContext, call: CallRecord, v: LabelValues): vo
 
   if (call.costNanoUsd !== null) {
     f.get('litellm_spend_metric')?.inc(v, call.costNanoUsd / 1e9);
-  } else if ((total ?? 0) > 0) {
-    const reason = ZERO_COST_REASONS[call.costMissingReason ?? 'no_deployment'];
-    f.get('litellm_zero_cost_requests_total')?.inc({ ...v, reason });
+  } else {
+    // An unpriced model still gets its spend series, at 0, so dashboards that list models by
+    // spend show it (LiteLLM increments by a response_cost of 0). The record keeps cost null.
+    if (call.deployment !== undefined) f.get('litellm_spend_metric')?.inc(v, 0);
+    if ((total ?? 0) > 0) {
+      const reason = ZERO_COST_REASONS[call.costMissingReason ?? 'no_deployment'];
+      f.get('litellm_zero_cost_requests_total')?.inc({ ...v, reason });
+    }
   }
 }
 

@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import type { CallRecord, DeploymentRef } from '../../core/call-record.js';
 import { resolveMetricsConfig, type ResolvedMetricsConfig } from './config.js';
 import { buildFamilies } from './families.js';
-import { sanitizeLabelValue, type LabelValues } from './labels.js';
+import { sanitizeLabelValue, type LabelValues, type PrincipalLookup } from './labels.js';
 import { observeCall, type DeploymentLookup } from './observe.js';
 
 export interface MetricsOptions {
@@ -17,6 +17,8 @@ export interface MetricsOptions {
   config?: ResolvedMetricsConfig | undefined;
   /** Resolves deployments of retried / fallen-back attempts for the per-deployment metrics. */
   lookupDeployment?: DeploymentLookup | undefined;
+  /** Team alias and user email of a call's principal (from the tenancy cache), for their labels. */
+  lookupPrincipal?: PrincipalLookup | undefined;
 }
 
 /** Whose budget a budget gauge describes. */
@@ -56,7 +58,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const config = options.config ?? resolveMetricsConfig();
   const registry = new Registry();
   const families = buildFamilies(config, registry);
-  const ctx = { families, lookupDeployment: options.lookupDeployment, endUser: config.endUser, customLabels: config.customLabels };
+  const ctx = { families, lookupDeployment: options.lookupDeployment, lookupPrincipal: options.lookupPrincipal, endUser: config.endUser, customLabels: config.customLabels };
   const inFlight = families.get('litellm_in_flight_requests');
   const noLabels: LabelValues = {};
 

@@ -47,3 +47,24 @@ export const NO_BUDGET = {
   rpm_limit: null,
   max_parallel_requests: null,
 } as const;
+
+/**
+ * Runs read-modify-write steps on one record one at a time (per id, in this process), so that
+ * concurrent admin calls — ten parallel `/team/new` naming the same new member — neither lose
+ * each other's changes (a user's `teams`) nor race to create the same row. Locks never nest.
+ */
+export class KeyedLock {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  async run<T>(id: string, step: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(id) ?? Promise.resolve();
+    const current = previous.then(step, step);
+    const tail = current.catch(() => undefined);
+    this.tails.set(id, tail);
+    try {
+      return await current;
+    } finally {
+      if (this.tails.get(id) === tail) this.tails.delete(id);
+    }
+  }
+}

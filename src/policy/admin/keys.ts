@@ -127,7 +127,8 @@ export class KeyAdmin {
     return { keys, total };
   }
 
-  private async resolve(target: { key?: string | undefined; key_alias?: string | undefined }): Promise<KeyRecord> {
+  /** The key `key` (plaintext or token) or, without it, `key_alias` names. */
+  async resolve(target: { key?: string | undefined; key_alias?: string | undefined }): Promise<KeyRecord> {
     if (target.key !== undefined) return this.require(target.key);
     if (target.key_alias !== undefined) {
       const [found] = await this.tenancy.stores.keys.find({ aliases: [target.key_alias] }, { limit: 1, offset: 0 });

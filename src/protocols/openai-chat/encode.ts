@@ -57,13 +57,19 @@ const ERROR_TYPE: Partial<Record<GatewayError['code'], string>> = {
 
 /** LiteLLM's envelope: `code` is the HTTP status as a string. */
 export function encodeOpenAIError(error: GatewayError): Record<string, unknown> {
-  const type = ERROR_TYPE[error.code] ?? (error.status >= 500 ? 'api_error' : 'invalid_request_error');
+  const type = error.type ?? ERROR_TYPE[error.code] ?? (error.status >= 500 ? 'api_error' : 'invalid_request_error');
   return { error: { message: error.message, type, param: error.param ?? null, code: String(error.status) } };
 }
 
 /**
- * Canonical events → chat.completion.chunk SSE. Finish and usage are held to the end so the usage
- * chunk (`choices: []`, sent only when the client asked with include_usage) is complete.
+ * Canonical events → chat.completion.chunk SSE, in LiteLLM's shape rather than OpenAI's: LiteLLM
+ * serialises chunks with `exclude_none` (litellm/proxy/proxy_server.py, `_serialize_streaming_chunk`),
+ * so a choice is `{"index":0,"delta":{…}}` plus `finish_reason` only once there is one — no
+ * `logprobs: null`, no `usage: null` — and its final usage chunk carries one empty choice,
+ * `[{"index":0,"delta":{}}]` (`CustomStreamWrapper.model_response_creator()` in
+ * litellm/litellm_core_utils/streaming_handler.py), where OpenAI sends `choices: []`. Finish and
+ * usage are held to the end so the usage chunk (sent only when the client asked with include_usage)
+ * is complete.
  */
 export class OpenAIStreamEncoder {
   private readonly id: string;
@@ -117,7 +123,8 @@ export class OpenAIStreamEncoder {
     let out = this.chunk({}, FINISH[this.finish ?? 'end_turn']);
     if (this.includeUsage) {
       const usage = { ...renderOpenAIUsage(this.usage), ...extraUsage };
-      out += encodeSse(JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage }));
+      const choices = [{ index: 0, delta: {} }];
+      out += encodeSse(JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices, usage }));
     }
     return `${out}data: [DONE]\n\n`;
   }
@@ -131,12 +138,12 @@ export class OpenAIStreamEncoder {
     return this.usage;
   }
 
-  private chunk(delta: Record<string, unknown>, finishReason: string | null = null): string {
+  private chunk(delta: Record<string, unknown>, finishReason?: string): string {
     if (!this.sentRole) {
       delta = { role: 'assistant', ...delta };
       this.sentRole = true;
     }
-    const choice = { index: 0, delta, logprobs: null, finish_reason: finishReason };
+    const choice = finishReason === undefined ? { index: 0, delta } : { index: 0, delta, finish_reason: finishReason };
     return encodeSse(JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [choice] }));
   }
 }

@@ -2,7 +2,9 @@
  * Passthrough streaming: forward the upstream's SSE bytes to the client while watching them for
  * usage, errors and the end of the answer. Events the inspector leaves alone are forwarded as the
  * upstream's own bytes (the original Buffer when a chunk holds only whole, untouched events); only
- * an event the inspector rewrites or drops is re-encoded.
+ * an event the inspector rewrites or drops is re-encoded. `edit` is the cheap middle ground: a text
+ * edit of an event that is not parsed (OpenAI's `"usage":null` members removed), returning the same
+ * string when there is nothing to change, so untouched chunks still go out as the upstream's Buffer.
  */
 import { parseSseEvent, SseSplitter, type SseEvent } from '../../core/sse.js';
 import type { StreamTap } from '../types.js';
@@ -17,6 +19,8 @@ export interface EventInspector {
   /** Cheap pre-check on the raw text; only events it accepts are parsed and handed to `inspect`. */
   wants(raw: string): boolean;
   inspect(event: SseEvent, raw: string, tap: StreamTap): InspectResult;
+  /** A byte-level edit of an event `inspect` left alone; returns `raw` itself when nothing changes. */
+  edit?(raw: string): string;
 }
 
 export async function* tapSseStream(
@@ -38,7 +42,11 @@ export async function* tapSseStream(
         tap.events++;
         if (!tap.answerStarted && inspector.isPreamble?.(raw) !== true) tap.answerStarted = true;
         const result = inspector.wants(raw) ? inspectRaw(inspector, raw, tap) : undefined;
-        if (result === undefined) out.push(raw);
+        const edited = result === undefined && inspector.edit !== undefined ? inspector.edit(raw) : raw;
+        if (edited !== raw) {
+          changed = true;
+          out.push(edited);
+        } else if (result === undefined) out.push(raw);
         else {
           changed = true;
           if (result !== null) out.push(result);
@@ -53,7 +61,7 @@ export async function* tapSseStream(
   const rest = splitter.flush();
   if (rest !== undefined) {
     const result = rest.trim() !== '' && inspector.wants(rest) ? inspectRaw(inspector, rest, tap) : undefined;
-    if (result !== null) yield result ?? rest;
+    if (result !== null) yield result ?? inspector.edit?.(rest) ?? rest;
   }
 }
 

@@ -8,6 +8,7 @@ import pg from 'pg';
 import type { StorageSchema } from '../sql/schema.js';
 
 const INT8_OID = 20;
+const TIMESTAMP_OID = 1114;
 
 export interface PostgresOptions {
   poolSize?: number | undefined;
@@ -19,6 +20,10 @@ export function connectPostgres(url: string, options: PostgresOptions = {}): Kys
   // Per pool, not pg's global parsers: other pg users in the process keep their defaults.
   const types = new pg.TypeOverrides();
   types.setTypeParser(INT8_OID, 'text', (value: string) => Number(value));
+  // LiteLLM's DateTime columns are TIMESTAMP(3) without time zone holding UTC. pg would build a
+  // Date in the process's local zone (wrong off UTC, ambiguous at DST changes): keep the text;
+  // the stores read it as UTC (sql/spend-tables.ts decodeTime).
+  types.setTypeParser(TIMESTAMP_OID, 'text', (value: string) => value);
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,

@@ -1,132 +1,239 @@
 /**
- * `SpendLogStore` over Kysely: one implementation for SQLite and Postgres. Everything dialect-
- * specific (connection, BIGINT parsing) is settled in `sqlite/` and `postgres/` before a `Kysely`
- * handle reaches here, and the schema avoids constructs whose SQL differs between the two.
+ * `SpendLogStore` over Kysely, for SQLite and Postgres: calls are written where LiteLLM's UI and
+ * reports read them — one `LiteLLM_SpendLogs` row each, additions to LiteLLM's daily tables —
+ * with Tollgate's exact detail beside them in `tollgate_call_details`, all in one transaction
+ * (spend-write.ts). Reads join the two, so rows a LiteLLM proxy wrote (no details) are listed and
+ * summed alike.
  */
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
-import type { SpendAggregate, SpendDimension, SpendLogFilter, SpendLogRow, SpendLogStore, SpendReportQuery } from '../ports.js';
-import type { SpendLogsTable, StorageSchema } from './schema.js';
-
-const DAY_MS = 86_400_000;
-/**
- * Rows per INSERT statement: 44 columns × 250 stays far below both databases' bound-parameter
- * limits (SQLite 32766, Postgres 65535).
- */
-const ROWS_PER_STATEMENT = 250;
-
-type Eb = ExpressionBuilder<StorageSchema, 'spend_logs'>;
-
-function filterExpression(eb: Eb, f: Omit<SpendLogFilter, 'limit'>): Expression<SqlBool> {
-  const conditions: Expression<SqlBool>[] = [];
-  if (f.requestId !== undefined) conditions.push(eb('request_id', '=', f.requestId));
-  if (f.apiKey !== undefined) conditions.push(eb('api_key', '=', f.apiKey));
-  if (f.userId !== undefined) conditions.push(eb('user_id', '=', f.userId));
-  if (f.teamId !== undefined) conditions.push(eb('team_id', '=', f.teamId));
-  if (f.endUser !== undefined) conditions.push(eb('end_user', '=', f.endUser));
-  if (f.from !== undefined) conditions.push(eb('start_time', '>=', f.from));
-  if (f.to !== undefined) conditions.push(eb('start_time', '<', f.to));
-  return eb.and(conditions);
-}
-
-/** SQL for each report dimension; integer division by a day gives the UTC day on both databases. */
-const DIMENSION_SQL: Record<SpendDimension, RawBuilder<unknown>> = {
-  day: sql`(start_time / ${sql.lit(DAY_MS)})`,
-  api_key: sql.ref('api_key'),
-  user_id: sql.ref('user_id'),
-  team_id: sql.ref('team_id'),
-  end_user: sql.ref('end_user'),
-  model: sql`coalesce(upstream_model, requested_model)`,
-  model_group: sql`coalesce(model_group, requested_model)`,
-};
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type {
+  CallDetails,
+  DailyActivityQuery,
+  DailySpendRow,
+  DatabaseDialect,
+  LiteLLMSpendLog,
+  SpendAggregate,
+  SpendDimension,
+  SpendLogFilter,
+  SpendLogRow,
+  SpendLogStore,
+  SpendReportQuery,
+  StoredSpendLog,
+} from '../ports.js';
+import type { StorageSchema } from './schema.js';
+import { readDaily } from './spend-daily.js';
+import { loadShapes, writeSpendRows } from './spend-write.js';
+import {
+  CALL_DETAILS,
+  ColumnCatalog,
+  decodeJson,
+  decodeTime,
+  encodeTime,
+  num,
+  numOrNull,
+  SPEND_LOGS,
+  text,
+  textOrNull,
+  type LooseRow,
+  type SpendSchema,
+} from './spend-tables.js';
 
 export class SqlSpendLogStore implements SpendLogStore {
-  constructor(private readonly db: Kysely<StorageSchema>) {}
+  private readonly db: Kysely<SpendSchema>;
+  private readonly catalog: ColumnCatalog;
+
+  constructor(
+    db: Kysely<StorageSchema>,
+    private readonly dialect: DatabaseDialect,
+    private readonly now: () => number = Date.now,
+  ) {
+    // The LiteLLM tables' columns are known only at run time (see spend-tables.ts).
+    this.db = db as unknown as Kysely<SpendSchema>;
+    this.catalog = new ColumnCatalog(this.db, dialect);
+  }
 
   async insertMany(rows: readonly SpendLogRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const values = rows.map(toTable);
-    await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT) {
-        await trx
-          .insertInto('spend_logs')
-          .values(values.slice(i, i + ROWS_PER_STATEMENT))
-          .onConflict((oc) => oc.column('call_id').doNothing())
-          .execute();
-      }
-    });
+    // Shapes first: on SQLite the transaction holds the only connection.
+    const shapes = await loadShapes(this.catalog);
+    await this.db.transaction().execute((trx) => writeSpendRows(trx, this.dialect, shapes, rows, this.now()));
   }
 
-  async query(filter: SpendLogFilter): Promise<SpendLogRow[]> {
+  async query(filter: SpendLogFilter): Promise<StoredSpendLog[]> {
+    const columns = await this.catalog.columns(SPEND_LOGS);
     let q = this.db
-      .selectFrom('spend_logs')
-      .selectAll()
-      .where((eb) => filterExpression(eb, filter))
-      .orderBy('start_time', 'desc')
-      .orderBy('request_id', 'desc');
+      .selectFrom(`${SPEND_LOGS} as l`)
+      .leftJoin(`${CALL_DETAILS} as d`, (j) => j.on(sql<boolean>`d.request_id = l.request_id`))
+      .selectAll('l')
+      .select(DETAIL_COLUMNS.map((c) => sql.ref(`d.${c}`).as(`d_${c}`)));
+    for (const c of this.conditions(filter, columns, filter.requestId === undefined ? undefined : await this.requestIdsFor(filter.requestId))) q = q.where(c);
+    q = q.orderBy(sql.ref('l.startTime'), 'desc').orderBy(sql.ref('l.request_id'), 'desc');
     if (filter.limit !== undefined) q = q.limit(filter.limit);
+    if (filter.offset !== undefined && filter.offset > 0) q = q.offset(filter.offset);
     const rows = await q.execute();
-    return rows.map(fromTable);
+    return rows.map((r) => ({ log: decodeLog(r), details: decodeDetails(r) }));
+  }
+
+  /**
+   * A request id asked for may be LiteLLM's (the response id when there was one) or the
+   * x-litellm-call-id the client saw; both are indexed, so this is two index look-ups, not a scan.
+   */
+  private async requestIdsFor(id: string): Promise<string[]> {
+    const viaCallId = await this.db.selectFrom(CALL_DETAILS).select(sql<string>`request_id`.as('request_id')).where(sql<boolean>`litellm_call_id = ${id}`).execute();
+    return [...new Set([id, ...viaCallId.map((r) => text(r.request_id))])];
+  }
+
+  /** The filter as SQL conditions on the spend log table aliased `l`. */
+  private conditions(f: Omit<SpendLogFilter, 'requestId'>, columns: ReadonlySet<string>, requestIds?: readonly string[]): RawBuilder<boolean>[] {
+    const out: RawBuilder<boolean>[] = [];
+    const eq = (c: string, v: string | undefined): void => {
+      if (v !== undefined) out.push(sql<boolean>`${sql.ref(`l.${c}`)} = ${v}`);
+    };
+    if (requestIds !== undefined) out.push(requestIds.length === 0 ? sql<boolean>`1 = 0` : sql<boolean>`${sql.ref('l.request_id')} in (${sql.join([...requestIds])})`);
+    eq('api_key', f.apiKey);
+    eq('user', f.userId);
+    eq('team_id', f.teamId);
+    eq('end_user', f.endUser);
+    if (f.sessionId !== undefined) {
+      // A LiteLLM schema from before session_id cannot match a session.
+      out.push(columns.has('session_id') ? sql<boolean>`${sql.ref('l.session_id')} = ${f.sessionId}` : sql<boolean>`1 = 0`);
+    }
+    if (f.from !== undefined) out.push(sql<boolean>`${sql.ref('l.startTime')} >= ${encodeTime(this.dialect, f.from)}`);
+    if (f.to !== undefined) out.push(sql<boolean>`${sql.ref('l.startTime')} < ${encodeTime(this.dialect, f.to)}`);
+    return out;
   }
 
   async report(query: SpendReportQuery): Promise<SpendAggregate[]> {
+    const columns = await this.catalog.columns(SPEND_LOGS);
     const dims = [...new Set(query.by)];
+    const dimSql = (d: SpendDimension) => (d === 'day' ? this.daySql() : sql.ref(`l.${DIMENSION_COLUMNS[d]}`));
     let q = this.db
-      .selectFrom('spend_logs')
+      .selectFrom(`${SPEND_LOGS} as l`)
+      .leftJoin(`${CALL_DETAILS} as d`, (j) => j.on(sql<boolean>`d.request_id = l.request_id`))
       .select([
-        ...dims.map((d) => DIMENSION_SQL[d].as(`d_${d}`)),
+        ...dims.map((d) => dimSql(d).as(`k_${d}`)),
         sql<number>`count(*)`.as('requests'),
-        sql<number>`count(cost_nano_usd)`.as('priced'),
-        sql<number | string>`coalesce(sum(cost_nano_usd), 0)`.as('cost'),
-        sql<number | string>`coalesce(sum(prompt_tokens), 0)`.as('prompt'),
-        sql<number | string>`coalesce(sum(completion_tokens), 0)`.as('completion'),
-        sql<number | string>`coalesce(sum(total_tokens), 0)`.as('total'),
-      ])
-      .where((eb) => filterExpression(eb, query));
-    for (const d of dims) q = q.groupBy(DIMENSION_SQL[d]).orderBy(DIMENSION_SQL[d]);
+        // A Tollgate row without a known price: its details say so. LiteLLM's own rows are taken as priced.
+        sql<number>`sum(case when d.call_id is not null and d.cost_nano_usd is null then 1 else 0 end)`.as('unpriced'),
+        sql<number>`coalesce(sum(l.spend), 0)`.as('spend'),
+        sql<number>`coalesce(sum(l.prompt_tokens), 0)`.as('prompt'),
+        sql<number>`coalesce(sum(l.completion_tokens), 0)`.as('completion'),
+        sql<number>`coalesce(sum(l.total_tokens), 0)`.as('total'),
+      ]);
+    for (const c of this.conditions(query, columns)) q = q.where(c);
+    for (const d of dims) q = q.groupBy(dimSql(d)).orderBy(dimSql(d));
     const rows = await q.execute();
-    return rows.map((row) => {
-      const record = row as Record<string, unknown>;
+    return rows.map((r) => {
       const keys: SpendAggregate['keys'] = {};
-      for (const d of dims) {
-        const value = record[`d_${d}`];
-        keys[d] = value === null || value === undefined ? null : d === 'day' ? dayString(toNumber(value)) : typeof value === 'string' ? value : JSON.stringify(value);
-      }
-      const requests = toNumber(row.requests);
+      for (const d of dims) keys[d] = textOrNull((r as LooseRow)[`k_${d}`]);
       return {
         keys,
-        requests,
-        costNanoUsd: toNumber(row.cost),
-        unpricedRequests: requests - toNumber(row.priced),
-        promptTokens: toNumber(row.prompt),
-        completionTokens: toNumber(row.completion),
-        totalTokens: toNumber(row.total),
+        requests: num(r.requests),
+        spendUsd: num(r.spend),
+        unpricedRequests: num(r.unpriced),
+        promptTokens: num(r.prompt),
+        completionTokens: num(r.completion),
+        totalTokens: num(r.total),
       };
     });
   }
+
+  daily(query: DailyActivityQuery): Promise<DailySpendRow[]> {
+    return readDaily(this.db, this.catalog, query);
+  }
+
+  /** The UTC day of startTime as YYYY-MM-DD. */
+  private daySql() {
+    return this.dialect === 'sqlite' ? sql<string>`substr(l."startTime", 1, 10)` : sql<string>`to_char(l."startTime", 'YYYY-MM-DD')`;
+  }
 }
 
-/** Postgres returns SUM(bigint) as NUMERIC text; counts and sums are whole numbers either way. */
-function toNumber(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint' || typeof value === 'string') return Number(value);
-  return 0;
-}
+const DIMENSION_COLUMNS: Record<Exclude<SpendDimension, 'day'>, string> = {
+  api_key: 'api_key',
+  user_id: 'user',
+  team_id: 'team_id',
+  end_user: 'end_user',
+  model: 'model',
+  model_group: 'model_group',
+};
 
-function dayString(epochDay: number): string {
-  return new Date(epochDay * DAY_MS).toISOString().slice(0, 10);
-}
+const DETAIL_COLUMNS = [
+  'call_id', 'request_id', 'litellm_call_id', 'surface', 'route', 'requested_model', 'upstream_model', 'provider', 'retries', 'fallbacks',
+  'stream', 'passthrough', 'status_code', 'outcome', 'error_class', 'error_message', 'input_uncached_tokens', 'cache_read_tokens',
+  'cache_write_5m_tokens', 'cache_write_1h_tokens', 'cache_write_unknown_ttl_tokens', 'output_tokens', 'reasoning_tokens', 'cost_nano_usd',
+  'cost_missing_reason', 'ttft_ms', 'upstream_ms', 'duration_ms', 'user_agent', 'client_disconnected', 'attempts',
+] as const satisfies readonly (keyof CallDetails)[];
 
-function toTable(row: SpendLogRow): SpendLogsTable {
-  return { ...row, stream: row.stream ? 1 : 0, client_disconnected: row.client_disconnected ? 1 : 0 };
-}
-
-function fromTable(row: SpendLogsTable): SpendLogRow {
+function decodeDetails(r: LooseRow): CallDetails | null {
+  if (r.d_call_id === null || r.d_call_id === undefined) return null;
+  const v = (c: (typeof DETAIL_COLUMNS)[number]) => r[`d_${c}`];
   return {
-    ...row,
-    start_time: toNumber(row.start_time),
-    end_time: toNumber(row.end_time),
-    cost_nano_usd: row.cost_nano_usd === null ? null : toNumber(row.cost_nano_usd),
-    stream: row.stream === 1,
-    client_disconnected: row.client_disconnected === 1,
+    call_id: text(v('call_id')),
+    request_id: text(v('request_id')),
+    litellm_call_id: text(v('litellm_call_id')),
+    surface: text(v('surface')),
+    route: text(v('route')),
+    requested_model: text(v('requested_model')),
+    upstream_model: textOrNull(v('upstream_model')),
+    provider: textOrNull(v('provider')),
+    retries: num(v('retries')),
+    fallbacks: num(v('fallbacks')),
+    stream: num(v('stream')) === 1,
+    passthrough: num(v('passthrough')) === 1,
+    status_code: num(v('status_code')),
+    outcome: text(v('outcome')) === 'failure' ? 'failure' : 'success',
+    error_class: textOrNull(v('error_class')),
+    error_message: textOrNull(v('error_message')),
+    input_uncached_tokens: numOrNull(v('input_uncached_tokens')),
+    cache_read_tokens: numOrNull(v('cache_read_tokens')),
+    cache_write_5m_tokens: numOrNull(v('cache_write_5m_tokens')),
+    cache_write_1h_tokens: numOrNull(v('cache_write_1h_tokens')),
+    cache_write_unknown_ttl_tokens: numOrNull(v('cache_write_unknown_ttl_tokens')),
+    output_tokens: numOrNull(v('output_tokens')),
+    reasoning_tokens: numOrNull(v('reasoning_tokens')),
+    cost_nano_usd: numOrNull(v('cost_nano_usd')),
+    cost_missing_reason: textOrNull(v('cost_missing_reason')),
+    ttft_ms: numOrNull(v('ttft_ms')),
+    upstream_ms: numOrNull(v('upstream_ms')),
+    duration_ms: num(v('duration_ms')),
+    user_agent: textOrNull(v('user_agent')),
+    client_disconnected: num(v('client_disconnected')) === 1,
+    attempts: text(v('attempts')) || '[]',
+  };
+}
+
+function decodeLog(r: LooseRow): LiteLLMSpendLog {
+  const metadata = decodeJson(r.metadata);
+  const tags = decodeJson(r.request_tags);
+  return {
+    request_id: text(r.request_id),
+    call_type: text(r.call_type),
+    api_key: text(r.api_key),
+    spend: num(r.spend),
+    total_tokens: num(r.total_tokens),
+    prompt_tokens: num(r.prompt_tokens),
+    completion_tokens: num(r.completion_tokens),
+    startTime: decodeTime(r.startTime) ?? 0,
+    endTime: decodeTime(r.endTime) ?? 0,
+    request_duration_ms: numOrNull(r.request_duration_ms),
+    completionStartTime: decodeTime(r.completionStartTime),
+    model: text(r.model),
+    model_id: text(r.model_id),
+    model_group: text(r.model_group),
+    custom_llm_provider: text(r.custom_llm_provider),
+    api_base: text(r.api_base),
+    user: text(r.user),
+    metadata: typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata) ? (metadata as Record<string, unknown>) : {},
+    cache_hit: text(r.cache_hit),
+    cache_key: text(r.cache_key),
+    request_tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
+    team_id: text(r.team_id),
+    organization_id: text(r.organization_id),
+    end_user: text(r.end_user),
+    requester_ip_address: textOrNull(r.requester_ip_address),
+    session_id: textOrNull(r.session_id),
+    status: text(r.status) === 'failure' ? 'failure' : 'success',
+    mcp_namespaced_tool_name: textOrNull(r.mcp_namespaced_tool_name),
+    agent_id: textOrNull(r.agent_id),
   };
 }

@@ -1,284 +1,347 @@
 /**
- * The tenancy stores over Kysely, for SQLite and Postgres alike: one generic store over
- * `tenancy_records` instantiated per kind of record, and the budget counters.
+ * The tenancy stores over LiteLLM's own tables, for SQLite and Postgres alike: one generic store
+ * per table (driven by its codec in `litellm-codecs.ts`), Tollgate's extras beside each row in
+ * `tollgate_record_extras`, and a snapshot of everything for the in-process caches.
  */
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import type { DatabaseDialect } from '../ports.js';
+import type { BudgetFilter, BudgetRecord, MembershipFilter, MembershipStore, OrganizationFilter, OrganizationRecord, OrgMembershipRecord, TeamMembershipRecord } from '../tenancy-ports-budgets.js';
 import type {
-  BudgetCounterRow,
   BudgetCounterStore,
-  ChangedRecords,
   CustomerFilter,
   CustomerRecord,
+  EntitySpend,
   KeyFilter,
   KeyRecord,
   KeyStore,
   ModelFilter,
   ModelRecord,
-  RecordKind,
   RecordPage,
   RecordStore,
   TeamFilter,
   TeamRecord,
+  TenancySnapshot,
   TenancyStores,
   UserFilter,
   UserRecord,
 } from '../tenancy-ports.js';
-import type { StorageSchema, TenancyRecordsTable } from './schema.js';
-import { decodeCustomer, decodeKey, decodeModel, decodeTeam, decodeUser, parseDoc } from './tenancy-codecs.js';
+import { SqlBudgetCounterStore } from './budget-counter-store.js';
+import {
+  budgetCodec,
+  customerCodec,
+  keyCodec,
+  modelCodec,
+  organizationCodec,
+  orgMembershipCodec,
+  teamCodec,
+  teamMembershipCodec,
+  userCodec,
+  type Codec,
+} from './litellm-codecs.js';
+import { Encoder, str, time, usdToNano, type Row } from './litellm-values.js';
 
-type Db = Kysely<StorageSchema>;
-type Eb = ExpressionBuilder<StorageSchema, 'tenancy_records'>;
-type Indexed = Pick<TenancyRecordsTable, 'alias' | 'user_id' | 'team_id' | 'role'>;
+export type LooseDb = Kysely<Record<string, Row>>;
+type Eb = ExpressionBuilder<Record<string, Row>, string>;
+type Obj = Record<string, unknown>;
 
-/** How one kind of record maps onto `tenancy_records`. */
-interface KindCodec<R, F> {
-  kind: RecordKind;
-  id(record: R): string;
-  indexed(record: R): Indexed;
-  decode(doc: unknown): R;
-  where(eb: Eb, filter: F): Expression<SqlBool>[];
-}
+const EXTRAS = 'tollgate_record_extras';
 
-/** Rows per multi-row statement: far below both databases' bound-parameter limits. */
-const ROWS_PER_STATEMENT = 200;
-
-function inList(eb: Eb, column: 'id' | 'alias' | 'user_id' | 'team_id', values: readonly string[] | undefined): Expression<SqlBool>[] {
+function inList(eb: Eb, column: string, values: readonly string[] | undefined): Expression<SqlBool>[] {
   if (values === undefined) return [];
   // An empty list matches nothing, as `IN ()` would mean if SQL allowed it.
-  return values.length === 0 ? [eb.lit(false)] : [eb(column, 'in', [...values])];
+  return values.length === 0 ? [eb.lit(false)] : [eb(sql.ref(column), 'in', [...values])];
 }
 
-class SqlRecordStore<R extends { created_at: number; updated_at: number }, F> implements RecordStore<R, F> {
+function parseDoc(text: unknown): Obj {
+  if (typeof text !== 'string') return {};
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Extras docs of one kind, by record id. */
+async function loadExtras(db: LooseDb | Transaction<Record<string, Row>>, kind: string, ids?: readonly string[]): Promise<Map<string, Obj>> {
+  if (ids !== undefined && ids.length === 0) return new Map();
+  let q = db.selectFrom(EXTRAS).select([sql.ref<string>('id').as('id'), sql.ref<string>('doc').as('doc')]).where(sql.ref('kind'), '=', kind);
+  if (ids !== undefined) q = q.where(sql.ref('id'), 'in', [...ids]);
+  const rows = (await q.execute()) as { id: string; doc: string }[];
+  return new Map(rows.map((r) => [r.id, parseDoc(r.doc)]));
+}
+
+export class SqlRecordStore<R extends { updated_at: number }, F> implements RecordStore<R, F> {
+  protected readonly enc: Encoder;
+
   constructor(
-    protected readonly db: Db,
-    protected readonly codec: KindCodec<R, F>,
-  ) {}
+    protected readonly db: LooseDb,
+    dialect: DatabaseDialect,
+    protected readonly codec: Codec<R>,
+    private readonly where: (eb: Eb, filter: F) => Expression<SqlBool>[],
+  ) {
+    this.enc = new Encoder(dialect);
+  }
 
   async get(id: string): Promise<R | undefined> {
-    const row = await this.db.selectFrom('tenancy_records').select('doc').where('kind', '=', this.codec.kind).where('id', '=', id).executeTakeFirst();
-    return row === undefined ? undefined : this.codec.decode(parseDoc(row.doc));
+    const row = await this.db.selectFrom(this.codec.table).selectAll().where(sql.ref(this.codec.key[0] ?? ''), '=', id).executeTakeFirst();
+    if (row === undefined) return undefined;
+    const extras = await loadExtras(this.db, this.codec.kind, [id]);
+    return this.codec.decode(row, extras.get(id) ?? {});
   }
 
   async find(filter: F, page?: RecordPage): Promise<R[]> {
     let q = this.db
-      .selectFrom('tenancy_records')
-      .select('doc')
-      .where((eb) => eb.and([eb('kind', '=', this.codec.kind), ...this.codec.where(eb, filter)]))
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc');
+      .selectFrom(this.codec.table)
+      .selectAll()
+      .where((eb) => eb.and(this.where(eb, filter)));
+    if (this.codec.createdColumn !== null) q = q.orderBy(sql.ref(this.codec.createdColumn), 'desc');
+    for (const k of this.codec.key) q = q.orderBy(sql.ref(k), 'desc');
     if (page !== undefined) q = q.limit(page.limit).offset(page.offset);
-    const rows = await q.execute();
-    return rows.map((r) => this.codec.decode(parseDoc(r.doc)));
+    return this.decodeAll(await q.execute());
   }
 
   async count(filter: F): Promise<number> {
     const row = await this.db
-      .selectFrom('tenancy_records')
+      .selectFrom(this.codec.table)
       .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where((eb) => eb.and([eb('kind', '=', this.codec.kind), ...this.codec.where(eb, filter)]))
+      .where((eb) => eb.and(this.where(eb, filter)))
       .executeTakeFirst();
     return Number(row?.n ?? 0);
   }
 
   async insert(record: R): Promise<boolean> {
-    const result = await this.db.insertInto('tenancy_records').values(this.row(record)).onConflict((oc) => oc.columns(['kind', 'id']).doNothing()).executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+    const { row, extras } = this.codec.encode(record, this.enc);
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .insertInto(this.codec.table)
+        .values(row)
+        .onConflict((oc) => oc.columns([...this.codec.key]).doNothing())
+        .executeTakeFirst();
+      if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+      await this.writeExtras(trx, this.codec.id(record), extras, record.updated_at);
+      return true;
+    });
   }
 
   async update(record: R): Promise<boolean> {
-    const { kind: _kind, id, created_at: _created, ...changes } = this.row(record);
-    const result = await this.db.updateTable('tenancy_records').set(changes).where('kind', '=', this.codec.kind).where('id', '=', id).executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    const { row, extras } = this.codec.encode(record, this.enc);
+    const changes: Row = { ...row };
+    for (const k of this.codec.key) delete changes[k];
+    delete changes.created_at;
+    delete changes.created_by;
+    return this.db.transaction().execute(async (trx) => {
+      let q = trx.updateTable(this.codec.table).set(changes);
+      for (const k of this.codec.key) q = q.where(sql.ref(k), '=', row[k] as string);
+      const result = await q.executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
+      await this.writeExtras(trx, this.codec.id(record), extras, record.updated_at);
+      return true;
+    });
   }
 
-  async delete(ids: readonly string[], at: number): Promise<string[]> {
+  async delete(ids: readonly string[], _at: number): Promise<string[]> {
     if (ids.length === 0) return [];
+    const keyCol = this.codec.key[0] ?? '';
     return this.db.transaction().execute(async (trx) => {
-      const existing = await trx.selectFrom('tenancy_records').select('id').where('kind', '=', this.codec.kind).where('id', 'in', [...ids]).execute();
+      const existing = (await trx.selectFrom(this.codec.table).select(sql.ref<string>(keyCol).as('id')).where(sql.ref(keyCol), 'in', [...ids]).execute()) as { id: string }[];
       const found = existing.map((r) => r.id);
       if (found.length === 0) return [];
-      await trx.deleteFrom('tenancy_records').where('kind', '=', this.codec.kind).where('id', 'in', found).execute();
-      await trx.insertInto('tenancy_deletions').values(found.map((id) => ({ kind: this.codec.kind, id, deleted_at: at }))).execute();
+      await trx.deleteFrom(this.codec.table).where(sql.ref(keyCol), 'in', found).execute();
+      await trx.deleteFrom(EXTRAS).where(sql.ref('kind'), '=', this.codec.kind).where(sql.ref('id'), 'in', found).execute();
       return found;
     });
   }
 
-  protected row(record: R): TenancyRecordsTable {
-    return {
-      kind: this.codec.kind,
-      id: this.codec.id(record),
-      ...this.codec.indexed(record),
-      doc: JSON.stringify(record),
-      created_at: record.created_at,
-      updated_at: record.updated_at,
-    };
+  /** Every row, decoded with its extras. */
+  async all(): Promise<R[]> {
+    return this.decodeAll(await this.db.selectFrom(this.codec.table).selectAll().execute());
+  }
+
+  protected async decodeAll(rows: Row[]): Promise<R[]> {
+    if (rows.length === 0) return [];
+    const extras = await loadExtras(this.db, this.codec.kind);
+    return rows.map((row) => {
+      const id = this.codec.key.map((k) => str(row[k]) ?? '').join(':');
+      return this.codec.decode(row, extras.get(id) ?? {});
+    });
+  }
+
+  protected async writeExtras(trx: Transaction<Record<string, Row>>, id: string, extras: Obj, at: number): Promise<void> {
+    const meaningful = Object.entries(extras).some(([, v]) => v !== null && v !== undefined && !(typeof v === 'object' && Object.keys(v).length === 0));
+    await trx.deleteFrom(EXTRAS).where(sql.ref('kind'), '=', this.codec.kind).where(sql.ref('id'), '=', id).execute();
+    if (meaningful) await trx.insertInto(EXTRAS).values({ kind: this.codec.kind, id, doc: JSON.stringify(extras), updated_at: at }).execute();
   }
 }
 
 class SqlKeyStore extends SqlRecordStore<KeyRecord, KeyFilter> implements KeyStore {
-  async replace(oldToken: string, next: KeyRecord, at: number): Promise<boolean> {
+  async replace(oldToken: string, next: KeyRecord, _at: number): Promise<boolean> {
+    const { row, extras } = this.codec.encode(next, this.enc);
     return this.db.transaction().execute(async (trx) => {
-      const deleted = await trx.deleteFrom('tenancy_records').where('kind', '=', 'key').where('id', '=', oldToken).executeTakeFirst();
-      if (Number(deleted.numDeletedRows) === 0) return false;
-      await trx.insertInto('tenancy_deletions').values({ kind: 'key', id: oldToken, deleted_at: at }).execute();
-      await trx.insertInto('tenancy_records').values(this.row(next)).execute();
+      // The regenerated key keeps what the old row had counted (LiteLLM keeps `spend` on regenerate).
+      const old = await trx.selectFrom(this.codec.table).select(['spend', 'model_spend']).where(sql.ref('token'), '=', oldToken).executeTakeFirst();
+      if (old === undefined) return false;
+      await trx.deleteFrom(this.codec.table).where(sql.ref('token'), '=', oldToken).execute();
+      await trx.deleteFrom(EXTRAS).where(sql.ref('kind'), '=', 'key').where(sql.ref('id'), '=', oldToken).execute();
+      await trx
+        .insertInto(this.codec.table)
+        .values({ ...row, spend: old.spend, model_spend: typeof old.model_spend === 'string' ? old.model_spend : JSON.stringify(old.model_spend ?? {}) })
+        .execute();
+      await this.writeExtras(trx, next.token, extras, next.updated_at);
       return true;
     });
   }
 }
 
-const none: Indexed = { alias: null, user_id: null, team_id: null, role: null };
+/** Memberships keyed by (group, user), over LiteLLM_OrganizationMembership / LiteLLM_TeamMembership. */
+class SqlMembershipStore<R extends { user_id: string; updated_at: number }> implements MembershipStore<R> {
+  private readonly enc: Encoder;
 
-const keyCodec: KindCodec<KeyRecord, KeyFilter> = {
-  kind: 'key',
-  id: (k) => k.token,
-  indexed: (k) => ({ ...none, alias: k.key_alias, user_id: k.user_id, team_id: k.team_id }),
-  decode: decodeKey,
-  where: (eb, f) => [...inList(eb, 'id', f.tokens), ...inList(eb, 'alias', f.aliases), ...inList(eb, 'user_id', f.userIds), ...inList(eb, 'team_id', f.teamIds)],
-};
-
-const userCodec: KindCodec<UserRecord, UserFilter> = {
-  kind: 'user',
-  id: (u) => u.user_id,
-  indexed: (u) => ({ ...none, alias: u.user_email, role: u.user_role }),
-  decode: decodeUser,
-  where: (eb, f) => [
-    ...inList(eb, 'id', f.userIds),
-    ...(f.role === undefined ? [] : [eb('role', '=', f.role)]),
-    // Case-insensitive substring, the same on both databases.
-    ...(f.email === undefined ? [] : [eb(eb.fn('lower', ['alias']), 'like', `%${f.email.toLowerCase().replace(/[%_\\]/g, '')}%`)]),
-  ],
-};
-
-const teamCodec: KindCodec<TeamRecord, TeamFilter> = {
-  kind: 'team',
-  id: (t) => t.team_id,
-  indexed: (t) => ({ ...none, alias: t.team_alias }),
-  decode: decodeTeam,
-  where: (eb, f) => [...inList(eb, 'id', f.teamIds), ...(f.alias === undefined ? [] : [eb('alias', '=', f.alias)])],
-};
-
-const customerCodec: KindCodec<CustomerRecord, CustomerFilter> = {
-  kind: 'customer',
-  id: (c) => c.user_id,
-  indexed: (c) => ({ ...none, alias: c.alias }),
-  decode: decodeCustomer,
-  where: (eb, f) => inList(eb, 'id', f.userIds),
-};
-
-const modelCodec: KindCodec<ModelRecord, ModelFilter> = {
-  kind: 'model',
-  id: (m) => m.model_id,
-  indexed: (m) => ({ ...none, alias: m.model_name }),
-  decode: decodeModel,
-  where: (eb, f) => [...inList(eb, 'id', f.modelIds), ...(f.modelName === undefined ? [] : [eb('alias', '=', f.modelName)])],
-};
-
-class SqlBudgetCounterStore implements BudgetCounterStore {
-  constructor(private readonly db: Db) {}
-
-  async add(deltas: readonly { scope: string; period_end: number; delta_nano: number }[], at: number): Promise<void> {
-    // One row per (scope, period) per statement: Postgres refuses to upsert the same row twice in one.
-    const merged = new Map<string, { scope: string; period_end: number; spend_nano: number; updated_at: number }>();
-    for (const d of deltas) {
-      const id = `${d.scope}\u0000${d.period_end}`;
-      const row = merged.get(id);
-      if (row === undefined) merged.set(id, { scope: d.scope, period_end: d.period_end, spend_nano: d.delta_nano, updated_at: at });
-      else row.spend_nano += d.delta_nano;
-    }
-    const rows = [...merged.values()];
-    if (rows.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-        await trx
-          .insertInto('budget_counters')
-          .values(rows.slice(i, i + ROWS_PER_STATEMENT))
-          .onConflict((oc) =>
-            oc.columns(['scope', 'period_end']).doUpdateSet({
-              spend_nano: sql<number>`budget_counters.spend_nano + excluded.spend_nano`,
-              updated_at: sql<number>`excluded.updated_at`,
-            }),
-          )
-          .execute();
-      }
-    });
+  constructor(
+    private readonly db: LooseDb,
+    dialect: DatabaseDialect,
+    private readonly codec: Codec<R>,
+    private readonly groupColumn: 'organization_id' | 'team_id',
+  ) {
+    this.enc = new Encoder(dialect);
   }
 
-  async set(scope: string, periodEnd: number, spendNano: number, at: number): Promise<void> {
-    await this.db
-      .insertInto('budget_counters')
-      .values({ scope, period_end: periodEnd, spend_nano: spendNano, updated_at: at })
-      .onConflict((oc) => oc.columns(['scope', 'period_end']).doUpdateSet({ spend_nano: spendNano, updated_at: at }))
-      .execute();
+  async get(groupId: string, userId: string): Promise<R | undefined> {
+    const row = await this.db.selectFrom(this.codec.table).selectAll().where(sql.ref(this.groupColumn), '=', groupId).where(sql.ref('user_id'), '=', userId).executeTakeFirst();
+    return row === undefined ? undefined : this.codec.decode(row, {});
   }
 
-  async current(now: number): Promise<BudgetCounterRow[]> {
+  async find(filter: MembershipFilter): Promise<R[]> {
     const rows = await this.db
-      .selectFrom('budget_counters')
+      .selectFrom(this.codec.table)
       .selectAll()
-      .where((eb) => eb.or([eb('period_end', '=', 0), eb('period_end', '>', now)]))
+      .where((eb) => eb.and([...inList(eb, this.groupColumn, filter.groupIds), ...inList(eb, 'user_id', filter.userIds)]))
+      .orderBy(sql.ref(this.groupColumn))
+      .orderBy(sql.ref('user_id'))
       .execute();
-    return rows.map(counterRow);
+    return rows.map((r) => this.codec.decode(r, {}));
   }
 
-  async changedSince(since: number): Promise<BudgetCounterRow[]> {
-    const rows = await this.db.selectFrom('budget_counters').selectAll().where('updated_at', '>=', since).execute();
-    return rows.map(counterRow);
+  async all(): Promise<R[]> {
+    return this.find({});
   }
 
-  async claimAlert(scope: string, periodEnd: number, kind: string, at: number): Promise<boolean> {
+  async insert(record: R): Promise<boolean> {
     const result = await this.db
-      .insertInto('budget_alerts')
-      .values({ scope, period_end: periodEnd, kind, created_at: at })
-      .onConflict((oc) => oc.columns(['scope', 'period_end', 'kind']).doNothing())
+      .insertInto(this.codec.table)
+      .values(this.codec.encode(record, this.enc).row)
+      .onConflict((oc) => oc.columns(['user_id', this.groupColumn]).doNothing())
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
+
+  async update(record: R): Promise<boolean> {
+    const row = this.codec.encode(record, this.enc).row;
+    const changes: Row = { ...row };
+    delete changes.user_id;
+    delete changes[this.groupColumn];
+    delete changes.created_at;
+    const result = await this.db
+      .updateTable(this.codec.table)
+      .set(changes)
+      .where(sql.ref(this.groupColumn), '=', row[this.groupColumn] as string)
+      .where(sql.ref('user_id'), '=', record.user_id)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async delete(pairs: readonly { groupId: string; userId: string }[], _at: number): Promise<number> {
+    let removed = 0;
+    for (const p of pairs) {
+      const r = await this.db.deleteFrom(this.codec.table).where(sql.ref(this.groupColumn), '=', p.groupId).where(sql.ref('user_id'), '=', p.userId).executeTakeFirst();
+      removed += Number(r.numDeletedRows);
+    }
+    return removed;
+  }
 }
 
-/** Postgres hands BIGINTs over as numbers (see postgres/connect.ts); SQLite already does. */
-function counterRow(row: { scope: string; period_end: number; spend_nano: number; updated_at: number }): BudgetCounterRow {
-  return { scope: row.scope, period_end: Number(row.period_end), spend_nano: Number(row.spend_nano), updated_at: Number(row.updated_at) };
-}
+const likeText = (s: string): string => `%${s.toLowerCase().replace(/[%_\\]/g, '')}%`;
 
 export class SqlTenancyStores implements TenancyStores {
-  readonly keys: KeyStore;
-  readonly users: RecordStore<UserRecord, UserFilter>;
-  readonly teams: RecordStore<TeamRecord, TeamFilter>;
-  readonly customers: RecordStore<CustomerRecord, CustomerFilter>;
-  readonly models: RecordStore<ModelRecord, ModelFilter>;
+  readonly keys: SqlKeyStore;
+  readonly users: SqlRecordStore<UserRecord, UserFilter>;
+  readonly teams: SqlRecordStore<TeamRecord, TeamFilter>;
+  readonly customers: SqlRecordStore<CustomerRecord, CustomerFilter>;
+  readonly models: SqlRecordStore<ModelRecord, ModelFilter>;
+  readonly budgetTable: SqlRecordStore<BudgetRecord, BudgetFilter>;
+  readonly organizations: SqlRecordStore<OrganizationRecord, OrganizationFilter>;
+  readonly orgMemberships: SqlMembershipStore<OrgMembershipRecord>;
+  readonly teamMemberships: SqlMembershipStore<TeamMembershipRecord>;
   readonly budgets: BudgetCounterStore;
+  private readonly db: LooseDb;
 
-  constructor(private readonly db: Db) {
-    this.keys = new SqlKeyStore(db, keyCodec);
-    this.users = new SqlRecordStore(db, userCodec);
-    this.teams = new SqlRecordStore(db, teamCodec);
-    this.customers = new SqlRecordStore(db, customerCodec);
-    this.models = new SqlRecordStore(db, modelCodec);
-    this.budgets = new SqlBudgetCounterStore(db);
-  }
-
-  async changedSince(since: number): Promise<ChangedRecords> {
-    const [records, deletions] = await Promise.all([
-      this.db.selectFrom('tenancy_records').select(['kind', 'doc']).where('updated_at', '>=', since).execute(),
-      this.db.selectFrom('tenancy_deletions').selectAll().where('deleted_at', '>=', since).orderBy('deleted_at').execute(),
+  constructor(db: Kysely<unknown>, dialect: DatabaseDialect) {
+    this.db = db as LooseDb;
+    const d = this.db;
+    this.keys = new SqlKeyStore(d, dialect, keyCodec, (eb, f) => [
+      ...inList(eb, 'token', f.tokens),
+      ...inList(eb, 'key_alias', f.aliases),
+      ...inList(eb, 'user_id', f.userIds),
+      ...inList(eb, 'team_id', f.teamIds),
     ]);
-    const changed: ChangedRecords = { keys: [], users: [], teams: [], customers: [], models: [], deletions: [] };
-    for (const { kind, doc } of records) {
-      const parsed = parseDoc(doc);
-      if (kind === 'key') changed.keys.push(decodeKey(parsed));
-      else if (kind === 'user') changed.users.push(decodeUser(parsed));
-      else if (kind === 'team') changed.teams.push(decodeTeam(parsed));
-      else if (kind === 'customer') changed.customers.push(decodeCustomer(parsed));
-      else if (kind === 'model') changed.models.push(decodeModel(parsed));
-    }
-    for (const d of deletions) {
-      if (isKind(d.kind)) changed.deletions.push({ kind: d.kind, id: d.id, deleted_at: Number(d.deleted_at) });
-    }
-    return changed;
+    this.users = new SqlRecordStore(d, dialect, userCodec, (eb, f) => [
+      ...inList(eb, 'user_id', f.userIds),
+      ...(f.role === undefined ? [] : [eb(sql.ref('user_role'), '=', f.role)]),
+      // Case-insensitive substring, the same on both databases.
+      ...(f.email === undefined ? [] : [eb(eb.fn('lower', [sql.ref('user_email')]), 'like', likeText(f.email))]),
+    ]);
+    this.teams = new SqlRecordStore(d, dialect, teamCodec, (eb, f) => [...inList(eb, 'team_id', f.teamIds), ...(f.alias === undefined ? [] : [eb(sql.ref('team_alias'), '=', f.alias)])]);
+    this.customers = new SqlRecordStore(d, dialect, customerCodec, (eb, f) => inList(eb, 'user_id', f.userIds));
+    this.models = new SqlRecordStore(d, dialect, modelCodec, (eb, f) => [...inList(eb, 'model_id', f.modelIds), ...(f.modelName === undefined ? [] : [eb(sql.ref('model_name'), '=', f.modelName)])]);
+    this.budgetTable = new SqlRecordStore(d, dialect, budgetCodec, (eb, f) => inList(eb, 'budget_id', f.budgetIds));
+    this.organizations = new SqlRecordStore(d, dialect, organizationCodec, (eb, f) => [
+      ...inList(eb, 'organization_id', f.organizationIds),
+      ...(f.alias === undefined ? [] : [eb(sql.ref('organization_alias'), '=', f.alias)]),
+    ]);
+    this.orgMemberships = new SqlMembershipStore(d, dialect, orgMembershipCodec, 'organization_id');
+    this.teamMemberships = new SqlMembershipStore(d, dialect, teamMembershipCodec, 'team_id');
+    this.budgets = new SqlBudgetCounterStore(d, dialect);
   }
-}
 
-function isKind(kind: string): kind is RecordKind {
-  return kind === 'key' || kind === 'user' || kind === 'team' || kind === 'customer' || kind === 'model';
+  async snapshot(): Promise<TenancySnapshot> {
+    const [keys, users, teams, customers, models, budgets, organizations, teamMemberships, orgMemberships, entitySpend] = await Promise.all([
+      this.keys.all(),
+      this.users.all(),
+      this.teams.all(),
+      this.customers.all(),
+      this.models.all(),
+      this.budgetTable.all(),
+      this.organizations.all(),
+      this.teamMemberships.all(),
+      this.orgMemberships.all(),
+      this.entitySpend(),
+    ]);
+    return { keys, users, teams, customers, models, budgets, organizations, teamMemberships, orgMemberships, entitySpend };
+  }
+
+  /** LiteLLM's `spend` of every entity row that has any, for seeding the counters. */
+  private async entitySpend(): Promise<EntitySpend[]> {
+    const out: EntitySpend[] = [];
+    const read = async (table: string, idCols: readonly string[], scope: (row: Row) => string, hasReset: boolean): Promise<void> => {
+      const cols = [...idCols, 'spend', ...(hasReset ? ['budget_reset_at'] : [])];
+      const rows = await this.db
+        .selectFrom(table)
+        .select(cols.map((c) => sql.ref<unknown>(c).as(c)))
+        .where(sql.ref('spend'), '>', 0)
+        .execute();
+      for (const row of rows as Row[]) {
+        const nano = usdToNano(row.spend);
+        if (nano !== null && nano > 0) out.push({ scope: scope(row), spend_nano: nano, budget_reset_at: hasReset ? time(row.budget_reset_at) : null });
+      }
+    };
+    await Promise.all([
+      read('LiteLLM_VerificationToken', ['token'], (r) => `key:${str(r.token) ?? ''}`, true),
+      read('LiteLLM_UserTable', ['user_id'], (r) => `user:${str(r.user_id) ?? ''}`, true),
+      read('LiteLLM_TeamTable', ['team_id'], (r) => `team:${str(r.team_id) ?? ''}`, true),
+      read('LiteLLM_EndUserTable', ['user_id'], (r) => `customer:${str(r.user_id) ?? ''}`, false),
+      read('LiteLLM_OrganizationTable', ['organization_id'], (r) => `org:${str(r.organization_id) ?? ''}`, false),
+      read('LiteLLM_TeamMembership', ['team_id', 'user_id'], (r) => `team_member:${str(r.team_id) ?? ''}/${str(r.user_id) ?? ''}`, false),
+    ]);
+    return out;
+  }
 }

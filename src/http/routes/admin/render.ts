@@ -5,6 +5,7 @@
  * `budget_reset_at` is when that period ends. A key is only ever shown by its token (SHA-256) and
  * masked `key_name`.
  */
+import { redactParams } from '../../../policy/admin/model-views.js';
 import type { Tenancy } from '../../../policy/tenancy.js';
 import type { BudgetSettings, CustomerRecord, KeyRecord, ModelBudget, ModelRecord, TeamRecord, UserRecord } from '../../../storage/tenancy-ports.js';
 
@@ -112,8 +113,10 @@ export class Renderer {
       team_id: t.team_id,
       team_alias: t.team_alias,
       organization_id: null,
-      admins: t.members_with_roles.filter((m) => m.role === 'admin').map((m) => m.user_id),
-      members: t.members_with_roles.map((m) => m.user_id),
+      // LiteLLM's legacy `admins` / `members` columns: stored as given at creation, never derived
+      // from members_with_roles (member_add leaves them alone), so they default to empty.
+      admins: [],
+      members: [],
       members_with_roles: t.members_with_roles,
       models: t.models,
       ...budgetFields(t, spend, this.tenancy.budgetResetAt(t.budget_duration)),
@@ -156,12 +159,5 @@ export class Renderer {
   }
 }
 
-/** Credentials are never sent back, the way LiteLLM's /model/info leaves them out. */
-export function redactParams(params: Readonly<Record<string, unknown>>): Json {
-  const out: Json = {};
-  for (const [k, v] of Object.entries(params)) {
-    if (/(api_key|secret|token|credentials|password)/i.test(k)) continue;
-    out[k] = v;
-  }
-  return out;
-}
+/** Credentials are never sent back (one rule for every model view). */
+export { redactParams } from '../../../policy/admin/model-views.js';

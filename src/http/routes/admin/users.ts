@@ -8,6 +8,7 @@ import { invalidRequest } from '../../../core/errors.js';
 import type { UserChanges } from '../../../policy/admin/people.js';
 import type { UserFilter } from '../../../storage/tenancy-ports.js';
 import { bodyOf, bool, budgetChanges, expiry, extras, object, pageParams, queryParam, str, strings, USER_EXTRAS, userRole, type Body } from './fields.js';
+import { canViewAll, forbidden } from '../../../policy/admin/roles.js';
 import { jsonBody, pages, requireRead, type AdminContext } from './index.js';
 
 function userChanges(b: Body): UserChanges {
@@ -38,6 +39,9 @@ export function registerUserRoutes(app: FastifyInstance, ctx: AdminContext): voi
   app.post('/user/new', route('write', async (request, caller) => {
     const b = jsonBody(request);
     const changes = userChanges(b);
+    // `team_id` joins the user to that team as a member (LiteLLM new_user → _add_user_to_team).
+    const teamId = str(b, 'team_id') ?? undefined;
+    if (teamId !== undefined && !(changes.teams ?? []).includes(teamId)) changes.teams = [...(changes.teams ?? []), teamId];
     // Team membership is added after the user exists (it checks the teams).
     const user = await people.createUser(str(b, 'user_id') ?? undefined, changes);
     let keyPart: Record<string, unknown> = { key: null };
@@ -51,17 +55,21 @@ export function registerUserRoutes(app: FastifyInstance, ctx: AdminContext): voi
     return { ...keyPart, ...(await render.user(user)), key: keyPart.key };
   }));
 
-  app.get('/user/info', route('read', async (request, caller) => {
+  app.get('/user/info', route('self', async (request, caller) => {
     const userId = queryParam(request.query, 'user_id') ?? caller.principal.userId;
     if (userId === undefined) throw invalidRequest('user_id: required', 'user_id');
-    requireRead(request, caller, userId === caller.principal.userId);
+    // LiteLLM route_checks: a non-admin may read only its own user.
+    if (!canViewAll(caller.who) && userId !== caller.principal.userId) {
+      throw forbidden(`key not allowed to access this user's info. user_id=${userId}, key's user_id=${caller.principal.userId ?? 'None'}`, 'user_id');
+    }
     const user = await people.findUser({ user_id: userId });
     const [ownKeys, teams] = await Promise.all([keys.list({ userIds: [userId] }, { limit: 1000, offset: 0 }), people.listTeams(userId)]);
     return {
       user_id: userId,
       user_info: await render.user(user),
       keys: await Promise.all(ownKeys.keys.map((k) => render.key(k))),
-      teams: await Promise.all(teams.map((t) => render.team(t))),
+      // Each team with the user's membership in it (LiteLLM: budget row and spend within the team).
+      teams: await Promise.all(teams.map(async (t) => ({ ...(await render.team(t)), team_memberships: await ctx.memberBudgets.memberships(t.team_id, userId) }))),
     };
   }));
 

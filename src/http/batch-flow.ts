@@ -1,0 +1,56 @@
+/**
+ * `"model": "a,b"`: every model answers the same request, each as a call of its own (its own
+ * admission, routing and record), and the client gets the list of answers in order — LiteLLM's
+ * `abatch_completion` (litellm/proxy/route_llm_request.py). A model that fails contributes its
+ * error object instead of an answer.
+ */
+import type { ServerResponse } from 'node:http';
+import { GatewayError, invalidRequest, toGatewayError } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import type { Routed } from '../routing/engine.js';
+import type { CallContext } from './call-context.js';
+import type { PreparedAnswer } from './prepared-answer.js';
+import { sendJson } from './response-writer.js';
+import type { SurfaceCodec } from './surfaces.js';
+
+export interface BatchCall {
+  codec: SurfaceCodec;
+  models: readonly string[];
+  body: JsonObject;
+  res: ServerResponse;
+  requestId: string;
+  /** A fresh call context for one model of the list. */
+  contextFor: (requestId: string) => CallContext;
+  /** Admit and route one call (the proxy flow's own path), up to its answer. */
+  route: (ctx: CallContext, body: JsonObject, rawBody: Buffer) => Promise<Routed<PreparedAnswer>>;
+}
+
+export async function serveBatch(batch: BatchCall): Promise<void> {
+  const { codec, body, requestId } = batch;
+  if (body.stream === true) {
+    const error = invalidRequest('stream: a comma-separated list of models cannot be streamed', 'stream');
+    sendJson(batch.res, error.status, { 'x-litellm-call-id': requestId }, JSON.stringify(codec.encodeError(error, requestId)));
+    return;
+  }
+  const answers = await Promise.all(
+    batch.models.map(async (model, i) => {
+      const ctx = batch.contextFor(`${requestId}-${i}`);
+      const one: JsonObject = { ...body, model };
+      try {
+        const { value: answer, lease } = await batch.route(ctx, one, Buffer.from(JSON.stringify(one)));
+        ctx.onFinish((record) => lease.end(record));
+        if (answer.kind !== 'json') throw new GatewayError({ code: 'internal', status: 500, message: 'a batch call answered with a stream' });
+        ctx.passthrough = answer.passthrough;
+        ctx.usage = answer.usage;
+        ctx.upstreamEnded();
+        ctx.finish(answer.status);
+        return typeof answer.body === 'string' ? answer.body : answer.body.toString('utf8');
+      } catch (err) {
+        const error = toGatewayError(err);
+        ctx.finish(error.status, error);
+        return JSON.stringify(codec.encodeError(error, ctx.requestId));
+      }
+    }),
+  );
+  sendJson(batch.res, 200, { 'x-litellm-call-id': requestId }, `[${answers.join(',')}]`);
+}

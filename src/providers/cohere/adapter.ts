@@ -1,0 +1,64 @@
+/**
+ * Cohere chat (`cohere/command-…`) over Cohere's v2 chat API, `POST {api_base}/v2/chat`, bearer
+ * `api_key` (or COHERE_API_KEY / CO_API_KEY). No client speaks Cohere's dialect, so every surface
+ * is translated, streaming included.
+ */
+import { GatewayError } from '../../core/errors.js';
+import { isObject, tryParseJson } from '../../core/json.js';
+import type { CanonicalRequest } from '../../core/request.js';
+import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
+import { parseJsonBody } from '../shared/json-body.js';
+import { sseEvents } from '../shared/sse-stream.js';
+import { joinUrl, postUpstream, readBody, type ResponseBody, type UpstreamResponse } from '../shared/upstream-http.js';
+import type { ProviderAdapter, UpstreamCall } from '../types.js';
+import { toCohereBody } from './convert-request.js';
+import { CohereStreamDecoder, parseCohereChat, parseCohereError } from './parse-response.js';
+
+export const COHERE_DEFAULT_BASE = 'https://api.cohere.com';
+
+export class CohereAdapter implements ProviderAdapter {
+  readonly name = 'cohere';
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  async complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse> {
+    const body = toCohereBody({ ...request, stream: false, maxTokens: request.maxTokens ?? call.deployment.defaultMaxTokens }, call.upstreamModel);
+    const { response, url } = await this.post(call, JSON.stringify(body), false);
+    const parsed = parseCohereChat(parseJsonBody(await readBody(response.body, this.name, url), 'Cohere'));
+    return { ...parsed, model: call.upstreamModel };
+  }
+
+  async stream(request: CanonicalRequest, call: UpstreamCall): Promise<AsyncIterable<StreamEvent>> {
+    const body = toCohereBody({ ...request, stream: true, maxTokens: request.maxTokens ?? call.deployment.defaultMaxTokens }, call.upstreamModel);
+    const { response, url } = await this.post(call, JSON.stringify(body), true);
+    return decodeStream(response.body, this.name, url, call.upstreamModel);
+  }
+
+  private async post(call: UpstreamCall, body: string, stream: boolean): Promise<{ response: UpstreamResponse; url: string }> {
+    const url = cohereChatUrl(call.deployment.apiBase ?? this.env.COHERE_API_BASE ?? COHERE_DEFAULT_BASE);
+    const key = call.deployment.apiKey ?? this.env.COHERE_API_KEY ?? this.env.CO_API_KEY;
+    if (key === undefined || key === '') {
+      throw new GatewayError({ code: 'invalid_request', status: 500, message: `Deployment ${call.deployment.id} (cohere) has no api_key: set api_key or COHERE_API_KEY` });
+    }
+    const headers = { authorization: `bearer ${key}`, accept: stream ? 'text/event-stream' : 'application/json' };
+    const response = await postUpstream(url, headers, body, call, { provider: this.name, stream, parseError: parseCohereError });
+    return { response, url };
+  }
+}
+
+/** `api_base` may be the host (`https://api.cohere.com`) or the full chat URL, as LiteLLM takes it. */
+export function cohereChatUrl(base: string): string {
+  const trimmed = base.replace(/\/+$/, '');
+  if (/\/chat$/.test(trimmed)) return trimmed;
+  return joinUrl(trimmed.replace(/\/v[12]$/, ''), '/v2/chat');
+}
+
+async function* decodeStream(body: ResponseBody, provider: string, url: string, model: string): AsyncGenerator<StreamEvent> {
+  const decoder = new CohereStreamDecoder();
+  for await (const { parsed } of sseEvents(body, provider, url)) {
+    if (parsed === undefined || parsed.data === '' || parsed.data === '[DONE]') continue;
+    const event = tryParseJson(parsed.data);
+    if (!isObject(event)) continue;
+    for (const out of decoder.decode(event)) yield out.type === 'start' ? { ...out, model } : out;
+  }
+}

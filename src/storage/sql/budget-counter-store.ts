@@ -1,0 +1,285 @@
+/**
+ * Budget counters (`budget_counters`, Tollgate's own table: spend per scope and budget period) and
+ * their write-back into LiteLLM's rows. After each flush the new period total of an entity scope
+ * is written to the entity's `spend` column (and its `budget_reset_at` to the period end when the
+ * row has its own `budget_duration`), and a `<scope>:model:<name>` total into its `model_spend`,
+ * so LiteLLM's UI and anything reading those columns see what Tollgate counts. Because counter and
+ * column change together, a column that no longer holds its counter was written by another tool;
+ * that value is adopted (`add` builds on it, `reconcile` takes it for idle rows), never overwritten.
+ */
+import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
+import type { DatabaseDialect } from '../ports.js';
+import type { BudgetCounterRow, BudgetCounterStore } from '../tenancy-ports.js';
+import { Encoder, obj, usdToNano, type Row } from './litellm-values.js';
+import type { LooseDb } from './tenancy-store.js';
+
+/** Rows per multi-row statement: far below both databases' bound-parameter limits. */
+const ROWS_PER_STATEMENT = 200;
+
+type Trx = Transaction<Record<string, Row>>;
+type Eb = ExpressionBuilder<Record<string, Row>, string>;
+
+/** A period total after a flush; `adopted` when the row held another tool's value, which it now includes. */
+export type FlushedTotal = BudgetCounterRow & { adopted: boolean };
+
+/** Where an entity scope's spend is kept in LiteLLM's tables. */
+interface EntityTarget {
+  table: string;
+  where: Record<string, string>;
+  hasReset: boolean;
+  hasModelSpend: boolean;
+}
+
+/** `key:<hash>`, `user:<id>`, `team:<id>`, `customer:<id>`, `org:<id>`, `team_member:<team>/<user>`. */
+export function entityTarget(scope: string): EntityTarget | undefined {
+  const colon = scope.indexOf(':');
+  if (colon < 0) return undefined;
+  const kind = scope.slice(0, colon);
+  const id = scope.slice(colon + 1);
+  switch (kind) {
+    case 'key':
+      return { table: 'LiteLLM_VerificationToken', where: { token: id }, hasReset: true, hasModelSpend: true };
+    case 'user':
+      return { table: 'LiteLLM_UserTable', where: { user_id: id }, hasReset: true, hasModelSpend: true };
+    case 'team':
+      return { table: 'LiteLLM_TeamTable', where: { team_id: id }, hasReset: true, hasModelSpend: true };
+    case 'customer':
+      return { table: 'LiteLLM_EndUserTable', where: { user_id: id }, hasReset: false, hasModelSpend: false };
+    case 'org':
+      return { table: 'LiteLLM_OrganizationTable', where: { organization_id: id }, hasReset: false, hasModelSpend: true };
+    case 'team_member': {
+      const slash = id.indexOf('/');
+      return slash < 0 ? undefined : { table: 'LiteLLM_TeamMembership', where: { team_id: id.slice(0, slash), user_id: id.slice(slash + 1) }, hasReset: false, hasModelSpend: false };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Splits `<entity scope>:model:<model>`; undefined for an entity scope. */
+export function splitModelScope(scope: string): { entity: string; model: string } | undefined {
+  const at = scope.indexOf(':model:');
+  return at < 0 ? undefined : { entity: scope.slice(0, at), model: scope.slice(at + ':model:'.length) };
+}
+
+export class SqlBudgetCounterStore implements BudgetCounterStore {
+  private readonly enc: Encoder;
+
+  constructor(
+    private readonly db: LooseDb,
+    private readonly dialect: DatabaseDialect,
+  ) {
+    this.enc = new Encoder(dialect);
+  }
+
+  async add(deltas: readonly { scope: string; period_end: number; delta_nano: number }[], at: number): Promise<FlushedTotal[]> {
+    // One row per (scope, period) per statement: Postgres refuses to upsert the same row twice in one.
+    const merged = new Map<string, { scope: string; period_end: number; spend_nano: number; updated_at: number }>();
+    for (const d of deltas) {
+      const id = `${d.scope}\u0000${d.period_end}`;
+      const row = merged.get(id);
+      if (row === undefined) merged.set(id, { scope: d.scope, period_end: d.period_end, spend_nano: d.delta_nano, updated_at: at });
+      else row.spend_nano += d.delta_nano;
+    }
+    const rows = [...merged.values()];
+    if (rows.length === 0) return [];
+    return await this.db.transaction().execute(async (trx) => {
+      const before = await this.lockCounters(trx, rows);
+      const totals: BudgetCounterRow[] = [];
+      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+        const written = await trx
+          .insertInto('budget_counters')
+          .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+          .onConflict((oc) =>
+            oc.columns(['scope', 'period_end']).doUpdateSet({
+              spend_nano: sql<number>`budget_counters.spend_nano + excluded.spend_nano`,
+              updated_at: sql<number>`excluded.updated_at`,
+            }),
+          )
+          .returning(['scope', 'period_end', 'spend_nano', 'updated_at'])
+          .execute();
+        totals.push(...written.map(counterRow));
+      }
+      const columns = await this.writeBack(trx, totals, before);
+      const out: FlushedTotal[] = [];
+      for (const t of totals) {
+        const column = columns.get(`${t.scope}\u0000${t.period_end}`);
+        if (column === undefined || column === t.spend_nano) {
+          out.push({ ...t, adopted: false });
+          continue;
+        }
+        // Another tool rewrote the row since the last flush: its value plus this flush's delta counts.
+        await trx
+          .updateTable('budget_counters')
+          .set({ spend_nano: column, updated_at: at })
+          .where(sql.ref('scope'), '=', t.scope)
+          .where(sql.ref('period_end'), '=', t.period_end)
+          .execute();
+        out.push({ ...t, spend_nano: column, updated_at: at, adopted: true });
+      }
+      return out;
+    });
+  }
+
+  /**
+   * The counters of `rows` that exist already, locked for this transaction (SELECT … FOR UPDATE
+   * on Postgres; on SQLite a no-op UPDATE, which takes the database's write lock up front). Each
+   * was written back to its entity row when it was last written, so the row should still hold it.
+   */
+  private async lockCounters(trx: Trx, rows: readonly { scope: string; period_end: number }[]): Promise<Map<string, number>> {
+    const before = new Map<string, number>();
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+      const match = (eb: Eb): ReturnType<Eb['or']> => eb.or(chunk.map((r) => eb.and([eb(sql.ref('scope'), '=', r.scope), eb(sql.ref('period_end'), '=', r.period_end)])));
+      const found =
+        this.dialect === 'postgres'
+          ? await trx.selectFrom('budget_counters').select(['scope', 'period_end', 'spend_nano']).where(match).forUpdate().execute()
+          : await trx.updateTable('budget_counters').set({ spend_nano: sql<number>`spend_nano` }).where(match).returning(['scope', 'period_end', 'spend_nano']).execute();
+      for (const r of found.map(counterRow)) before.set(`${r.scope}\u0000${r.period_end}`, r.spend_nano);
+    }
+    return before;
+  }
+
+  async set(scope: string, periodEnd: number, spendNano: number, at: number): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('budget_counters')
+        .values({ scope, period_end: periodEnd, spend_nano: spendNano, updated_at: at })
+        .onConflict((oc) => oc.columns(['scope', 'period_end']).doUpdateSet({ spend_nano: spendNano, updated_at: at }))
+        .execute();
+      await this.writeBack(trx, [{ scope, period_end: periodEnd, spend_nano: spendNano, updated_at: at }]);
+    });
+  }
+
+  async seed(rows: readonly { scope: string; period_end: number; spend_nano: number }[], at: number): Promise<void> {
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      await this.db
+        .insertInto('budget_counters')
+        .values(rows.slice(i, i + ROWS_PER_STATEMENT).map((r) => ({ ...r, updated_at: at })))
+        .onConflict((oc) => oc.columns(['scope', 'period_end']).doNothing())
+        .execute();
+    }
+  }
+
+  /**
+   * Tollgate writes a counter and its entity row's `spend` in one transaction, so a row whose
+   * `spend` differs from its counter in one consistent read was written by another tool (LiteLLM's
+   * UI or reset job, an operator's UPDATE): that value becomes the counter. The counter row is
+   * locked first (an UPDATE, which also takes SQLite's write lock), then the entity row — the order
+   * `add` locks them in, so a flush on another instance cannot interleave or deadlock. Returns the
+   * column of every entity row that exists, and whether the counter was changed.
+   */
+  async reconcile(items: readonly { scope: string; period_end: number }[], at: number): Promise<{ scope: string; period_end: number; spend_nano: number; changed: boolean }[]> {
+    if (items.length === 0) return [];
+    return await this.db.transaction().execute(async (trx) => {
+      const out: { scope: string; period_end: number; spend_nano: number; changed: boolean }[] = [];
+      for (const item of items) {
+        const target = splitModelScope(item.scope) === undefined ? entityTarget(item.scope) : undefined;
+        if (target === undefined) continue;
+        const locked = await trx
+          .updateTable('budget_counters')
+          .set({ spend_nano: sql<number>`spend_nano` })
+          .where(sql.ref('scope'), '=', item.scope)
+          .where(sql.ref('period_end'), '=', item.period_end)
+          .returning(['spend_nano'])
+          .executeTakeFirst();
+        let sel = trx.selectFrom(target.table).select(sql.ref<unknown>('spend').as('spend'));
+        for (const [col, value] of Object.entries(target.where)) sel = sel.where(sql.ref(col), '=', value);
+        const row = (await (this.dialect === 'postgres' ? sel.forUpdate() : sel).executeTakeFirst()) as Row | undefined;
+        if (row === undefined) continue;
+        // NULL is LiteLLM's "no spend"; the float is rounded as writeBack's nano / 1e9 reads back.
+        const column = usdToNano(row.spend) ?? 0;
+        const counter = locked === undefined ? undefined : Number((locked as Row).spend_nano);
+        const changed = counter !== column;
+        if (changed) {
+          await trx
+            .insertInto('budget_counters')
+            .values({ scope: item.scope, period_end: item.period_end, spend_nano: column, updated_at: at })
+            .onConflict((oc) => oc.columns(['scope', 'period_end']).doUpdateSet({ spend_nano: column, updated_at: at }))
+            .execute();
+        }
+        out.push({ scope: item.scope, period_end: item.period_end, spend_nano: column, changed });
+      }
+      return out;
+    });
+  }
+
+  async current(now: number): Promise<BudgetCounterRow[]> {
+    const rows = await this.db
+      .selectFrom('budget_counters')
+      .selectAll()
+      .where((eb) => eb.or([eb(sql.ref('period_end'), '=', 0), eb(sql.ref('period_end'), '>', now)]))
+      .execute();
+    return rows.map(counterRow);
+  }
+
+  async changedSince(since: number): Promise<BudgetCounterRow[]> {
+    const rows = await this.db.selectFrom('budget_counters').selectAll().where(sql.ref('updated_at'), '>=', since).execute();
+    return rows.map(counterRow);
+  }
+
+  async claimAlert(scope: string, periodEnd: number, kind: string, at: number): Promise<boolean> {
+    const result = await this.db
+      .insertInto('budget_alerts')
+      .values({ scope, period_end: periodEnd, kind, created_at: at })
+      .onConflict((oc) => oc.columns(['scope', 'period_end', 'kind']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  /**
+   * The period totals into LiteLLM's `spend` / `model_spend` columns (rows that do not exist are
+   * skipped). With `before` (each counter's value before this flush), a row that no longer holds
+   * it was rewritten by another tool: it gets its own value plus the flush's delta instead, decided
+   * inside the UPDATE so nothing can interleave. Returns each entity row's new `spend`, nano-USD.
+   */
+  private async writeBack(trx: Trx, totals: readonly BudgetCounterRow[], before?: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    const columns = new Map<string, number>();
+    const modelTotals = new Map<string, { target: EntityTarget; spend: Record<string, number> }>();
+    for (const t of totals) {
+      const split = splitModelScope(t.scope);
+      if (split !== undefined) {
+        const target = entityTarget(split.entity);
+        if (target === undefined || !target.hasModelSpend) continue;
+        let entry = modelTotals.get(split.entity);
+        if (entry === undefined) modelTotals.set(split.entity, (entry = { target, spend: {} }));
+        entry.spend[split.model] = t.spend_nano / 1e9;
+        continue;
+      }
+      const target = entityTarget(t.scope);
+      if (target === undefined) continue;
+      const id = `${t.scope}\u0000${t.period_end}`;
+      const was = before?.get(id);
+      const set: Row = { spend: t.spend_nano / 1e9 };
+      // Half a nano-USD either way is "the same": the float written as nano / 1e9, read back.
+      if (was !== undefined) set.spend = sql<number>`case when abs(coalesce(${sql.ref('spend')}, 0) - ${usd(was)}) < 5e-10 then ${usd(t.spend_nano)} else coalesce(${sql.ref('spend')}, 0) + ${usd(t.spend_nano - was)} end` as unknown as number;
+      // LiteLLM's reset job reads budget_reset_at; keep it at the end of the period being counted.
+      if (target.hasReset && t.period_end !== 0) set.budget_reset_at = sql<string>`case when ${sql.ref('budget_duration')} is not null then ${this.enc.time(t.period_end)} else ${sql.ref('budget_reset_at')} end` as unknown as string;
+      let q = trx.updateTable(target.table).set(set);
+      for (const [col, value] of Object.entries(target.where)) q = q.where(sql.ref(col), '=', value);
+      const row = (await q.returning(sql.ref<unknown>('spend').as('spend')).executeTakeFirst()) as Row | undefined;
+      if (row !== undefined) columns.set(id, usdToNano(row.spend) ?? 0);
+    }
+    for (const { target, spend } of modelTotals.values()) {
+      let sel = trx.selectFrom(target.table).select(sql.ref<unknown>('model_spend').as('model_spend'));
+      for (const [col, value] of Object.entries(target.where)) sel = sel.where(sql.ref(col), '=', value);
+      const row = (await sel.executeTakeFirst()) as Row | undefined;
+      if (row === undefined) continue;
+      const next = { ...obj(row.model_spend), ...spend };
+      let q = trx.updateTable(target.table).set({ model_spend: JSON.stringify(next) });
+      for (const [col, value] of Object.entries(target.where)) q = q.where(sql.ref(col), '=', value);
+      await q.execute();
+    }
+    return columns;
+  }
+}
+
+/** A nano-USD amount as a float parameter both databases type as double precision. */
+function usd(nano: number): ReturnType<typeof sql<number>> {
+  return sql<number>`cast(${nano / 1e9} as double precision)`;
+}
+
+/** Postgres hands BIGINTs over as numbers (see postgres/connect.ts); SQLite already does. */
+function counterRow(row: Row): BudgetCounterRow {
+  return { scope: typeof row.scope === 'string' ? row.scope : '', period_end: Number(row.period_end), spend_nano: Number(row.spend_nano), updated_at: Number(row.updated_at) };
+}
