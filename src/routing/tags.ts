@@ -4,7 +4,7 @@
  * (all of them with `tag_filtering_match_any: false`); `!tag` excludes deployments carrying it and
  * `&tag` requires it; when no deployment matches, the deployments tagged `default` take the request,
  * and without those it is refused. An untagged request goes to the `default` deployments if the
- * group has any, else to all of them.
+ * group has one, else to all of them.
  *
  * Tollgate differs in one place, on purpose: with `router_settings.enable_tag_filtering` not set
  * at all (LiteLLM's default is off), a tagged request still goes to the matching deployments when

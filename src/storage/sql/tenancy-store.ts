@@ -319,7 +319,7 @@ export class SqlTenancyStores implements TenancyStores {
     return { keys, users, teams, customers, models, budgets, organizations, teamMemberships, orgMemberships, entitySpend };
   }
 
-  /** LiteLLM's `spend` of every entity row that has any, for seeding the counters. */
+  /** LiteLLM's `spend` of every entity row that has one, for seeding the counters. */
   private async entitySpend(): Promise<EntitySpend[]> {
     const out: EntitySpend[] = [];
     const read = async (table: string, idCols: readonly string[], scope: (row: Row) => string, hasReset: boolean): Promise<void> => {

@@ -61,7 +61,7 @@ export interface AdminContext {
   memberBudgets: MemberBudgets;
   /**
    * Wraps a handler with authentication, the access check and LiteLLM-shaped errors. `write`: proxy
-   * admins only; `read`: the handler calls `requireRead`; `self`: any caller whose role includes the
+   * admins only; `read`: the handler calls `requireRead`; `self`: every caller whose role includes the
    * route (LiteLLM's route lists), the handler checking whose object it is.
    */
   route: (need: Exclude<AdminAccess, 'none'> | 'self', handler: AdminHandler) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
