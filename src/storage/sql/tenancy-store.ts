@@ -26,18 +26,8 @@ import type {
   UserRecord,
 } from '../tenancy-ports.js';
 import { SqlBudgetCounterStore } from './budget-counter-store.js';
-import {
-  budgetCodec,
-  customerCodec,
-  keyCodec,
-  modelCodec,
-  organizationCodec,
-  orgMembershipCodec,
-  teamCodec,
-  teamMembershipCodec,
-  userCodec,
-  type Codec,
-} from './litellm-codecs.js';
+import { budgetCodec, organizationCodec, orgMembershipCodec, teamMembershipCodec } from './litellm-budget-codecs.js';
+import { customerCodec, keyCodec, modelCodec, teamCodec, userCodec, type Codec } from './litellm-codecs.js';
 import { Encoder, str, time, usdToNano, type Row } from './litellm-values.js';
 
 export type LooseDb = Kysely<Record<string, Row>>;
