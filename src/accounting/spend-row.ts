@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CallRecord, Principal, Surface } from '../core/call-record.js';
+import { litellmErrorClass } from '../core/errors.js';
 import { cacheWriteTotal, totalInput } from '../core/usage.js';
 import type { CallDetails, LiteLLMSpendLog, SpendLogRow } from '../storage/ports.js';
 
@@ -143,7 +144,7 @@ export function spendLogRow(call: CallRecord, facts: PrincipalFacts = {}): Spend
     additional_usage_values: additional,
     status: call.outcome,
     error_information: failed
-      ? { error_code: String(call.httpStatus), error_class: errorClass(call.error?.code), llm_provider: provider, traceback: '', error_message: errorMessage ?? '' }
+      ? { error_code: String(call.httpStatus), error_class: call.error === undefined ? '' : litellmErrorClass(call.error.code), llm_provider: provider, traceback: '', error_message: errorMessage ?? '' }
       : null,
     proxy_server_request: null,
   };
@@ -221,18 +222,4 @@ export function spendLogRow(call: CallRecord, facts: PrincipalFacts = {}): Spend
     ),
   };
   return { log: clean(log) as LiteLLMSpendLog, details: clean(details) as CallDetails };
-}
-
-/** Our error codes as the exception class names LiteLLM logs (OpenAI SDK names). */
-const ERROR_CLASSES: Record<string, string> = {
-  invalid_request: 'BadRequestError', unsupported_parameter: 'BadRequestError', request_too_large: 'BadRequestError',
-  context_window_exceeded: 'ContextWindowExceededError', content_policy: 'ContentPolicyViolationError',
-  authentication: 'AuthenticationError', permission_denied: 'PermissionDeniedError', not_found: 'NotFoundError',
-  rate_limit: 'RateLimitError', budget_exceeded: 'BudgetExceededError', overloaded: 'InternalServerError', timeout: 'Timeout',
-  upstream_error: 'APIError', upstream_connection: 'APIConnectionError', service_unavailable: 'ServiceUnavailableError',
-  client_disconnected: 'ClientDisconnected', internal: 'InternalServerError',
-};
-
-function errorClass(code: string | undefined): string {
-  return code === undefined ? '' : (ERROR_CLASSES[code] ?? code);
 }

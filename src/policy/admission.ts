@@ -22,7 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CallRecord, Principal } from '../core/call-record.js';
-import { GatewayError } from '../core/errors.js';
+import { errors, GatewayError } from '../core/errors.js';
 import { totalTokens, type Usage } from '../core/usage.js';
 import type { CounterCheck, CounterIncrement } from '../storage/shared-state.js';
 import type { KeyRecord } from '../storage/tenancy-ports.js';
@@ -56,11 +56,22 @@ export interface Admission {
 
 /** A refusal that carries response headers (x-ratelimit-*) besides the error itself. */
 export class AdmissionError extends GatewayError {
+  /** Wraps an error built by a catalogue constructor, so code, status and retryable stay bound. */
   constructor(
-    init: ConstructorParameters<typeof GatewayError>[0],
+    error: GatewayError,
     readonly headers: Readonly<Record<string, string>>,
   ) {
-    super(init);
+    super({
+      code: error.code,
+      status: error.status,
+      message: error.message,
+      param: error.param,
+      retryable: error.retryable,
+      retryAfterSeconds: error.retryAfterSeconds,
+      upstream: error.upstream,
+      type: error.type,
+      cause: error.cause,
+    });
   }
 }
 
@@ -157,7 +168,7 @@ export class Policy {
     const endUser = req.endUser ?? req.principal.endUser;
     const customer = endUser === undefined ? undefined : this.tenancy.customers.get(endUser);
     if (customer?.blocked === true) {
-      throw new GatewayError({ code: 'permission_denied', status: 403, message: `Allowed = False. End user=${customer.user_id} is blocked. Update via /customer/unblock if you're an admin.` });
+      throw errors.permissionDenied(`Allowed = False. End user=${customer.user_id} is blocked. Update via /customer/unblock if you're an admin.`);
     }
     const subjects = key === undefined ? undefined : this.subjects(key);
     if (subjects !== undefined) checkModelAccess(subjects, model, this.groups());
@@ -222,7 +233,7 @@ export class Policy {
       const check = checks[failed];
       if (check?.what.kind === 'budget') throw await this.budgetError(check.what.line);
       if (check?.what.kind === 'rate') throw rateLimitError(check, sum(failed), windowEnd, now, this.slotTimes.get(check.read[0] ?? ''));
-      throw new GatewayError({ code: 'internal', status: 500, message: 'Admission refused without a reason' });
+      throw errors.internal('Admission refused without a reason');
     }
     state.headers = key === undefined ? {} : keyHeaders(this.budgets.keySettings(key), checks, sum, reservedTokens, windowEnd, now);
     return state;
@@ -307,7 +318,7 @@ export class Policy {
 
   private async budgetError(line: BudgetLine): Promise<GatewayError> {
     const [spend] = await this.tenancy.state.get([spendCounter(line.scope, line.periodEnd)]);
-    return new GatewayError({ code: 'budget_exceeded', status: 400, type: 'budget_exceeded', message: line.refusal((spend ?? 0) / 1e9, (line.maxNano ?? 0) / 1e9) });
+    return errors.budgetExceeded(line.refusal((spend ?? 0) / 1e9, (line.maxNano ?? 0) / 1e9));
   }
 }
 
@@ -347,12 +358,10 @@ function rateLimitError(check: Check, used: number, windowEnd: number, now: numb
   headers[`x-ratelimit-remaining-${suffix}`] = String(remaining);
   headers[`x-ratelimit-reset-${suffix}`] = `${retryAfter}s`;
   return new AdmissionError(
-    {
-      code: 'rate_limit',
-      status: 429,
-      retryAfterSeconds: retryAfter,
-      message: `Rate limit exceeded for ${what?.descriptor ?? 'api_key'}: ${what?.value ?? ''}. Limit type: ${type}. Current limit: ${check.limit}, Remaining: ${remaining}. Limit resets at: ${stamp}`,
-    },
+    errors.rateLimited(
+      `Rate limit exceeded for ${what?.descriptor ?? 'api_key'}: ${what?.value ?? ''}. Limit type: ${type}. Current limit: ${check.limit}, Remaining: ${remaining}. Limit resets at: ${stamp}`,
+      retryAfter,
+    ),
     headers,
   );
 }

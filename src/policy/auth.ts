@@ -8,7 +8,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from '../core/call-record.js';
-import { GatewayError } from '../core/errors.js';
+import { errors } from '../core/errors.js';
 
 export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
@@ -67,15 +67,11 @@ export class MasterKeyAuthenticator implements Authenticator {
       return { isMaster: false, keyHash: key === undefined ? undefined : hashKey(key), endUser };
     }
     if (key === undefined) {
-      throw new GatewayError({
-        code: 'authentication',
-        status: 401,
-        message: 'Authentication Error, No api key passed in. Send it as "Authorization: Bearer <key>", "x-api-key" or "api-key".',
-      });
+      throw errors.authentication('Authentication Error, No api key passed in. Send it as "Authorization: Bearer <key>", "x-api-key" or "api-key".');
     }
     const hash = hashKey(key);
     if (!timingSafeEqual(Buffer.from(hash, 'hex'), this.masterHash)) {
-      throw new GatewayError({ code: 'authentication', status: 401, message: 'Authentication Error, Invalid proxy server token passed.' });
+      throw errors.authentication('Authentication Error, Invalid proxy server token passed.');
     }
     return { isMaster: true, keyHash: hash, endUser };
   }

@@ -9,7 +9,7 @@
  * `param: "model"`, `type` `{key|team|user|org}_model_access_denied` and the message
  * `{object} not allowed to access model. This {object} can only access models=[…]. Tried to access …`.
  */
-import { GatewayError } from '../core/errors.js';
+import { errors, type GatewayError } from '../core/errors.js';
 import type { KeyRecord, TeamRecord, UserRecord } from '../storage/tenancy-ports.js';
 
 /** Access group name → the model names (or patterns) in it. */
@@ -46,12 +46,9 @@ export function pyList(list: readonly string[]): string {
 export type AccessObject = 'key' | 'team' | 'user' | 'org';
 
 function denied(object: AccessObject, models: readonly string[], model: string): GatewayError {
-  return new GatewayError({
-    code: 'permission_denied',
-    status: 403,
+  return errors.permissionDenied(`${object} not allowed to access model. This ${object} can only access models=${pyList(models)}. Tried to access ${model}`, {
     param: 'model',
     type: `${object}_model_access_denied`,
-    message: `${object} not allowed to access model. This ${object} can only access models=${pyList(models)}. Tried to access ${model}`,
   });
 }
 
@@ -89,12 +86,9 @@ export function checkModelAccess(s: AccessSubjects, model: string, groups: Acces
   if (personal && s.user !== undefined && s.user.models.length > 0) {
     if (s.user.models.includes('no-default-models')) {
       // LiteLLM raises this one as a 401 with the key's type (can_user_call_model).
-      throw new GatewayError({
-        code: 'authentication',
-        status: 401,
+      throw errors.authentication(`User not allowed to access model. No default model access, only team models allowed. Tried to access ${model}`, {
         param: 'model',
         type: 'key_model_access_denied',
-        message: `User not allowed to access model. No default model access, only team models allowed. Tried to access ${model}`,
       });
     }
     if (!listAllows(s.user.models, model, groups)) throw denied('user', s.user.models, model);

@@ -7,7 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from '../core/call-record.js';
-import { GatewayError } from '../core/errors.js';
+import { errors, type GatewayError } from '../core/errors.js';
 import { hashKey, presentedKey, type Authenticator } from './auth.js';
 import type { Tenancy } from './tenancy.js';
 
@@ -20,7 +20,7 @@ const ADMIN_ROLES = new Set(['proxy_admin']);
 const VIEWER_ROLES = new Set(['proxy_admin', 'proxy_admin_viewer']);
 
 function unauthorized(message: string): GatewayError {
-  return new GatewayError({ code: 'authentication', status: 401, message });
+  return errors.authentication(message);
 }
 
 export class VirtualKeyAuthenticator implements Authenticator {

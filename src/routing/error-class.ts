@@ -3,7 +3,7 @@
  * (they key `retry_policy` and `allowed_fails_policy`), plus the two failures that are nobody's
  * upstream fault (the client went away, or the gateway itself broke).
  */
-import type { GatewayError } from '../core/errors.js';
+import { litellmErrorClass, type GatewayError } from '../core/errors.js';
 import type { AllowedFailsPolicy, RetryPolicy } from './settings.js';
 
 export type ErrorClass =
@@ -22,29 +22,32 @@ export type ErrorClass =
 const CONTEXT_WINDOW = /context[_ ]length|context window|maximum context|prompt is too long|input is too long|too many (input )?tokens|exceeds the (model's )?(maximum )?context/i;
 const CONTENT_POLICY = /content[_ ]policy|content[_ ]filter|content management policy|responsible ai|safety system|flagged as potentially/i;
 
+/**
+ * LiteLLM keys retry_policy and allowed_fails_policy by exception class (`isinstance` checks in
+ * router_utils), so the class is read off the error catalogue's LiteLLM class rather than a second
+ * per-code table: a code whose LiteLLM class changes is routed as that class.
+ */
 export function classifyError(error: GatewayError): ErrorClass {
-  switch (error.code) {
-    case 'client_disconnected':
-      return 'client_abort';
-    case 'internal':
-      return 'internal';
-    case 'context_window_exceeded':
+  // Nobody's upstream fault: LiteLLM has no exception class for these, so no policy applies.
+  if (error.code === 'client_disconnected') return 'client_abort';
+  if (error.code === 'internal') return 'internal';
+  switch (litellmErrorClass(error.code)) {
+    case 'ContextWindowExceededError':
       return 'context_window';
-    case 'content_policy':
+    case 'ContentPolicyViolationError':
       return 'content_policy';
-    case 'authentication':
-    case 'permission_denied':
+    case 'AuthenticationError':
+    case 'PermissionDeniedError':
       return 'auth';
-    case 'not_found':
+    case 'NotFoundError':
       return 'not_found';
-    case 'rate_limit':
+    case 'RateLimitError':
       return 'rate_limit';
-    case 'timeout':
+    case 'Timeout':
       return 'timeout';
-    case 'invalid_request':
-    case 'unsupported_parameter':
-    case 'request_too_large':
-    case 'budget_exceeded': {
+    case 'BadRequestError':
+    case 'UnsupportedParamsError':
+    case 'BudgetExceededError': {
       const text = `${error.message} ${error.upstream?.type ?? ''}`;
       if (CONTEXT_WINDOW.test(text)) return 'context_window';
       if (CONTENT_POLICY.test(text)) return 'content_policy';

@@ -1,6 +1,6 @@
 /** Helpers shared by the admin operations. */
 import { randomBytes } from 'node:crypto';
-import { GatewayError, invalidRequest } from '../../core/errors.js';
+import { errors, type GatewayError } from '../../core/errors.js';
 
 /** A change set: `undefined` leaves a field alone, `null` clears it. `extra` is merged key by key. */
 export type Changes<R> = { [K in keyof R]?: R[K] | undefined };
@@ -27,15 +27,15 @@ export function maskKey(plaintext: string): string {
 }
 
 export function notFound(message: string, param?: string): GatewayError {
-  return new GatewayError({ code: 'not_found', status: 404, message, param });
+  return errors.notFound(message, param);
 }
 
 export function conflict(message: string, param?: string): GatewayError {
-  return new GatewayError({ code: 'invalid_request', status: 409, message, param });
+  return errors.conflict(message, param);
 }
 
 export function badRequest(message: string, param?: string): GatewayError {
-  return invalidRequest(message, param);
+  return errors.invalidRequest(message, param);
 }
 
 export const NO_BUDGET = {

@@ -16,7 +16,7 @@
  * and the caller's role; a missing team-member permission is a 401 `team_member_permission_error`.
  */
 import type { Principal } from '../../core/call-record.js';
-import { GatewayError } from '../../core/errors.js';
+import { errors, type GatewayError } from '../../core/errors.js';
 import type { TeamMember, TeamRecord } from '../../storage/tenancy-ports.js';
 import type { Tenancy } from '../tenancy.js';
 import { MASTER_KEY_USER_ID } from '../virtual-keys.js';
@@ -62,25 +62,19 @@ function maskUserId(userId: string | undefined): string {
 /** The refusal for a route the caller's role does not include (LiteLLM `_raise_admin_only_route_exception`). */
 export function adminOnly(caller: AdminCaller, route: string): GatewayError {
   const role = caller.role ?? 'unknown';
-  return new GatewayError({
-    code: 'authentication',
-    status: 401,
-    type: 'auth_error',
-    message: `Authentication Error, Only proxy admin can be used to generate, delete, update info for new keys/users/teams. Route=${route}. Your role=${role}. Your user_id=${caller.role === null && caller.userId === undefined ? 'unknown' : maskUserId(caller.userId)}`,
-  });
+  return errors.authentication(
+    `Authentication Error, Only proxy admin can be used to generate, delete, update info for new keys/users/teams. Route=${route}. Your role=${role}. Your user_id=${caller.role === null && caller.userId === undefined ? 'unknown' : maskUserId(caller.userId)}`,
+    { type: 'auth_error' },
+  );
 }
 
 /** proxy_admin_viewer on a write (LiteLLM `_check_proxy_admin_viewer_access`). */
 export function viewerWrite(route: string): GatewayError {
-  return new GatewayError({
-    code: 'permission_denied',
-    status: 403,
-    message: `user not allowed to access this route, role= proxy_admin_viewer. Trying to access: ${route}`,
-  });
+  return errors.permissionDenied(`user not allowed to access this route, role= proxy_admin_viewer. Trying to access: ${route}`);
 }
 
 export function forbidden(message: string, param?: string): GatewayError {
-  return new GatewayError({ code: 'permission_denied', status: 403, message, param });
+  return errors.permissionDenied(message, { param });
 }
 
 /** LiteLLM's `key_management_routes`: what `internal_user` may call (handlers scope them further). */
@@ -145,13 +139,10 @@ export function checkTeamMemberPermission(team: TeamRecord, member: TeamMember, 
   if (member.role === 'admin') return;
   const allowed = teamMemberPermissions(team);
   if (allowed.includes(route)) return;
-  throw new GatewayError({
-    code: 'authentication',
-    status: 401,
-    type: 'team_member_permission_error',
-    param: route,
-    message: `Team member does not have permissions for endpoint: ${route}. You only have access to the following endpoints: ${pyList(allowed)} for team ${team.team_id}. To create keys for this team, please ask your proxy admin to check the team member permission settings and update the settings to allow team member users to create keys.`,
-  });
+  throw errors.authentication(
+    `Team member does not have permissions for endpoint: ${route}. You only have access to the following endpoints: ${pyList(allowed)} for team ${team.team_id}. To create keys for this team, please ask your proxy admin to check the team member permission settings and update the settings to allow team member users to create keys.`,
+    { type: 'team_member_permission_error', param: route },
+  );
 }
 
 /** LiteLLM `_team_key_operation_team_member_check`: the caller must be a member with the permission. */
@@ -159,7 +150,7 @@ export function requireTeamKeyOperation(caller: AdminCaller, team: TeamRecord, r
   if (isProxyAdmin(caller)) return;
   const member = memberOf(team, caller.userId);
   if (member === undefined) {
-    throw new GatewayError({ code: 'invalid_request', status: 400, message: `User=${caller.userId ?? 'None'} not assigned to team=${team.team_id}`, param: 'team_id' });
+    throw errors.invalidRequest(`User=${caller.userId ?? 'None'} not assigned to team=${team.team_id}`, 'team_id');
   }
   checkTeamMemberPermission(team, member, route);
 }

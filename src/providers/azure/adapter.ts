@@ -4,7 +4,7 @@
  * and the passthrough tap are OpenAI's (the OpenAI adapter is extended); only the URL, the auth,
  * the stream preamble and a few Azure error shapes differ.
  */
-import { GatewayError } from '../../core/errors.js';
+import { errors, GatewayError } from '../../core/errors.js';
 import { asObject, asString, tryParseJson } from '../../core/json.js';
 import type { Usage } from '../../core/usage.js';
 import { OpenAIAdapter } from '../openai/adapter.js';
@@ -75,17 +75,11 @@ function refineAzureError(err: unknown): unknown {
   if (!(err instanceof GatewayError) || err.upstream?.body === undefined) return err;
   const error = asObject(asObject(tryParseJson(err.upstream.body))?.error);
   if (asString(error?.code) !== 'content_filter' && asString(error?.code) !== 'ResponsibleAIPolicyViolation') return err;
-  return new GatewayError({
-    code: 'content_policy',
-    status: 400,
-    message: err.message,
-    param: asString(error?.param),
-    upstream: { ...err.upstream, type: 'content_filter' },
-  });
+  return errors.contentPolicy(err.message, { param: asString(error?.param), upstream: { ...err.upstream, type: 'content_filter' } });
 }
 
 function configError(call: UpstreamCall, problem: string): GatewayError {
-  return new GatewayError({ code: 'invalid_request', status: 500, message: `Deployment ${call.deployment.id} (azure) ${problem}` });
+  return errors.misconfigured(`Deployment ${call.deployment.id} (azure) ${problem}`);
 }
 
 function str(value: unknown): string | undefined {

@@ -3,7 +3,7 @@
  * `api_key` (or COHERE_API_KEY / CO_API_KEY). No client speaks Cohere's dialect, so every surface
  * is translated, streaming included.
  */
-import { GatewayError } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import { isObject, tryParseJson } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
@@ -38,7 +38,7 @@ export class CohereAdapter implements ProviderAdapter {
     const url = cohereChatUrl(call.deployment.apiBase ?? this.env.COHERE_API_BASE ?? COHERE_DEFAULT_BASE);
     const key = call.deployment.apiKey ?? this.env.COHERE_API_KEY ?? this.env.CO_API_KEY;
     if (key === undefined || key === '') {
-      throw new GatewayError({ code: 'invalid_request', status: 500, message: `Deployment ${call.deployment.id} (cohere) has no api_key: set api_key or COHERE_API_KEY` });
+      throw errors.misconfigured(`Deployment ${call.deployment.id} (cohere) has no api_key: set api_key or COHERE_API_KEY`);
     }
     const headers = { authorization: `bearer ${key}`, accept: stream ? 'text/event-stream' : 'application/json' };
     const response = await postUpstream(url, headers, body, call, { provider: this.name, stream, parseError: parseCohereError });

@@ -6,7 +6,7 @@
  * message-end (finish reason and usage). Finish reasons map as LiteLLM's
  * CohereV2ModelResponseIterator maps them; ERROR and TIMEOUT are failures, not answers.
  */
-import { GatewayError } from '../../core/errors.js';
+import { errors, type GatewayError } from '../../core/errors.js';
 import { asArray, asObject, asString, tryParseJson, type JsonObject } from '../../core/json.js';
 import type { StopReason } from '../../core/request.js';
 import type { CanonicalResponse, OutputPart, StreamEvent } from '../../core/response.js';
@@ -21,13 +21,9 @@ const FINISH: Record<string, StopReason> = {
 
 function finishError(reason: string, detail: string | undefined): GatewayError {
   const timeout = reason === 'TIMEOUT';
-  return new GatewayError({
-    code: timeout ? 'timeout' : 'upstream_error',
-    status: timeout ? 408 : 500,
-    message: `Cohere ended the answer with ${reason}${detail === undefined ? '' : `: ${detail}`}`,
-    retryable: true,
-    upstream: { provider: 'cohere', type: reason },
-  });
+  const message = `Cohere ended the answer with ${reason}${detail === undefined ? '' : `: ${detail}`}`;
+  const extras = { upstream: { provider: 'cohere', type: reason } };
+  return timeout ? errors.timeout(message, extras) : errors.streamError(message, extras);
 }
 
 export function parseCohereChat(body: unknown): CanonicalResponse {

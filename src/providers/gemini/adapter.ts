@@ -5,7 +5,7 @@
  * through the canonical model; there is no passthrough.
  */
 import { parseJsonBody } from '../shared/json-body.js';
-import { GatewayError } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import { asNumber, isObject, tryParseJson, type JsonObject } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
@@ -94,11 +94,7 @@ export const geminiApiEndpoint: GeminiEndpoint = {
     const key = call.deployment.apiKey ?? process.env.GEMINI_API_KEY ?? process.env.GOOGLE_API_KEY;
     if (key === undefined || key === '') {
       return Promise.reject(
-        new GatewayError({
-          code: 'invalid_request',
-          status: 500,
-          message: `Deployment ${call.deployment.id} (gemini) has no API key: set api_key or GEMINI_API_KEY`,
-        }),
+        errors.misconfigured(`Deployment ${call.deployment.id} (gemini) has no API key: set api_key or GEMINI_API_KEY`),
       );
     }
     const url = joinUrl(call.deployment.apiBase ?? GEMINI_API_BASE, `/v1beta/models/${modelId(call)}:${method}`);

@@ -4,7 +4,7 @@
  * user turn; consecutive turns of one role are merged, because Gemini wants the function responses
  * of one model turn together in the next user turn.
  */
-import { GatewayError } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import type { JsonObject } from '../../core/json.js';
 import type { CanonicalRequest, ContentPart, MediaSource, Message, ReasoningConfig, TextPart, ToolChoice } from '../../core/request.js';
 import { isEmptyObjectSchema, toGeminiSchema } from './schema.js';
@@ -217,11 +217,6 @@ function parseArguments(text: string, name: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new GatewayError({
-      code: 'invalid_request',
-      status: 400,
-      param: 'messages',
-      message: `tool call "${name}" has arguments that are not valid JSON; Gemini needs a JSON object`,
-    });
+    throw errors.invalidRequest(`tool call "${name}" has arguments that are not valid JSON; Gemini needs a JSON object`, 'messages');
   }
 }

@@ -4,27 +4,27 @@
  * more precise than the HTTP status (an invalid API key is a 400 INVALID_ARGUMENT whose detail reason
  * is API_KEY_INVALID: for the router that is an authentication failure, not a bad request).
  */
-import { GatewayError, type ErrorCode } from '../../core/errors.js';
+import { errors, GatewayError, type ErrorCode } from '../../core/errors.js';
 import { asArray, asNumber, asObject, asString, tryParseJson, type JsonObject } from '../../core/json.js';
 
+/** Code and status only: whether it is retryable is the catalogue's answer for the code. */
 interface Mapped {
   code: ErrorCode;
   status: number;
-  retryable: boolean;
 }
 
 const STATUS: Record<string, Mapped> = {
-  INVALID_ARGUMENT: { code: 'invalid_request', status: 400, retryable: false },
-  FAILED_PRECONDITION: { code: 'invalid_request', status: 400, retryable: false },
-  OUT_OF_RANGE: { code: 'invalid_request', status: 400, retryable: false },
-  UNAUTHENTICATED: { code: 'authentication', status: 401, retryable: false },
-  PERMISSION_DENIED: { code: 'permission_denied', status: 403, retryable: false },
-  NOT_FOUND: { code: 'not_found', status: 404, retryable: false },
-  RESOURCE_EXHAUSTED: { code: 'rate_limit', status: 429, retryable: true },
-  INTERNAL: { code: 'upstream_error', status: 500, retryable: true },
-  UNKNOWN: { code: 'upstream_error', status: 500, retryable: true },
-  UNAVAILABLE: { code: 'service_unavailable', status: 503, retryable: true },
-  DEADLINE_EXCEEDED: { code: 'timeout', status: 504, retryable: true },
+  INVALID_ARGUMENT: { code: 'invalid_request', status: 400 },
+  FAILED_PRECONDITION: { code: 'invalid_request', status: 400 },
+  OUT_OF_RANGE: { code: 'invalid_request', status: 400 },
+  UNAUTHENTICATED: { code: 'authentication', status: 401 },
+  PERMISSION_DENIED: { code: 'permission_denied', status: 403 },
+  NOT_FOUND: { code: 'not_found', status: 404 },
+  RESOURCE_EXHAUSTED: { code: 'rate_limit', status: 429 },
+  INTERNAL: { code: 'upstream_error', status: 500 },
+  UNKNOWN: { code: 'upstream_error', status: 500 },
+  UNAVAILABLE: { code: 'service_unavailable', status: 503 },
+  DEADLINE_EXCEEDED: { code: 'timeout', status: 504 },
 };
 
 /** The `error` object of a Google error body (plain or in Vertex's one-element array). */
@@ -52,12 +52,11 @@ export function googleError(
   const numeric = http?.status ?? asNumber(error.code);
   let mapped = (statusName === undefined ? undefined : STATUS[statusName]) ?? byHttpStatus(numeric);
   const reasons = detailReasons(error);
-  if (reasons.includes('API_KEY_INVALID')) mapped = { code: 'authentication', status: 401, retryable: false };
+  if (reasons.includes('API_KEY_INVALID')) mapped = { code: 'authentication', status: 401 };
   else if (mapped.code === 'invalid_request' && /input token count.*exceeds the maximum/i.test(message)) {
     mapped = { ...mapped, code: 'context_window_exceeded' };
   }
-  return new GatewayError({
-    ...mapped,
+  return errors.upstreamAs(mapped.code, mapped.status, {
     message,
     // The body's RetryInfo is the precise one; a `retry-after` header is the fallback.
     retryAfterSeconds: retryDelay(error) ?? http?.retryAfterSeconds,
@@ -84,8 +83,8 @@ function byHttpStatus(status: number | undefined): Mapped {
   if (status === 401) return STATUS.UNAUTHENTICATED as Mapped;
   if (status === 403) return STATUS.PERMISSION_DENIED as Mapped;
   if (status === 404) return STATUS.NOT_FOUND as Mapped;
-  if (status !== undefined && status >= 400 && status < 500) return { code: 'invalid_request', status, retryable: false };
-  return { code: 'upstream_error', status: status ?? 500, retryable: true };
+  if (status !== undefined && status >= 400 && status < 500) return { code: 'invalid_request', status };
+  return { code: 'upstream_error', status: status ?? 500 };
 }
 
 function detailReasons(error: JsonObject): string[] {

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collectStream } from '../../core/collect.js';
-import { GatewayError } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import { estimateRequestTokens, estimateTokens } from '../shared/token-estimate.js';
@@ -51,7 +51,7 @@ export class MockAdapter implements ProviderAdapter {
 
   private async *generate(request: CanonicalRequest, call: UpstreamCall, options: MockOptions): AsyncGenerator<StreamEvent> {
     if (request.n !== undefined && request.n > 1) {
-      throw new GatewayError({ code: 'unsupported_parameter', status: 400, param: 'n', message: 'The mock model returns one choice; n must be 1' });
+      throw errors.unsupportedParameter('The mock model returns one choice; n must be 1', 'n');
     }
     const input = this.cache.account(call.deployment.id, request);
     const id = `mock-${randomUUID()}`;
@@ -111,5 +111,5 @@ function lastUserText(request: CanonicalRequest): string {
 }
 
 function abortError(err: unknown): never {
-  throw new GatewayError({ code: 'client_disconnected', status: 499, message: 'Request aborted', cause: err });
+  throw errors.clientDisconnected(err, 'Request aborted');
 }

@@ -10,7 +10,7 @@
  * timeout, then raises `litellm.Timeout`).
  */
 import { randomUUID } from 'node:crypto';
-import { GatewayError } from '../../core/errors.js';
+import { errors, type GatewayError } from '../../core/errors.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import type { Usage } from '../../core/usage.js';
@@ -84,7 +84,7 @@ export function cannedAnswer(response: unknown): CannedAnswer {
 
 function neverAnswers(signal: AbortSignal): Promise<never> {
   return new Promise((_resolve, reject) => {
-    const fail = (): void => reject(new GatewayError({ code: 'client_disconnected', status: 499, message: 'mock_timeout: the attempt was abandoned' }));
+    const fail = (): void => reject(errors.clientDisconnected(undefined, 'mock_timeout: the attempt was abandoned'));
     if (signal.aborted) fail();
     else signal.addEventListener('abort', fail, { once: true });
   });

@@ -5,7 +5,7 @@
  * metering and its chunk dropped again when the client did not ask); chat and Anthropic clients are
  * translated (the conversation becomes one prompt).
  */
-import { GatewayError } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import { asObject, isObject, tryParseJson, type JsonObject } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
@@ -66,7 +66,7 @@ export class TextCompletionAdapter implements ProviderAdapter {
   private async post(call: UpstreamCall, body: string | Buffer, stream: boolean): Promise<{ response: UpstreamResponse; url: string }> {
     const base = call.deployment.apiBase ?? this.defaultBase;
     if (base === '') {
-      throw new GatewayError({ code: 'invalid_request', status: 500, message: `Deployment ${call.deployment.id} (${this.name}) has no api_base configured` });
+      throw errors.misconfigured(`Deployment ${call.deployment.id} (${this.name}) has no api_base configured`);
     }
     const url = joinUrl(base, '/completions');
     const headers: Record<string, string> = call.deployment.apiKey === undefined ? {} : { authorization: `Bearer ${call.deployment.apiKey}` };
@@ -106,7 +106,7 @@ async function* decodeStream(body: ResponseBody, provider: string, url: string):
     if (!isObject(chunk)) continue;
     if (isObject(chunk.error)) {
       const message = typeof chunk.error.message === 'string' ? chunk.error.message : 'Upstream stream error';
-      yield { type: 'error', error: new GatewayError({ code: 'upstream_error', status: 500, message, retryable: true }) };
+      yield { type: 'error', error: errors.streamError(message) };
       return;
     }
     yield* decoder.decode(chunk);
