@@ -30,10 +30,15 @@ export async function startMetricsServer(
       res.writeHead(401, { 'content-type': 'text/plain' }).end('A key is required to read metrics on this port\n');
       return;
     }
-    metrics.render().then(
-      (body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body),
-      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${String(err)}\n`),
-    );
+    let body: Buffer;
+    try {
+      // Bytes, not a string: a large exposition is sent without being turned into one first.
+      body = metrics.renderBuffer();
+    } catch (err) {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${String(err)}\n`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': body.length }).end(body);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

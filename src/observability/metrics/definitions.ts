@@ -7,10 +7,10 @@
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 
-export interface MetricDefinition {
+export interface MetricDefinition<N extends string = string, T extends MetricType = MetricType> {
   /** The name as written in `prometheus_metrics_config` (LiteLLM's name, without `_total`). */
-  readonly name: string;
-  readonly type: MetricType;
+  readonly name: N;
+  readonly type: T;
   /** The `# HELP` text (LiteLLM's wording where it has one). */
   readonly help: string;
   /** Default labels, in LiteLLM's order. */
@@ -54,18 +54,22 @@ const CACHE = ['model', 'hashed_api_key', 'api_key_alias', 'team', 'team_alias',
 const KEY_MODEL_LIMIT = ['hashed_api_key', 'api_key_alias', 'model', 'model_id'] as const;
 const ROUTING = ['requested_model', 'model_group', 'model_id', 'api_base', 'api_provider', 'fallback'] as const;
 
+// The helpers keep each name as a literal type, so the recorder's handles are checked names.
 type Spec = Omit<MetricDefinition, 'name' | 'type'>;
-const counter = (name: string, d: Spec): MetricDefinition => ({ name, type: 'counter', ...d });
-const gauge = (name: string, d: Spec): MetricDefinition => ({ name, type: 'gauge', ...d });
-const histogram = (name: string, d: Spec): MetricDefinition => ({ name, type: 'histogram', ...d });
+const counter = <N extends string>(name: N, d: Spec): MetricDefinition<N, 'counter'> => ({ name, type: 'counter', ...d });
+const gauge = <N extends string>(name: N, d: Spec): MetricDefinition<N, 'gauge'> => ({ name, type: 'gauge', ...d });
+const histogram = <N extends string>(name: N, d: Spec): MetricDefinition<N, 'histogram'> => ({ name, type: 'histogram', ...d });
 
-const budget = (entity: string, labels: readonly string[], owner: string): MetricDefinition[] => [
-  gauge(`litellm_remaining_${entity}_budget_metric`, { help: `Remaining budget for ${owner}`, labels, source: 'state', meaning: `Max budget minus spend of the ${owner}, in USD, after its latest request (+Inf when it has no max budget).` }),
-  gauge(`litellm_${entity}_max_budget_metric`, { help: `Maximum budget set for ${owner}`, labels, source: 'state', meaning: `The ${owner}'s max budget in USD; only set when it has one.` }),
-  gauge(`litellm_${entity}_budget_remaining_hours_metric`, { help: `Remaining hours for ${owner} budget to be reset`, labels, source: 'state', meaning: `Hours until the ${owner}'s budget resets; only set when a reset time is known.` }),
-];
+/** Whose budget a budget gauge describes, as it appears in the metric names. */
+export type BudgetEntity = 'api_key' | 'team' | 'user' | 'customer';
 
-export const METRICS: readonly MetricDefinition[] = [
+const budget = <E extends BudgetEntity>(entity: E, labels: readonly string[], owner: string) => [
+  gauge(`litellm_remaining_${entity}_budget_metric` as const, { help: `Remaining budget for ${owner}`, labels, source: 'state', meaning: `Max budget minus spend of the ${owner}, in USD, after its latest request (+Inf when it has no max budget).` }),
+  gauge(`litellm_${entity}_max_budget_metric` as const, { help: `Maximum budget set for ${owner}`, labels, source: 'state', meaning: `The ${owner}'s max budget in USD; only set when it has one.` }),
+  gauge(`litellm_${entity}_budget_remaining_hours_metric` as const, { help: `Remaining hours for ${owner} budget to be reset`, labels, source: 'state', meaning: `Hours until the ${owner}'s budget resets; only set when a reset time is known.` }),
+] as const;
+
+const DEFINITIONS = [
   // Requests as the client saw them.
   counter('litellm_proxy_total_requests_metric', { help: 'Total number of requests made to the proxy server - track number of client side requests', labels: PROXY_TOTAL, source: 'call', meaning: 'Every request, once, success or failure, streaming or not; `status_code` is the HTTP status the client got (499 when it disconnected).' }),
   counter('litellm_proxy_failed_requests_metric', { help: 'Total number of failed responses from proxy - the client did not get a success response from litellm proxy', labels: PROXY_FAILED, source: 'call', meaning: 'Requests that ended in an error (including mid-stream failures and client disconnects); `exception_status` is the HTTP status, `exception_class` the LiteLLM-style error class.' }),
@@ -120,7 +124,14 @@ export const METRICS: readonly MetricDefinition[] = [
   counter('tollgate_deployment_answered_total', { help: 'Successful requests by the deployment that answered and whether a fallback was used', labels: ROUTING, source: 'call', meaning: 'Each successful request once, with the backend that answered (`api_base`, `model_id`), the group it belongs to, and `fallback` = "true" when another group answered than the one requested.' }),
   histogram('tollgate_request_retries', { help: 'Retries per request', labels: ['requested_model'], buckets: COUNT_BUCKETS, source: 'call', meaning: 'Retries (same group) each routed request needed.' }),
   histogram('tollgate_request_fallbacks', { help: 'Fallbacks per request', labels: ['requested_model'], buckets: COUNT_BUCKETS, source: 'call', meaning: 'Fallbacks (to another group) each routed request needed.' }),
-];
+] as const;
+
+export const METRICS: readonly MetricDefinition[] = DEFINITIONS;
+
+type Definition = (typeof DEFINITIONS)[number];
+/** Every metric name, as a type: a misspelt name in the recorder does not compile. */
+export type MetricName = Definition['name'];
+export type MetricNameOf<T extends MetricType> = Extract<Definition, { type: T }>['name'];
 
 /**
  * LiteLLM metric names Tollgate knows but does not emit (guardrails, batches, spend queues, audio

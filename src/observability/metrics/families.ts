@@ -1,58 +1,52 @@
 /**
- * The prom-client objects behind the definitions table: one per metric that the resolved config
- * keeps, each knowing its final label names. A metric the config drops has no family, and every
- * update to it is a cheap no-op (LiteLLM's NoOpMetric).
+ * The families behind the definitions table, as typed handles: `families.litellm_spend_metric` is
+ * a CounterFamily, and a misspelt name does not compile. A metric the configuration drops still
+ * has a handle, whose series are one shared sink that is never rendered (LiteLLM's NoOpMetric), so
+ * writers need no check.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ResolvedMetricsConfig } from './config.js';
-import { exposedName, METRICS } from './definitions.js';
-import { pick, type LabelValues } from './labels.js';
+import { exposedName, METRICS, type MetricNameOf } from './definitions.js';
+import { ExpositionWriter } from './exposition.js';
+import { CounterFamily, GaugeFamily, HistogramFamily } from './series.js';
 
-type PromMetric = Counter | Gauge | Histogram;
+export type AnyFamily = CounterFamily | GaugeFamily | HistogramFamily;
 
-export class Family {
-  constructor(
-    readonly name: string,
-    readonly labels: readonly string[],
-    private readonly metric: PromMetric,
-  ) {}
+export type Families = { readonly [N in MetricNameOf<'counter'>]: CounterFamily } & { readonly [N in MetricNameOf<'gauge'>]: GaugeFamily } & {
+  readonly [N in MetricNameOf<'histogram'>]: HistogramFamily;
+};
 
-  inc(values: LabelValues, by = 1): void {
-    // Counters only go up; a negative or non-finite count is a producer bug, not a reset.
-    if (!Number.isFinite(by) || by < 0) return;
-    if (this.metric instanceof Histogram) return;
-    this.metric.inc(pick(values, this.labels), by);
-  }
-
-  set(values: LabelValues, value: number): void {
-    if (this.metric instanceof Gauge) this.metric.set(pick(values, this.labels), value);
-  }
-
-  dec(values: LabelValues, by = 1): void {
-    if (this.metric instanceof Gauge) this.metric.dec(pick(values, this.labels), by);
-  }
-
-  observe(values: LabelValues, value: number): void {
-    if (!Number.isFinite(value) || value < 0) return;
-    if (this.metric instanceof Histogram) this.metric.observe(pick(values, this.labels), value);
-  }
+export interface FamilySet {
+  readonly families: Families;
+  /** The exposition: enabled families in definitions order, as prom-client's registry joined them. */
+  readonly render: () => ExpositionWriter;
 }
 
-export type Families = ReadonlyMap<string, Family>;
-
-export function buildFamilies(config: ResolvedMetricsConfig, registry: Registry): Families {
-  const families = new Map<string, Family>();
+export function buildFamilies(config: ResolvedMetricsConfig): FamilySet {
+  const byName: Record<string, AnyFamily> = {};
+  const enabled: AnyFamily[] = [];
   for (const def of METRICS) {
     const labels = config.metrics.get(def.name);
-    if (labels === undefined) continue;
-    const common = { name: exposedName(def), help: def.help, labelNames: [...labels], registers: [registry] };
-    const metric: PromMetric =
-      def.type === 'counter'
-        ? new Counter(common)
-        : def.type === 'gauge'
-          ? new Gauge(common)
-          : new Histogram({ ...common, buckets: [...(def.buckets ?? [])] });
-    families.set(def.name, new Family(def.name, labels, metric));
+    const on = labels !== undefined;
+    const args = [def, exposedName(def), labels ?? [], on] as const;
+    const family = (def.type === 'counter' ? new CounterFamily(...args) : def.type === 'gauge' ? new GaugeFamily(...args) : new HistogramFamily(...args)).init();
+    byName[def.name] = family;
+    if (on) enabled.push(family);
   }
-  return families;
+  // Sized from the previous scrape, so a large exposition is not copied while it grows.
+  let lastLength = 0;
+  return {
+    // Every name of the table was just filled in, which is what the mapped type promises.
+    families: byName as unknown as Families,
+    render: () => {
+      const w = new ExpositionWriter(lastLength + (lastLength >> 3));
+      // prom-client joined families with a blank line and ended with one newline ('\n' when empty).
+      if (enabled.length === 0) w.byte(0x0a);
+      enabled.forEach((family, i) => {
+        if (i > 0) w.byte(0x0a);
+        family.render(w);
+      });
+      lastLength = w.length;
+      return w;
+    },
+  };
 }

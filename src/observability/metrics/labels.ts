@@ -1,17 +1,17 @@
 /**
- * Label values for one CallRecord, computed once per call and shared by every metric it feeds.
+ * Label values for one CallRecord, written once per call into an array shared by every metric it feeds.
  * LiteLLM's conventions are kept where dashboards depend on them: a missing value is the string
  * "None", newlines become spaces, the key appears only as its hash, and exception classes read
  * like `Anthropic.RateLimitError`.
  */
-import { effectiveApiBase } from '../../core/deployment.js';
 import type { AttemptRecord, CallRecord, DeploymentRef } from '../../core/call-record.js';
-import type { ErrorCode } from '../../core/errors.js';
+import { effectiveApiBase } from '../../core/deployment.js';
+import { litellmExceptionClass, type ErrorCode } from '../../core/errors.js';
 import type { CustomLabel } from './config.js';
 
-export type LabelValues = Readonly<Record<string, string>>;
-
 export const NONE = 'None';
+
+const NEEDS_CLEANING = /[\u2028\u2029\r\n]/;
 
 /**
  * Fields the metrics use when the call record carries them. They are not (yet) part of core's
@@ -27,6 +27,7 @@ interface OptionalFacts {
 
 export function sanitizeLabelValue(value: unknown): string {
   if (value === undefined || value === null) return NONE;
+  if (typeof value === 'string' && !NEEDS_CLEANING.test(value)) return value;
   const text =
     typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' ? String(value) : jsonOrNone(value);
   // Escaping of `\` and `"` is the exposition encoder's job; line breaks would still split a sample.
@@ -77,89 +78,138 @@ export const MASTER_KEY_USER_ID = 'default_user_id';
  */
 export const MASTER_KEY_HASH_LABEL = 'litellm_proxy_master_key';
 
-/** The labels every call-fed metric picks from. */
-export function callLabels(call: CallRecord, options: LabelOptions): LabelValues {
+/**
+ * Every label a call-fed metric can carry, in one fixed order: a call's values are written into an
+ * array in this order (custom metadata labels follow), and families read them through index views.
+ * The last three are per-sample variants, not properties of the call.
+ */
+export const CALL_LABELS = [
+  'end_user', 'hashed_api_key', 'api_key_alias', 'team', 'team_alias', 'user', 'user_email', 'requested_model', 'model_group', 'model',
+  'litellm_model_name', 'model_id', 'api_base', 'api_provider', 'status_code', 'exception_status', 'exception_class', 'route', 'client_ip',
+  'user_agent', 'service_tier', 'stream', 'fallback', 'cache_ttl', 'reason', 'fallback_model',
+] as const;
+
+export type CallLabel = (typeof CALL_LABELS)[number];
+
+/** `L.model_id` is the index of `model_id` in a call's values; a misspelt label does not compile. */
+export const L = Object.fromEntries(CALL_LABELS.map((name, i) => [name, i])) as { readonly [K in CallLabel]: number };
+
+/** Labels that vary per sample of one call; never part of the call's own identity. */
+export const VARIANT_LABELS: readonly number[] = [L.cache_ttl, L.reason, L.fallback_model];
+
+export function callSchema(customLabels: readonly CustomLabel[]): readonly string[] {
+  return [...CALL_LABELS, ...customLabels.map((c) => c.label)];
+}
+
+const STATUS_TEXT: string[] = [];
+/** `String(status)` without a new string per call for the statuses HTTP has. */
+export function statusText(status: number | undefined): string {
+  if (status === undefined) return NONE;
+  if (!Number.isInteger(status) || status < 0 || status > 999) return String(status);
+  return (STATUS_TEXT[status] ??= String(status));
+}
+
+/** A string as it came, or the sanitized text of anything else; the raw string is sanitized later. */
+function raw(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return sanitizeLabelValue(value);
+}
+
+/**
+ * Writes the call's label values into `out` (in `callSchema` order) without building an object:
+ * strings are stored as they came, and only sanitized (see `sanitizeLabelValue`) when a new label
+ * combination's series are created, so the per-call cost is a few field reads.
+ */
+export function fillCallLabels(call: CallRecord, options: LabelOptions, out: string[]): void {
   const p = call.principal as CallRecord['principal'] & OptionalFacts;
   const extra = call as CallRecord & OptionalFacts;
   const looked = options.lookupPrincipal?.(call.principal);
   const d = call.deployment;
   const failed = call.outcome === 'failure';
-  const values: Record<string, string> = {
-    end_user: options.endUser ? sanitizeLabelValue(p.endUser) : NONE,
-    hashed_api_key: p.isMaster ? MASTER_KEY_HASH_LABEL : sanitizeLabelValue(p.keyHash),
-    api_key_alias: sanitizeLabelValue(p.keyAlias),
-    team: sanitizeLabelValue(p.teamId),
-    team_alias: sanitizeLabelValue(p.teamAlias ?? looked?.teamAlias),
-    user: sanitizeLabelValue(p.userId ?? (p.isMaster ? MASTER_KEY_USER_ID : undefined)),
-    user_email: sanitizeLabelValue(p.userEmail ?? looked?.userEmail),
-    requested_model: sanitizeLabelValue(call.requestedModel === '' ? undefined : call.requestedModel),
-    model_group: sanitizeLabelValue(call.modelGroup),
-    // LiteLLM's `model` is the model the provider was called with.
-    model: sanitizeLabelValue(call.upstreamModel ?? d?.model),
-    litellm_model_name: sanitizeLabelValue(d?.model),
-    model_id: sanitizeLabelValue(d?.id),
-    api_base: sanitizeLabelValue(d?.apiBase),
-    api_provider: sanitizeLabelValue(d?.provider),
-    status_code: String(call.httpStatus),
-    exception_status: failed ? String(call.httpStatus) : NONE,
-    exception_class: failed && call.error !== undefined ? exceptionClass(call.error.code, call.deployment?.provider) : NONE,
-    route: sanitizeLabelValue(call.route),
-    client_ip: sanitizeLabelValue(extra.clientIp),
-    user_agent: sanitizeLabelValue(call.userAgent),
-    // LiteLLM labels a request without a tier with an empty value, not "None".
-    service_tier: typeof extra.serviceTier === 'string' ? sanitizeLabelValue(extra.serviceTier) : '',
-    stream: call.stream ? 'True' : 'False',
-    fallback: call.fallbacks > 0 ? 'true' : 'false',
-  };
-  for (const custom of options.customLabels) values[custom.label] = sanitizeLabelValue(readPath(call.metadata, custom.path));
-  return values;
+  out[L.end_user] = options.endUser ? raw(p.endUser) : NONE;
+  out[L.hashed_api_key] = p.isMaster ? MASTER_KEY_HASH_LABEL : raw(p.keyHash);
+  out[L.api_key_alias] = raw(p.keyAlias);
+  out[L.team] = raw(p.teamId);
+  out[L.team_alias] = raw(p.teamAlias ?? looked?.teamAlias);
+  out[L.user] = raw(p.userId ?? (p.isMaster ? MASTER_KEY_USER_ID : undefined));
+  out[L.user_email] = raw(p.userEmail ?? looked?.userEmail);
+  out[L.requested_model] = call.requestedModel === '' ? NONE : raw(call.requestedModel);
+  out[L.model_group] = raw(call.modelGroup);
+  // LiteLLM's `model` is the model the provider was called with.
+  out[L.model] = raw(call.upstreamModel ?? d?.model);
+  out[L.litellm_model_name] = raw(d?.model);
+  out[L.model_id] = raw(d?.id);
+  out[L.api_base] = raw(d?.apiBase);
+  out[L.api_provider] = raw(d?.provider);
+  out[L.status_code] = statusText(call.httpStatus);
+  out[L.exception_status] = failed ? statusText(call.httpStatus) : NONE;
+  out[L.exception_class] = failed && call.error !== undefined ? exceptionClass(call.error.code, d?.provider) : NONE;
+  out[L.route] = raw(call.route);
+  out[L.client_ip] = raw(extra.clientIp);
+  out[L.user_agent] = raw(call.userAgent);
+  // LiteLLM labels a request without a tier with an empty value, not "None".
+  out[L.service_tier] = typeof extra.serviceTier === 'string' ? extra.serviceTier : '';
+  out[L.stream] = call.stream ? 'True' : 'False';
+  out[L.fallback] = call.fallbacks > 0 ? 'true' : 'false';
+  out[L.cache_ttl] = NONE;
+  out[L.reason] = NONE;
+  out[L.fallback_model] = NONE;
+  const custom = options.customLabels;
+  for (let i = 0; i < custom.length; i++) out[CALL_LABELS.length + i] = raw(readPath(call.metadata, custom[i]?.path ?? []));
 }
 
-/** The deployment labels of one attempt, over the call's labels. */
-export function attemptLabels(base: LabelValues, ref: DeploymentRef | undefined, attempt: AttemptRecord, failed: boolean): LabelValues {
-  return {
-    ...base,
-    litellm_model_name: sanitizeLabelValue(ref?.model),
-    model_id: sanitizeLabelValue(ref?.id ?? attempt.deploymentId),
-    api_base: sanitizeLabelValue(ref === undefined ? undefined : effectiveApiBase(ref)),
-    api_provider: sanitizeLabelValue(ref?.provider),
-    exception_status: failed ? sanitizeLabelValue(attempt.status) : NONE,
-    exception_class: failed && attempt.errorCode !== undefined ? exceptionClass(attempt.errorCode, ref?.provider) : NONE,
-  };
-}
-
-/** LiteLLM's exception class names, so alerts on `exception_class=~".*RateLimitError"` keep firing. */
-const EXCEPTION_CLASSES: Record<ErrorCode, string> = {
-  invalid_request: 'BadRequestError',
-  authentication: 'AuthenticationError',
-  permission_denied: 'PermissionDeniedError',
-  not_found: 'NotFoundError',
-  request_too_large: 'BadRequestError',
-  unsupported_parameter: 'UnsupportedParamsError',
-  context_window_exceeded: 'ContextWindowExceededError',
-  content_policy: 'ContentPolicyViolationError',
-  rate_limit: 'RateLimitError',
-  budget_exceeded: 'BudgetExceededError',
-  overloaded: 'InternalServerError',
-  timeout: 'Timeout',
-  upstream_error: 'APIError',
-  upstream_connection: 'APIConnectionError',
-  service_unavailable: 'ServiceUnavailableError',
-  client_disconnected: 'ClientDisconnectedError',
-  internal: 'InternalServerError',
-};
+const PREFIXED = new Map<string, Map<ErrorCode, string>>();
 
 /**
- * Errors raised by the gateway itself even when a deployment was picked, which LiteLLM does not
- * prefix with a provider. (Gateway-side rejections before routing have no provider anyway.)
+ * `Anthropic.RateLimitError`, from the error catalogue (core/errors.ts, shared with the spend log's
+ * error class), remembered per provider and code so a failing call builds no string.
  */
-const GATEWAY_SIDE: ReadonlySet<ErrorCode> = new Set(['budget_exceeded', 'client_disconnected', 'internal']);
-
-/** `Anthropic.RateLimitError`: provider capitalised, a dot, the class (LiteLLM's format). */
 export function exceptionClass(code: ErrorCode, provider: string | undefined): string {
-  const cls = EXCEPTION_CLASSES[code];
-  if (provider === undefined || provider === '' || GATEWAY_SIDE.has(code)) return cls;
-  return `${provider.charAt(0).toUpperCase()}${provider.slice(1)}.${cls}`;
+  if (provider === undefined || provider === '') return litellmExceptionClass(code, provider);
+  let byCode = PREFIXED.get(provider);
+  if (byCode === undefined) PREFIXED.set(provider, (byCode = new Map<ErrorCode, string>()));
+  let cls = byCode.get(code);
+  // Providers come from the config, so this stays as small as the deployment list.
+  if (cls === undefined) byCode.set(code, (cls = litellmExceptionClass(code, provider)));
+  return cls;
+}
+
+/** The labels an attempt sets over its call's values, in this order. */
+export const ATTEMPT_LABELS: readonly number[] = [L.litellm_model_name, L.model_id, L.api_base, L.api_provider, L.exception_status, L.exception_class];
+
+/** Writes one attempt's deployment labels (`ATTEMPT_LABELS` order, unsanitized) into `out`. */
+export function fillAttemptLabels(ref: DeploymentRef | undefined, deploymentId: string, failed: boolean, status: number | undefined, errorCode: ErrorCode | undefined, out: string[]): void {
+  out[0] = ref?.model ?? NONE;
+  out[1] = ref?.id ?? deploymentId;
+  out[2] = (ref === undefined ? undefined : effectiveApiBase(ref)) ?? NONE;
+  out[3] = ref?.provider ?? NONE;
+  out[4] = failed ? statusText(status) : NONE;
+  out[5] = failed && errorCode !== undefined ? exceptionClass(errorCode, ref?.provider) : NONE;
+}
+
+/** A call's sanitized values with one attempt's deployment labels in place. */
+export function withAttempt(values: readonly string[], attempt: readonly string[]): string[] {
+  const out = values.slice();
+  ATTEMPT_LABELS.forEach((label, k) => (out[label] = sanitizeLabelValue(attempt[k])));
+  return out;
+}
+
+/** The call's labels by name, as the metrics see them (for tests and debugging; not the hot path). */
+export function callLabels(call: CallRecord, options: LabelOptions): Readonly<Record<string, string>> {
+  const schema = callSchema(options.customLabels);
+  const values = schema.map(() => NONE);
+  fillCallLabels(call, options, values);
+  return Object.fromEntries(schema.map((name, i) => [name, sanitizeLabelValue(values[i])]));
+}
+
+/** One attempt's labels by name over its call's (for tests and debugging; not the hot path). */
+export function attemptLabels(base: Readonly<Record<string, string>>, ref: DeploymentRef | undefined, attempt: AttemptRecord, failed: boolean): Readonly<Record<string, string>> {
+  const names = [...CALL_LABELS, ...Object.keys(base).filter((k) => !(CALL_LABELS as readonly string[]).includes(k))];
+  const values = names.map((n) => base[n] ?? NONE);
+  const over = ATTEMPT_LABELS.map(() => NONE);
+  fillAttemptLabels(ref, attempt.deploymentId, failed, attempt.status, attempt.errorCode, over);
+  const merged = withAttempt(values, over);
+  return Object.fromEntries(names.map((n, i) => [n, merged[i] ?? NONE]));
 }
 
 function readPath(root: unknown, path: readonly string[]): unknown {
@@ -169,11 +219,4 @@ function readPath(root: unknown, path: readonly string[]): unknown {
     node = (node as Record<string, unknown>)[key];
   }
   return node;
-}
-
-/** Picks a metric's labels out of the shared values; absent ones are "None". */
-export function pick(values: LabelValues, names: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of names) out[name] = values[name] ?? NONE;
-  return out;
 }

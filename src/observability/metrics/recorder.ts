@@ -1,16 +1,19 @@
 /**
- * Tollgate's Prometheus metrics: a private registry (never prom-client's global one, so tests and
- * several gateways in one process do not share counters), fed by `observe(call)` for everything a
- * CallRecord knows and by a few setters for state that lives elsewhere (budgets, key limits,
- * cooldowns, in-flight requests).
+ * Tollgate's Prometheus metrics: cells of its own per instance (so tests and several gateways in
+ * one process do not share counters), fed by `observe(call)` for everything a CallRecord knows and
+ * by a few setters for state that lives elsewhere (budgets, key limits, cooldowns, in-flight
+ * requests). The exposition text is only built when /metrics is read.
  */
-import { effectiveApiBase } from '../../core/deployment.js';
-import { Registry } from 'prom-client';
 import type { CallRecord, DeploymentRef } from '../../core/call-record.js';
+import { effectiveApiBase } from '../../core/deployment.js';
 import { resolveMetricsConfig, type ResolvedMetricsConfig } from './config.js';
-import { buildFamilies } from './families.js';
-import { sanitizeLabelValue, type LabelValues, type PrincipalLookup } from './labels.js';
-import { observeCall, type DeploymentLookup } from './observe.js';
+import type { BudgetEntity } from './definitions.js';
+import { CONTENT_TYPE } from './exposition.js';
+import { buildFamilies, type Families } from './families.js';
+import { NONE, sanitizeLabelValue, statusText, type PrincipalLookup } from './labels.js';
+import { CallObserver, type DeploymentLookup } from './observe.js';
+import { add, type CounterFamily, type GaugeFamily, type LabelView, type NumberSeries } from './series.js';
+import { Trie } from './trie.js';
 
 export interface MetricsOptions {
   /** From `resolveMetricsConfig(litellm_settings)`; all metrics with default labels when absent. */
@@ -37,7 +40,6 @@ export interface BudgetState {
 }
 
 export interface Metrics {
-  readonly registry: Registry;
   readonly contentType: string;
   /** The resolved configuration (warnings included, for the startup log). */
   readonly config: ResolvedMetricsConfig;
@@ -50,84 +52,140 @@ export interface Metrics {
   setKeyModelRemaining(key: { keyHash: string; keyAlias?: string | undefined }, model: string, modelId: string | undefined, remaining: { requests?: number | undefined; tokens?: number | undefined }): void;
   deploymentCooledDown(deployment: DeploymentRef, exceptionStatus: number | undefined): void;
   setDeploymentLimits(deployment: DeploymentRef, limits: { tpm?: number | undefined; rpm?: number | undefined }): void;
-  /** The exposition text (Prometheus text format 0.0.4). */
+  /** The exposition text (Prometheus text format 0.0.4), built from the cells when called. */
   render(): Promise<string>;
+  /**
+   * The same exposition as UTF-8 bytes, for a server to send as is: with many series it skips
+   * making one very large string (about a third of the scrape's time).
+   */
+  renderBuffer(): Buffer;
 }
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const config = options.config ?? resolveMetricsConfig();
-  const registry = new Registry();
-  const families = buildFamilies(config, registry);
-  const ctx = { families, lookupDeployment: options.lookupDeployment, lookupPrincipal: options.lookupPrincipal, endUser: config.endUser, customLabels: config.customLabels };
-  const inFlight = families.get('litellm_in_flight_requests');
-  const noLabels: LabelValues = {};
+  const { families: f, render } = buildFamilies(config);
+  const calls = new CallObserver(f, { lookupDeployment: options.lookupDeployment, lookupPrincipal: options.lookupPrincipal, endUser: config.endUser, customLabels: config.customLabels });
+  // In-flight is inc'ed and dec'ed around every request: a plain number cell.
+  const inFlight = f.litellm_in_flight_requests.seriesOf([]);
+  const budgets = {
+    api_key: new StateCells(['hashed_api_key', 'api_key_alias'], budgetFamilies(f, 'api_key')),
+    team: new StateCells(['team', 'team_alias'], budgetFamilies(f, 'team')),
+    user: new StateCells(['user'], budgetFamilies(f, 'user')),
+    customer: new StateCells(['end_user'], budgetFamilies(f, 'customer')),
+  };
+  const keyModel = new StateCells(KEY_MODEL, [f.litellm_remaining_api_key_requests_for_model, f.litellm_remaining_api_key_tokens_for_model]);
+  const cooledDown = new StateCells([...DEP4, 'exception_status'], [f.litellm_deployment_cooled_down]);
+  const limits = new StateCells(DEP4, [f.litellm_deployment_tpm_limit, f.litellm_deployment_rpm_limit]);
+  const scratch: string[] = [];
 
   return {
-    registry,
-    contentType: registry.contentType,
+    contentType: CONTENT_TYPE,
     config,
     observe(call) {
       try {
-        observeCall(ctx, call);
+        calls.observe(call);
       } catch {
         // Metrics must never break the request path; a malformed record loses its own samples only.
       }
     },
     inFlight: {
-      inc: () => inFlight?.inc(noLabels),
-      dec: () => inFlight?.dec(noLabels),
+      inc: () => void (inFlight.value += 1),
+      dec: () => void (inFlight.value -= 1),
     },
     setBudget(owner, state, now = Date.now()) {
       // End users are unbounded cardinality: LiteLLM emits their gauges only when opted in.
       if (owner.kind === 'customer' && !config.endUser) return;
-      const [entity, labels] = budgetLabels(owner);
-      const remaining = state.maxBudgetUsd === undefined ? Infinity : state.maxBudgetUsd - state.spendUsd;
-      families.get(`litellm_remaining_${entity}_budget_metric`)?.set(labels, remaining);
-      if (state.maxBudgetUsd !== undefined) families.get(`litellm_${entity}_max_budget_metric`)?.set(labels, state.maxBudgetUsd);
-      if (state.resetAt !== undefined) {
-        families.get(`litellm_${entity}_budget_remaining_hours_metric`)?.set(labels, Math.max(0, state.resetAt - now) / 3_600_000);
-      }
+      const cells = budgets[owner.kind];
+      budgetKey(owner, scratch);
+      cells.at(scratch, 0).value = state.maxBudgetUsd === undefined ? Infinity : state.maxBudgetUsd - state.spendUsd;
+      if (state.maxBudgetUsd !== undefined) cells.at(scratch, 1).value = state.maxBudgetUsd;
+      if (state.resetAt !== undefined) cells.at(scratch, 2).value = Math.max(0, state.resetAt - now) / 3_600_000;
     },
     setKeyModelRemaining(key, model, modelId, remaining) {
-      const labels = { hashed_api_key: key.keyHash, api_key_alias: sanitizeLabelValue(key.keyAlias), model: sanitizeLabelValue(model), model_id: sanitizeLabelValue(modelId) };
-      if (remaining.requests !== undefined) families.get('litellm_remaining_api_key_requests_for_model')?.set(labels, remaining.requests);
-      if (remaining.tokens !== undefined) families.get('litellm_remaining_api_key_tokens_for_model')?.set(labels, remaining.tokens);
+      scratch[0] = key.keyHash;
+      scratch[1] = key.keyAlias ?? NONE;
+      scratch[2] = model;
+      scratch[3] = modelId ?? NONE;
+      if (remaining.requests !== undefined) keyModel.at(scratch, 0).value = remaining.requests;
+      if (remaining.tokens !== undefined) keyModel.at(scratch, 1).value = remaining.tokens;
     },
     deploymentCooledDown(deployment, exceptionStatus) {
-      families.get('litellm_deployment_cooled_down')?.inc({ ...deploymentLabels(deployment), exception_status: sanitizeLabelValue(exceptionStatus) });
+      deploymentKey(deployment, scratch);
+      scratch[4] = statusText(exceptionStatus);
+      add(cooledDown.at(scratch, 0), 1);
     },
-    setDeploymentLimits(deployment, limits) {
-      const labels = deploymentLabels(deployment);
-      if (limits.tpm !== undefined) families.get('litellm_deployment_tpm_limit')?.set(labels, limits.tpm);
-      if (limits.rpm !== undefined) families.get('litellm_deployment_rpm_limit')?.set(labels, limits.rpm);
+    setDeploymentLimits(deployment, l) {
+      deploymentKey(deployment, scratch);
+      if (l.tpm !== undefined) limits.at(scratch, 0).value = l.tpm;
+      if (l.rpm !== undefined) limits.at(scratch, 1).value = l.rpm;
     },
-    render: async () => pythonBucketBounds(await registry.metrics()),
+    render: () => Promise.resolve(render().text()),
+    renderBuffer: () => render().bytesWritten(),
   };
 }
 
-/**
- * prom-client writes whole-number bucket bounds as `le="1"`; LiteLLM's prometheus_client writes
- * `le="1.0"`, and dashboards select buckets by that string (Prometheus 2 stores it verbatim).
- * Label values cannot contain an unescaped quote, so `{le="` / `,le="` only ever starts the label.
- */
-function pythonBucketBounds(text: string): string {
-  return text.replace(/([{,])le="(\d+)"/g, '$1le="$2.0"');
+const KEY_MODEL = ['hashed_api_key', 'api_key_alias', 'model', 'model_id'];
+/** LiteLLM's [dep4] labels. */
+const DEP4 = ['litellm_model_name', 'model_id', 'api_base', 'api_provider'];
+
+function budgetFamilies(f: Families, entity: BudgetEntity): GaugeFamily[] {
+  return [f[`litellm_remaining_${entity}_budget_metric`], f[`litellm_${entity}_max_budget_metric`], f[`litellm_${entity}_budget_remaining_hours_metric`]];
 }
 
-function budgetLabels(owner: BudgetOwner): [entity: string, labels: LabelValues] {
+function budgetKey(owner: BudgetOwner, out: string[]): void {
   switch (owner.kind) {
     case 'api_key':
-      return ['api_key', { hashed_api_key: owner.keyHash, api_key_alias: sanitizeLabelValue(owner.keyAlias) }];
+      out[0] = owner.keyHash;
+      out[1] = owner.keyAlias ?? NONE;
+      return;
     case 'team':
-      return ['team', { team: sanitizeLabelValue(owner.teamId), team_alias: sanitizeLabelValue(owner.teamAlias) }];
+      out[0] = owner.teamId;
+      out[1] = owner.teamAlias ?? NONE;
+      return;
     case 'user':
-      return ['user', { user: sanitizeLabelValue(owner.userId) }];
+      out[0] = owner.userId;
+      return;
     case 'customer':
-      return ['customer', { end_user: sanitizeLabelValue(owner.endUser) }];
+      out[0] = owner.endUser;
+      return;
   }
 }
 
-/** LiteLLM's [dep4] labels. */
-function deploymentLabels(d: DeploymentRef): LabelValues {
-  return { litellm_model_name: sanitizeLabelValue(d.model), model_id: sanitizeLabelValue(d.id), api_base: sanitizeLabelValue(effectiveApiBase(d)), api_provider: sanitizeLabelValue(d.provider) };
+function deploymentKey(d: DeploymentRef, out: string[]): void {
+  out[0] = d.model;
+  out[1] = d.id;
+  out[2] = effectiveApiBase(d) ?? NONE;
+  out[3] = d.provider;
+}
+
+/**
+ * Gauges (and the cooldown counter) set by the parts of the gateway that own the state, keyed by
+ * their few label values: after the first time, a set is a trie walk and one assignment.
+ */
+class StateCells {
+  private readonly trie: Trie<{ values: readonly string[]; cells: (NumberSeries | undefined)[] }>;
+  private readonly views: readonly LabelView[];
+  private readonly path: Int32Array;
+
+  constructor(
+    schema: readonly string[],
+    private readonly families: readonly CounterFamily[],
+  ) {
+    this.views = families.map((fam) => fam.view(schema));
+    this.path = Int32Array.from(schema.keys());
+    this.trie = new Trie((raw) => ({ values: raw.slice(0, schema.length).map((v) => sanitizeLabelValue(v)), cells: families.map(() => undefined) }));
+  }
+
+  /** The series of family `i` for `values` (in schema order). */
+  at(values: readonly string[], i: number): NumberSeries {
+    const leaf = this.trie.get(values, this.path);
+    let cell = leaf.cells[i];
+    if (cell === undefined) {
+      const family = this.families[i];
+      const view = this.views[i];
+      if (family === undefined || view === undefined) throw new Error(`no state family ${i}`);
+      leaf.cells[i] = cell = family.seriesIn(leaf.values, view);
+    }
+    return cell;
+  }
 }
