@@ -1,10 +1,14 @@
 /**
  * The spend writer: turns each finished CallRecord into its `LiteLLM_SpendLogs` row and Tollgate's
- * details (spend-row.ts; the store also adds it to LiteLLM's daily tables) and writes them in
- * batches, off the request path. `record()` only converts and enqueues (no I/O, no await); a timer
- * and a size threshold trigger flushes; `close()` flushes what is left on shutdown. A failed batch
- * goes back to the head of the queue and is retried on the next flush, so a database outage delays
- * spend logs rather than losing them (up to `maxQueueRows`, which bounds memory).
+ * details (spend-row.ts) and hands them to the store in batches, off the request path. `record()`
+ * only converts and enqueues (no I/O, no await); a timer and a size threshold trigger flushes. A
+ * flush is the store's cheap append (its ingest table); after each flush, and on every tick of the
+ * timer, the writer asks the store to fold what was appended into the spend tables and LiteLLM's
+ * daily tables (`drain`, in short slices; the tick also folds what a crash left behind).
+ * `close()` flushes and folds everything before it returns. A failed batch goes back to the head
+ * of the queue and is retried on the next flush, so a database outage delays spend logs rather
+ * than losing them (up to `maxQueueRows`, which bounds memory); a failed fold is retried on the
+ * next tick, its calls kept in the store.
  */
 import type { CallRecord } from '../core/call-record.js';
 import type { SpendLogRow, SpendLogStore } from '../storage/ports.js';
@@ -50,6 +54,10 @@ export class SpendWriter {
   private failing = false;
   private droppedRows = 0;
   private closed = false;
+  /** The store's fold running in the background, if any (one at a time). */
+  private folding: Promise<void> | undefined;
+  /** True while folding keeps failing: logged when it starts and when it ends. */
+  private foldFailing = false;
 
   constructor(
     private readonly store: SpendLogStore,
@@ -59,7 +67,7 @@ export class SpendWriter {
     this.maxQueueRows = Math.max(options.maxQueueRows ?? 100_000, this.maxBatchRows);
     this.logger = options.logger ?? consoleLogger;
     this.describePrincipal = options.describePrincipal;
-    this.timer = setInterval(() => void this.flush(), options.flushIntervalMs ?? 1000);
+    this.timer = setInterval(() => void this.flush().then(() => this.fold()), options.flushIntervalMs ?? 1000);
     // The timer alone must not keep the process alive; close() does the final flush.
     this.timer.unref();
   }
@@ -101,7 +109,10 @@ export class SpendWriter {
     await this.inFlight;
   }
 
-  /** Stop the timer and flush the rest. Call after the HTTP server has drained, before the store closes. */
+  /**
+   * Stop the timer, flush the rest and fold everything into the spend tables. Call after the HTTP
+   * server has drained, before the store closes.
+   */
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
@@ -111,11 +122,41 @@ export class SpendWriter {
     if (this.queue.length > 0) {
       this.logger.error({ unwrittenRows: this.queue.length }, 'spend log: shutting down with rows the store would not take');
     }
+    // A background fold first (it may be mid-slice), then one more for anything appended since.
+    await this.folding;
+    this.fold();
+    await this.folding;
+  }
+
+  /** Start a fold of what the store holds, unless one is running. Never rejects: failures are logged and retried on the next tick. */
+  private fold(): void {
+    if (this.folding !== undefined) return;
+    this.folding = this.store
+      .drain()
+      .then(
+        (result) => {
+          if (result.parked > 0) this.logger.error({ parkedRows: result.parked }, 'spend log: the store refused these calls on their own; they are kept in its ingest table, marked parked');
+          if (this.foldFailing) {
+            this.foldFailing = false;
+            this.logger.warn({ folded: result.folded }, 'spend log: folding works again; appended calls folded');
+          }
+        },
+        (err: unknown) => {
+          if (!this.foldFailing) {
+            this.foldFailing = true;
+            this.logger.error({ err }, 'spend log: folding appended calls into the spend tables failed; they are kept and folded on the next try');
+          }
+        },
+      )
+      .finally(() => {
+        this.folding = undefined;
+      });
   }
 
   private async write(batch: SpendLogRow[]): Promise<void> {
     try {
-      await this.store.insertMany(batch);
+      await this.store.append(batch);
+      this.fold();
       if (this.failing) {
         this.failing = false;
         this.logger.warn({ rows: batch.length }, 'spend log: store is writable again; queued rows written');
@@ -132,6 +173,7 @@ export class SpendWriter {
         const probe = batch[index];
         if (probe === undefined || !(await this.tryInsert([probe]))) continue;
         const { refused } = await this.writeApart(batch.filter((_, i) => i !== index));
+        this.fold();
         for (const row of refused) this.logger.error({ requestId: row.log.request_id }, 'spend log: the store refused this row; it is dropped');
         return;
       }
@@ -147,7 +189,7 @@ export class SpendWriter {
 
   private async tryInsert(rows: SpendLogRow[]): Promise<boolean> {
     try {
-      await this.store.insertMany(rows);
+      await this.store.append(rows);
       return true;
     } catch {
       return false;

@@ -11,7 +11,7 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { createTollgateTables, ensureLiteLLMTables } from './sql/litellm-migration.js';
 import { importTenancyRecords } from './sql/tenancy-import.js';
-import { createSpendTables } from './sql/spend-migration.js';
+import { createSpendIngestTables, createSpendTables } from './sql/spend-migration.js';
 import { createTenancyTables } from './sql/tenancy-migration.js';
 
 async function createSpendLogs(db: Kysely<unknown>): Promise<void> {
@@ -82,6 +82,7 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
       },
     },
     '0004_spend_details': { up: (db) => createSpendTables(db, dialect) },
+    '0005_spend_ingest': { up: (db) => createSpendIngestTables(db, dialect) },
   };
 }
 

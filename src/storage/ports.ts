@@ -183,15 +183,31 @@ export interface DailySpendRow {
   failed_requests: number;
 }
 
+/** What a drain did. */
+export interface DrainResult {
+  /** Calls moved from the ingest table into the spend tables. */
+  folded: number;
+  /** Calls the tables refused on their own (kept in the ingest table, marked, no longer retried). */
+  parked: number;
+}
+
 export interface SpendLogStore {
   /**
-   * Write the calls atomically: their LiteLLM_SpendLogs rows, Tollgate's details and the additions
-   * to LiteLLM's daily tables, in one transaction. A call whose call_id is already stored is
-   * skipped entirely, so a batch whose acknowledgement was lost can be retried without counting
-   * anything twice.
+   * Record the calls, atomically and durably, as a cheap append (the SQL store's ingest table; what
+   * the spend writer calls). They reach the spend tables — their LiteLLM_SpendLogs rows, Tollgate's
+   * details and the additions to LiteLLM's daily tables — when they are folded (`drain`, and before
+   * every read). A call whose call_id is already stored is skipped entirely when folded, so a batch
+   * whose acknowledgement was lost can be appended again without counting anything twice.
    */
+  append(rows: readonly SpendLogRow[]): Promise<void>;
+  /** `append`, then `drain`: when it resolves the calls are in the spend tables (imports, tools, tests). */
   insertMany(rows: readonly SpendLogRow[]): Promise<void>;
-  /** Rows matching every given filter, newest first. */
+  /**
+   * Fold every call appended so far, by this process or before a restart, in steps that hold the
+   * event loop briefly. Rejects when the database fails; the calls stay and the next drain goes on.
+   */
+  drain(): Promise<DrainResult>;
+  /** Rows matching every given filter, newest first (calls appended before the read included). */
   query(filter: SpendLogFilter): Promise<StoredSpendLog[]>;
   /** Sums grouped by the requested dimensions, computed in the database from LiteLLM_SpendLogs. */
   report(query: SpendReportQuery): Promise<SpendAggregate[]>;

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SpendWriter, type SpendWriterLogger } from '../../src/accounting/spend-writer.js';
-import type { DailySpendRow, SpendAggregate, SpendLogRow, SpendLogStore, StoredSpendLog } from '../../src/storage/ports.js';
+import type { DailySpendRow, DrainResult, SpendAggregate, SpendLogRow, SpendLogStore, StoredSpendLog } from '../../src/storage/ports.js';
 import { BACKENDS } from './backends.js';
 import { makeCall } from './calls.js';
 
@@ -16,9 +16,15 @@ class PickyStore implements SpendLogStore {
   readonly rows: SpendLogRow[] = [];
   constructor(private readonly refuse: (row: SpendLogRow) => boolean) {}
   insertMany(rows: readonly SpendLogRow[]): Promise<void> {
+    return this.append(rows);
+  }
+  append(rows: readonly SpendLogRow[]): Promise<void> {
     if (rows.some(this.refuse)) return Promise.reject(new Error('refused'));
     this.rows.push(...rows);
     return Promise.resolve();
+  }
+  drain(): Promise<DrainResult> {
+    return Promise.resolve({ folded: 0, parked: 0 });
   }
   query(): Promise<StoredSpendLog[]> {
     return Promise.resolve(this.rows);
@@ -63,8 +69,8 @@ describe('a refused row does not hold the queue hostage', () => {
   it('keeps the whole batch when the store refuses everything (it is down, not the rows), trying only twice more', async () => {
     const store = new PickyStore(() => true);
     let attempts = 0;
-    const insert = store.insertMany.bind(store);
-    store.insertMany = (rows) => {
+    const insert = store.append.bind(store);
+    store.append = (rows) => {
       attempts++;
       return insert(rows);
     };

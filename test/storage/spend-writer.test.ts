@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { redactSecrets, responseIdOf, spendLogRow, SpendWriter, type SpendWriterLogger } from '../../src/accounting/spend-writer.js';
 import { hashKey } from '../../src/policy/auth.js';
 import { openDatabase } from '../../src/storage/database.js';
-import type { DailySpendRow, SpendAggregate, SpendLogRow, SpendLogStore, StoredSpendLog } from '../../src/storage/ports.js';
+import type { DailySpendRow, DrainResult, SpendAggregate, SpendLogRow, SpendLogStore, StoredSpendLog } from '../../src/storage/ports.js';
 import { makeCall } from './calls.js';
 
 class FakeStore implements SpendLogStore {
@@ -16,10 +16,23 @@ class FakeStore implements SpendLogStore {
   calls = 0;
 
   insertMany(rows: readonly SpendLogRow[]): Promise<void> {
+    return this.append(rows);
+  }
+  append(rows: readonly SpendLogRow[]): Promise<void> {
     this.calls += 1;
     if (this.failing !== undefined) return Promise.reject(this.failing);
     this.batches.push([...rows]);
+    this.undrained += rows.length;
     return Promise.resolve();
+  }
+  /** Rows appended and not yet drained, and the drains asked for. */
+  undrained = 0;
+  drains = 0;
+  drain(): Promise<DrainResult> {
+    this.drains += 1;
+    const folded = this.undrained;
+    this.undrained = 0;
+    return Promise.resolve({ folded, parked: 0 });
   }
   query(): Promise<StoredSpendLog[]> {
     return Promise.resolve(this.batches.flat());
@@ -55,6 +68,41 @@ afterEach(async () => {
 });
 
 describe('SpendWriter', () => {
+  it('folds after each flush and on close: close() returns with nothing appended left undrained', async () => {
+    const store = new FakeStore();
+    const w = new SpendWriter(store, { flushIntervalMs: 60_000, logger: recordingLogger() });
+    w.record(makeCall());
+    w.record(makeCall());
+    await w.flush();
+    // The flush started a fold in the background.
+    expect(store.drains).toBe(1);
+    w.record(makeCall());
+    await w.close();
+    expect(store.rows).toHaveLength(3);
+    expect(store.undrained).toBe(0);
+  });
+
+  it('logs a failing fold once, keeps going, and says when it works again', async () => {
+    const store = new FakeStore();
+    const logger = recordingLogger();
+    let failFold = true;
+    const drain = store.drain.bind(store);
+    store.drain = () => (failFold ? Promise.reject(new Error('database locked')) : drain());
+    const w = writer(store, { logger });
+    w.record(makeCall());
+    await w.flush();
+    w.record(makeCall());
+    await w.flush();
+    await new Promise((r) => setImmediate(r));
+    failFold = false;
+    await w.close();
+    expect(logger.lines).toEqual([
+      { level: 'error', msg: 'spend log: folding appended calls into the spend tables failed; they are kept and folded on the next try' },
+      { level: 'warn', msg: 'spend log: folding works again; appended calls folded' },
+    ]);
+    expect(store.undrained).toBe(0);
+  });
+
   it('record() only queues: nothing reaches the store until a flush, which writes all in one batch', async () => {
     const store = new FakeStore();
     const w = writer(store);

@@ -7,19 +7,19 @@
  * creation tokens of its `usage_object`, and one api/successful/failed request.
  *
  * Written as "find the row by the table's own unique key, add to it, else insert it" inside the
- * batch transaction (one look-up per table and batch) rather than `ON CONFLICT`: the unique index differs between LiteLLM schema
+ * transaction of a fold step (one look-up per table and step; spend-fold.ts) rather than `ON CONFLICT`: the unique index differs between LiteLLM schema
  * versions (with or without mcp_namespaced_tool_name and endpoint), and a conflict target must
  * match it exactly, so the key is read from the database. Key columns are matched through
  * coalesce(…, '') so rows LiteLLM stored with NULL there are added to, not duplicated. Two
  * instances inserting the same new row at once: the loser's transaction fails on the unique index
- * and its batch is retried whole (the spend log ledger keeps that idempotent).
+ * and its step is retried whole (what the step consumed is deleted only if it commits).
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { DailyActivityQuery, DailyEntity, DailySpendRow, DatabaseDialect, LiteLLMSpendLog } from '../ports.js';
 import { DAILY_TABLES, encodeTime, existing, num, text, textOrNull, type ColumnCatalog, type LooseRow, type SpendSchema } from './spend-tables.js';
 
-interface DailyKey {
+export interface DailyKey {
   entityId: string;
   date: string;
   apiKey: string;
@@ -29,7 +29,7 @@ interface DailyKey {
   endpoint: string;
 }
 
-interface DailySums {
+export interface DailySums {
   spend: number;
   prompt: number;
   completion: number;
@@ -71,28 +71,48 @@ function entityIds(log: LiteLLMSpendLog, entity: DailyEntity): string[] {
   }
 }
 
-/** Sum the batch per table and row key, as LiteLLM's in-memory queue does before it writes. */
-export function aggregateDaily(inputs: readonly DailyInput[]): Map<DailyEntity, Map<string, { key: DailyKey; sums: DailySums }>> {
-  const out = new Map<DailyEntity, Map<string, { key: DailyKey; sums: DailySums }>>();
-  for (const entity of Object.keys(DAILY_TABLES) as DailyEntity[]) out.set(entity, new Map());
+/**
+ * What a set of calls adds to one row of one daily table: the table's entity, the row's key and
+ * the sums. Plain JSON, so a fold slice can park its additions (spend-fold.ts) and a later step
+ * add many slices' at once.
+ */
+export interface DailyAddition {
+  entity: DailyEntity;
+  key: DailyKey;
+  sums: DailySums;
+}
+
+function additionId(entity: DailyEntity, k: DailyKey): string {
+  return JSON.stringify([entity, k.entityId, k.date, k.apiKey, k.model, k.provider, k.endpoint]);
+}
+
+function emptySums(requestId: string): DailySums {
+  return { spend: 0, prompt: 0, completion: 0, cacheRead: 0, cacheCreation: 0, requests: 0, succeeded: 0, failed: 0, requestId };
+}
+
+/** Sum the calls per table and row key, as LiteLLM's in-memory queue does before it writes. */
+export function dailyAdditions(inputs: readonly DailyInput[]): DailyAddition[] {
+  const out = new Map<string, DailyAddition>();
   for (const { log, endpoint } of inputs) {
     const date = new Date(log.startTime).toISOString().slice(0, 10);
     const success = log.status === 'success';
-    for (const [entity, rows] of out) {
+    const cacheRead = usageTokens(log.metadata, 'cache_read_input_tokens');
+    const cacheCreation = usageTokens(log.metadata, 'cache_creation_input_tokens');
+    for (const entity of ENTITIES) {
       for (const entityId of entityIds(log, entity)) {
         const key: DailyKey = { entityId, date, apiKey: log.api_key, model: log.model, modelGroup: log.model_group, provider: log.custom_llm_provider, endpoint };
-        const id = JSON.stringify([entityId, date, log.api_key, log.model, log.custom_llm_provider, endpoint]);
-        let entry = rows.get(id);
+        const id = additionId(entity, key);
+        let entry = out.get(id);
         if (entry === undefined) {
-          entry = { key, sums: { spend: 0, prompt: 0, completion: 0, cacheRead: 0, cacheCreation: 0, requests: 0, succeeded: 0, failed: 0, requestId: log.request_id } };
-          rows.set(id, entry);
+          entry = { entity, key, sums: emptySums(log.request_id) };
+          out.set(id, entry);
         }
         const s = entry.sums;
         s.spend += log.spend;
         s.prompt += log.prompt_tokens;
         s.completion += log.completion_tokens;
-        s.cacheRead += usageTokens(log.metadata, 'cache_read_input_tokens');
-        s.cacheCreation += usageTokens(log.metadata, 'cache_creation_input_tokens');
+        s.cacheRead += cacheRead;
+        s.cacheCreation += cacheCreation;
         s.requests += 1;
         s.succeeded += success ? 1 : 0;
         s.failed += success ? 0 : 1;
@@ -100,8 +120,40 @@ export function aggregateDaily(inputs: readonly DailyInput[]): Map<DailyEntity, 
       }
     }
   }
-  return out;
+  return [...out.values()];
 }
+
+/** Lists of additions summed into one, per table and row key (later lists' request ids win). */
+export class AdditionMerger {
+  private readonly rows = new Map<string, DailyAddition>();
+
+  /** Distinct daily rows so far. */
+  get size(): number {
+    return this.rows.size;
+  }
+
+  /** How many distinct daily rows there would be with `list` added. */
+  sizeWith(list: readonly DailyAddition[]): number {
+    let n = this.rows.size;
+    for (const a of list) if (!this.rows.has(additionId(a.entity, a.key))) n++;
+    return n;
+  }
+
+  add(list: readonly DailyAddition[]): void {
+    for (const a of list) {
+      const id = additionId(a.entity, a.key);
+      const entry = this.rows.get(id);
+      if (entry === undefined) this.rows.set(id, { entity: a.entity, key: a.key, sums: { ...a.sums } });
+      else addSums(entry.sums, a.sums);
+    }
+  }
+
+  result(): DailyAddition[] {
+    return [...this.rows.values()];
+  }
+}
+
+const ENTITIES = Object.keys(DAILY_TABLES) as DailyEntity[];
 
 /**
  * The columns a daily row is identified by: those of the table's unique index over its entity
@@ -159,21 +211,33 @@ function addSums(into: DailySums, from: DailySums): void {
   into.requestId = from.requestId;
 }
 
-/**
- * Add the batch's sums to the daily tables. Runs inside the caller's transaction. Per table: one
- * look-up of the rows that may match (by date and api_key, both indexed), matched in memory by the
- * table's unique key; one UPDATE per existing row; one multi-row INSERT for the new ones.
- */
-export async function addToDailyTables(
+/** Add the calls' sums to the daily tables, inside the caller's transaction. */
+export function addToDailyTables(
   trx: Kysely<SpendSchema>,
   dialect: DatabaseDialect,
   shapeOf: (table: string) => DailyTableShape,
   inputs: readonly DailyInput[],
   now: number,
 ): Promise<void> {
+  return applyDailyAdditions(trx, dialect, shapeOf, dailyAdditions(inputs), now);
+}
+
+/**
+ * Add summed additions to the daily tables. Runs inside the caller's transaction. Per table: one
+ * look-up of the rows that may match (by date and api_key, both indexed), matched in memory by the
+ * table's unique key; one UPDATE per existing row; one multi-row INSERT for the new ones.
+ */
+export async function applyDailyAdditions(
+  trx: Kysely<SpendSchema>,
+  dialect: DatabaseDialect,
+  shapeOf: (table: string) => DailyTableShape,
+  additions: readonly DailyAddition[],
+  now: number,
+): Promise<void> {
   const updatedAt = encodeTime(dialect, now);
-  for (const [entity, rows] of aggregateDaily(inputs)) {
-    if (rows.size === 0) continue;
+  for (const entity of ENTITIES) {
+    const rows = additions.filter((a) => a.entity === entity);
+    if (rows.length === 0) continue;
     const { table, column } = DAILY_TABLES[entity];
     const { columns, uniqueKeys } = shapeOf(table);
     const keyColumns = dailyKeyColumns(column, uniqueKeys, columns);
@@ -181,7 +245,7 @@ export async function addToDailyTables(
     const identity = (values: (c: string) => string | undefined): string => JSON.stringify(keyColumns.map((c) => values(c) ?? null));
     // Batch entries that are one row of this table (its key may be coarser than the batch's, e.g. no endpoint).
     const groups = new Map<string, { key: DailyKey; sums: DailySums }>();
-    for (const { key, sums } of [...rows.values()].sort((x, y) => compareKeys(x.key, y.key))) {
+    for (const { key, sums } of [...rows].sort((x, y) => compareKeys(x.key, y.key))) {
       const id = identity((c) => keyValue(c, column, key));
       const group = groups.get(id);
       if (group === undefined) groups.set(id, { key, sums: { ...sums } });

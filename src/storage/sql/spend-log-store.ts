@@ -1,14 +1,17 @@
 /**
- * `SpendLogStore` over Kysely, for SQLite and Postgres: calls are written where LiteLLM's UI and
- * reports read them — one `LiteLLM_SpendLogs` row each, additions to LiteLLM's daily tables —
- * with Tollgate's exact detail beside them in `tollgate_call_details`, all in one transaction
- * (spend-write.ts). Reads join the two, so rows a LiteLLM proxy wrote (no details) are listed and
- * summed alike.
+ * `SpendLogStore` over Kysely, for SQLite and Postgres. A batch of calls is appended to the ingest
+ * table in one or a few positional statements (spend-ingest.ts); the fold (spend-fold.ts) moves
+ * them, in short slices, where LiteLLM's UI and reports read them — one `LiteLLM_SpendLogs` row
+ * each, additions to LiteLLM's daily tables — with Tollgate's exact detail beside them in
+ * `tollgate_call_details`. Every read first folds what was appended before it, so it sees every
+ * call recorded so far. Reads join the two tables, so rows a LiteLLM proxy wrote (no details) are
+ * listed and summed alike.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type {
   CallDetails,
   DailyActivityQuery,
+  DrainResult,
   DailySpendRow,
   DatabaseDialect,
   LiteLLMSpendLog,
@@ -22,7 +25,8 @@ import type {
 } from '../ports.js';
 import type { StorageSchema } from './schema.js';
 import { readDaily } from './spend-daily.js';
-import { loadShapes, writeSpendRows } from './spend-write.js';
+import { SpendFolder } from './spend-fold.js';
+import { IngestStatements } from './spend-ingest.js';
 import {
   CALL_DETAILS,
   ColumnCatalog,
@@ -41,6 +45,8 @@ import {
 export class SqlSpendLogStore implements SpendLogStore {
   private readonly db: Kysely<SpendSchema>;
   private readonly catalog: ColumnCatalog;
+  private readonly ingest: IngestStatements;
+  private readonly folder: SpendFolder;
 
   constructor(
     db: Kysely<StorageSchema>,
@@ -50,16 +56,39 @@ export class SqlSpendLogStore implements SpendLogStore {
     // The LiteLLM tables' columns are known only at run time (see spend-tables.ts).
     this.db = db as unknown as Kysely<SpendSchema>;
     this.catalog = new ColumnCatalog(this.db, dialect);
+    this.ingest = new IngestStatements(dialect);
+    this.folder = new SpendFolder(this.db, dialect, this.catalog, now);
+  }
+
+  async append(rows: readonly SpendLogRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const statements = this.ingest.append(rows, this.now());
+    if (statements.length === 1 && statements[0] !== undefined) {
+      await this.db.executeQuery(statements[0]);
+      return;
+    }
+    // Bigger than one statement: still all or nothing.
+    await this.db.transaction().execute(async (trx) => {
+      for (const s of statements) await trx.executeQuery(s);
+    });
   }
 
   async insertMany(rows: readonly SpendLogRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    // Shapes first: on SQLite the transaction holds the only connection.
-    const shapes = await loadShapes(this.catalog);
-    await this.db.transaction().execute((trx) => writeSpendRows(trx, this.dialect, shapes, rows, this.now()));
+    await this.append(rows);
+    await this.drain();
+  }
+
+  drain(): Promise<DrainResult> {
+    return this.folder.drain();
+  }
+
+  /** The longest single fold step so far, ms (bench/spend-writer.mjs reports it). */
+  get longestFoldSliceMs(): number {
+    return this.folder.longestSliceMs;
   }
 
   async query(filter: SpendLogFilter): Promise<StoredSpendLog[]> {
+    await this.drain();
     const columns = await this.catalog.columns(SPEND_LOGS);
     let q = this.db
       .selectFrom(`${SPEND_LOGS} as l`)
@@ -104,6 +133,7 @@ export class SqlSpendLogStore implements SpendLogStore {
   }
 
   async report(query: SpendReportQuery): Promise<SpendAggregate[]> {
+    await this.drain();
     const columns = await this.catalog.columns(SPEND_LOGS);
     const dims = [...new Set(query.by)];
     const dimSql = (d: SpendDimension) => (d === 'day' ? this.daySql() : sql.ref(`l.${DIMENSION_COLUMNS[d]}`));
@@ -138,7 +168,8 @@ export class SqlSpendLogStore implements SpendLogStore {
     });
   }
 
-  daily(query: DailyActivityQuery): Promise<DailySpendRow[]> {
+  async daily(query: DailyActivityQuery): Promise<DailySpendRow[]> {
+    await this.drain();
     return readDaily(this.db, this.catalog, query);
   }
 

@@ -58,3 +58,31 @@ export async function createSpendTables(db: Kysely<unknown>, dialect: DatabaseDi
   // An older Tollgate's own spend_logs rows move into LiteLLM's tables (and the daily sums) once.
   await importLegacySpendLogs(db, dialect);
 }
+
+/**
+ * The spend log's ingest side (issue 10): the writer appends each call here as one compact row —
+ * an integer id the database assigns in insertion order (SQLite's rowid, a Postgres identity), no
+ * secondary index, the row itself as JSON text — and a background fold moves the rows, in short
+ * slices, into the indexed tables above and LiteLLM's (spend-fold.ts). A slice's additions to the
+ * daily tables are summed and parked in `tollgate_spend_daily_pending`, then added per
+ * (table, entity, day, key, model …) once for many slices. Each step deletes what it consumed in
+ * the transaction that applies it, so nothing is counted twice and a crash loses nothing.
+ */
+export async function createSpendIngestTables(db: Kysely<unknown>, dialect: DatabaseDialect): Promise<void> {
+  const id = dialect === 'sqlite' ? 'integer' : 'bigserial';
+  await db.schema
+    .createTable('tollgate_spend_ingest')
+    .ifNotExists()
+    .addColumn('id', id, (c) => c.primaryKey())
+    .addColumn('recorded_at', 'bigint', (c) => c.notNull())
+    // 1 = the fold refused this row on its own (set aside, kept for inspection, no longer retried).
+    .addColumn('parked', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('payload', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('tollgate_spend_daily_pending')
+    .ifNotExists()
+    .addColumn('id', id, (c) => c.primaryKey())
+    .addColumn('payload', 'text', (c) => c.notNull())
+    .execute();
+}
