@@ -12,6 +12,7 @@ import { usageCounts, type Usage } from '../../src/core/usage.js';
 import { AnthropicTapInspector } from '../../src/providers/anthropic/tap.js';
 import { OpenAITapInspector } from '../../src/providers/openai/tap.js';
 import { tapSseStream, type EventInspector } from '../../src/providers/shared/stream-tap.js';
+import type { FrameHandler } from '../../src/providers/shared/tap-loop.js';
 import type { StreamTap } from '../../src/providers/types.js';
 import { bodyOf, cassette, chunksToSse, completionCalls, drain, fixtureChunks, splitAt, splitEvery, splitRandom, sseEventsOf } from './fixtures.js';
 
@@ -21,7 +22,7 @@ const openaiSse = (i: number): string => completionCalls(cassette('openai', 'tes
 interface Case {
   name: string;
   sse: () => string;
-  inspector: (annotate?: (u: Usage) => Record<string, unknown> | undefined) => EventInspector;
+  inspector: (annotate?: (u: Usage) => Record<string, unknown> | undefined) => EventInspector | FrameHandler;
   usage: ReturnType<typeof usageCounts>;
   model: string;
   /** What the client must receive for one upstream event's JSON (undefined: nothing); identity unless the stream is OpenAI. */
@@ -134,7 +135,7 @@ function newTap(): StreamTap {
   return { usage: {}, completed: false, events: 0, answerStarted: false };
 }
 
-async function runTap(chunks: Uint8Array[], inspector: EventInspector): Promise<{ out: Buffer; tap: StreamTap }> {
+async function runTap(chunks: Uint8Array[], inspector: EventInspector | FrameHandler): Promise<{ out: Buffer; tap: StreamTap }> {
   const tap = newTap();
   const out = await drain(tapSseStream(bodyOf(chunks), inspector, tap, 'test', 'http://upstream.test'));
   return { out, tap };

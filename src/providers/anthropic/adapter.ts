@@ -6,7 +6,7 @@
 import { tryParseJson, type JsonObject } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
-import { joinUrl, postUpstream, readBody } from '../shared/upstream-http.js';
+import { deploymentHeaders, joinUrl, postUpstream, readBody } from '../shared/upstream-http.js';
 import { sseEvents } from '../shared/sse-stream.js';
 import { tapSseStream } from '../shared/stream-tap.js';
 import { parseJsonBody } from '../shared/json-body.js';
@@ -78,15 +78,19 @@ export class AnthropicAdapter implements ProviderAdapter {
     return joinUrl(call.deployment.apiBase ?? DEFAULT_BASE, path);
   }
 
+  /** Per deployment and per (anthropic-version, anthropic-beta) the client sent: built once, reused. */
   private headers(call: UpstreamCall): Record<string, string> {
     const client = call.clientHeaders;
-    const headers: Record<string, string> = {
-      'anthropic-version': typeof client['anthropic-version'] === 'string' ? client['anthropic-version'] : DEFAULT_VERSION,
-    };
-    const beta = client['anthropic-beta'];
-    if (beta !== undefined) headers['anthropic-beta'] = Array.isArray(beta) ? beta.join(',') : beta;
-    if (call.deployment.apiKey !== undefined) headers['x-api-key'] = call.deployment.apiKey;
-    return headers;
+    const version = typeof client['anthropic-version'] === 'string' ? client['anthropic-version'] : DEFAULT_VERSION;
+    const given = client['anthropic-beta'];
+    const beta = Array.isArray(given) ? given.join(',') : given;
+    const key = call.deployment.apiKey;
+    return deploymentHeaders(call.deployment, beta === undefined ? version : `${version}\u0000${beta}`, () => {
+      const headers: Record<string, string> = { 'anthropic-version': version };
+      if (beta !== undefined) headers['anthropic-beta'] = beta;
+      if (key !== undefined) headers['x-api-key'] = key;
+      return headers;
+    });
   }
 
   private postOptions(stream: boolean) {

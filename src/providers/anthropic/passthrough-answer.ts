@@ -5,11 +5,15 @@
  */
 import type { Usage } from '../../core/usage.js';
 import { parseJsonBody } from '../shared/json-body.js';
+import { scanAnswer } from '../shared/json-scan.js';
 import type { PassthroughResponse, StreamTap } from '../types.js';
 import { AnthropicTapInspector } from './tap.js';
 import { parseAnthropicUsage } from './usage.js';
 
+/** The bytes go to the client as they are: only `usage` and `model` are read, from the bytes when they can be. */
 export function anthropicJsonAnswer(status: number, headers: Record<string, string>, bytes: Buffer, provider: string): PassthroughResponse {
+  const scanned = scanAnswer(bytes);
+  if (scanned !== undefined) return { kind: 'json', status, headers, body: bytes, usage: parseAnthropicUsage(scanned.usage), model: scanned.model };
   const message = parseJsonBody(bytes, provider);
   return {
     kind: 'json',

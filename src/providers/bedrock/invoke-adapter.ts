@@ -22,6 +22,7 @@ export function parseJsonBody(bytes: Buffer): JsonObject {
 }
 
 import { estimateRequestTokens } from '../shared/token-estimate.js';
+import { rewriteTopLevel } from '../shared/body-rewrite.js';
 import { readBody } from '../shared/upstream-http.js';
 import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, UpstreamCall } from '../types.js';
 import { toBedrockAnthropicBody } from './invoke-body.js';
@@ -53,7 +54,11 @@ export class BedrockInvokeAdapter implements ProviderAdapter {
 
   async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
     const modelId = bedrockModelId(call.upstreamModel);
-    const payload = JSON.stringify(toBedrockAnthropicBody(body, call.clientHeaders, compatTarget(call)));
+    const adapted = toBedrockAnthropicBody(body, call.clientHeaders, compatTarget(call));
+    // Byte edits of the top-level members Bedrock demands (model and stream out, anthropic_version in,
+    // compat drops); the client's `messages` bytes go up as they came.
+    const raw = options.rawBody;
+    const payload = (raw === undefined ? undefined : rewriteTopLevel(raw, body, adapted)) ?? JSON.stringify(adapted);
     const path = modelPath(modelId, options.stream ? 'invoke-with-response-stream' : 'invoke');
     const response = await this.transport.post(path, payload, call, options.stream);
     const headers = forwardedHeaders(response.headers);

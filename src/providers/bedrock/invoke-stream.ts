@@ -1,19 +1,20 @@
 /**
  * InvokeModelWithResponseStream: an AWS event stream whose `chunk` events each carry one Anthropic
  * stream event as base64 JSON (`{"bytes":"…"}`). For a passthrough client the JSON is re-framed as
- * the Anthropic SSE it is (`event: <type>\ndata: <json>\n\n`, the JSON bytes unchanged) and run
- * through the same inspector as a direct Anthropic stream, so usage, the final-usage annotation and
- * errors are tapped identically. Exception frames become an Anthropic `error` event plus a typed error.
+ * the Anthropic SSE it is (`event: <type>\ndata: <json>\n\n`, the JSON bytes unchanged) by the one
+ * tap loop with AWS framing, judged by the same Anthropic tap as a direct Anthropic stream, so
+ * usage, the final-usage annotation and errors are tapped identically. Exception frames become an Anthropic `error` event plus a typed error.
  */
 import type { GatewayError } from '../../core/errors.js';
 import { asObject, asString, tryParseJson } from '../../core/json.js';
 import type { StreamEvent } from '../../core/response.js';
 import { AnthropicStreamDecoder } from '../anthropic/parse-response.js';
-import type { EventInspector } from '../shared/stream-tap.js';
+import type { AnthropicTapInspector } from '../anthropic/tap.js';
+import { tapFrames, type FrameHandler, type FrameResult } from '../shared/tap-loop.js';
 import type { ResponseBody } from '../shared/upstream-http.js';
 import type { StreamTap } from '../types.js';
 import { anthropicErrorEvent, streamException } from './errors.js';
-import { eventStreamBatches, type EventStreamMessage } from './event-stream.js';
+import { decodeFrame, EventStreamFraming, eventStreamBatches, type EventStreamMessage } from './event-stream.js';
 import { BEDROCK_PROVIDER } from './transport.js';
 
 /** The Anthropic event JSON inside a `chunk` payload, as the exact text Anthropic produced. */
@@ -38,37 +39,36 @@ export function frameError(message: EventStreamMessage): GatewayError {
   return streamException(type, payload, BEDROCK_PROVIDER);
 }
 
-/** Passthrough: Anthropic SSE text for the client, tapped as it goes. */
-export async function* tapInvokeStream(
-  body: ResponseBody,
-  inspector: EventInspector,
-  tap: StreamTap,
-  url: string,
-): AsyncGenerator<string> {
-  for await (const batch of eventStreamBatches(body, BEDROCK_PROVIDER, url)) {
-    let out = '';
-    for (const message of batch) {
-      if (message.messageType !== 'event') {
-        const error = frameError(message);
-        tap.error = error;
-        // The exception ends the AWS stream; the client hears it in its own protocol.
-        yield out + anthropicErrorEvent(error);
-        return;
-      }
-      if (message.eventType !== 'chunk') continue;
-      const json = chunkEventJson(message.payload);
-      if (json === undefined) continue;
-      const type = anthropicEventType(json);
-      const raw = `event: ${type}\ndata: ${json}\n\n`;
-      tap.events++;
-      // Same rule as tapSseStream: the first event past the preamble means the answer has begun.
-      if (!tap.answerStarted && inspector.isPreamble?.(raw) !== true) tap.answerStarted = true;
-      const result = inspector.wants(raw) ? inspector.inspect({ event: type, data: json }, raw, tap) : undefined;
-      if (result === undefined) out += raw;
-      else if (result !== null) out += result;
+/**
+ * The tap loop's handler for an InvokeModel stream to an Anthropic client: every `chunk` frame
+ * becomes the Anthropic SSE event it carries (the JSON bytes as Anthropic wrote them), judged by
+ * the Anthropic tap on its type; an exception frame becomes an Anthropic `error` event and ends the
+ * stream (the AWS stream ends there too).
+ */
+export class InvokeSseHandler implements FrameHandler {
+  ended = false;
+
+  constructor(private readonly inspector: AnthropicTapInspector) {}
+
+  frame(buffer: Buffer, start: number, end: number, tap: StreamTap): FrameResult {
+    const message = decodeFrame(buffer, start, end, BEDROCK_PROVIDER);
+    if (message.messageType !== 'event') {
+      const error = frameError(message);
+      tap.error = error;
+      this.ended = true;
+      return anthropicErrorEvent(error);
     }
-    if (out !== '') yield out;
+    if (message.eventType !== 'chunk') return null;
+    const json = chunkEventJson(message.payload);
+    if (json === undefined) return null;
+    const type = anthropicEventType(json);
+    return this.inspector.onEvent(type, () => json, tap) ?? `event: ${type}\ndata: ${json}\n\n`;
   }
+}
+
+/** Passthrough: Anthropic SSE text for the client, tapped as it goes. */
+export function tapInvokeStream(body: ResponseBody, inspector: AnthropicTapInspector, tap: StreamTap, url: string): AsyncGenerator<Buffer | string> {
+  return tapFrames(body, new EventStreamFraming(BEDROCK_PROVIDER), new InvokeSseHandler(inspector), tap, BEDROCK_PROVIDER, url);
 }
 
 /** Canonical streaming: the chunk events through the Anthropic decoder. */

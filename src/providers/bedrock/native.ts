@@ -13,11 +13,14 @@ import type { Usage } from '../../core/usage.js';
 import type { CompatTarget } from '../anthropic/platform-compat.js';
 import { AnthropicTapInspector } from '../anthropic/tap.js';
 import { parseAnthropicUsage } from '../anthropic/usage.js';
-import { mapTransportError, readBody, type ResponseBody } from '../shared/upstream-http.js';
+import { rewriteTopLevel } from '../shared/body-rewrite.js';
+import { scanAnswer } from '../shared/json-scan.js';
+import { tapFrames, type FrameHandler } from '../shared/tap-loop.js';
+import { readBody, type ResponseBody } from '../shared/upstream-http.js';
 import type { StreamTap, UpstreamCall } from '../types.js';
 import type { CacheWriteTtl } from './converse-request.js';
 import { ConverseStreamDecoder, parseConverseUsage } from './converse-response.js';
-import { encodeEventMessage, EventStreamFramer, type EventStreamMessage } from './event-stream.js';
+import { decodeFrame, encodeEventMessage, EventStreamFraming, type EventStreamMessage } from './event-stream.js';
 import { adaptInvokeBody } from './invoke-body.js';
 import { anthropicEventType, chunkEventJson, frameError } from './invoke-stream.js';
 import { mappedErrorType } from './errors.js';
@@ -57,7 +60,8 @@ export class BedrockNativeClient {
     if (invoke) {
       const target: CompatTarget = { modelId, deploymentId: call.deployment.id };
       const adapted = adaptInvokeBody(body, {}, target);
-      if (adapted.bodyChanged) payload = JSON.stringify(adapted.body);
+      // Only the members compat.ts changes are edited; the rest are the client's bytes.
+      if (adapted.bodyChanged) payload = rewriteTopLevel(raw, body, adapted.body) ?? JSON.stringify(adapted.body);
     }
     const stream = isStreamingAction(action);
     const response = await this.transport.post(modelPath(modelId, action), payload, call, stream);
@@ -65,6 +69,9 @@ export class BedrockNativeClient {
     const isEventStream = response.headers['content-type']?.includes('application/vnd.amazon.eventstream') === true;
     if (!stream || !isEventStream) {
       const bytes = await readBody(response.body, BEDROCK_PROVIDER, response.url);
+      // InvokeModel answers are Anthropic's: usage read from the tail of the bytes when it can be.
+      const scanned = invoke ? scanAnswer(bytes) : undefined;
+      if (scanned !== undefined) return { kind: 'json', status: response.status, headers, body: bytes, usage: parseAnthropicUsage(scanned.usage), model: scanned.model };
       const parsed = asObject(tryParseJson(bytes.toString('utf8')));
       const usage = invoke ? parseAnthropicUsage(parsed?.usage) : parseConverseUsage(parsed?.usage, converseWriteTtl(body));
       return { kind: 'json', status: response.status, headers, body: bytes, usage, model: typeof parsed?.model === 'string' ? parsed.model : undefined };
@@ -76,38 +83,31 @@ export class BedrockNativeClient {
 }
 
 /**
- * The upstream's chunks, unchanged, while every frame they complete is decoded and observed. An
- * exception frame is the platform's own error message to the client: it is forwarded too, and
- * recorded in the tap.
+ * The upstream's chunks, unchanged, through the one tap loop in watch-only mode: every frame they
+ * complete is decoded and observed. An exception frame is the platform's own error message to the
+ * client: it is forwarded too, and recorded in the tap.
  */
-async function* forwardFrames(body: ResponseBody, observe: (message: EventStreamMessage) => void, tap: StreamTap, url: string): AsyncGenerator<Buffer> {
-  const framer = new EventStreamFramer(BEDROCK_PROVIDER);
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      for (const message of framer.push(chunk)) {
-        tap.events++;
-        if (message.messageType !== 'event') tap.error = frameError(message);
-        else observe(message);
-      }
-      yield chunk;
-    }
-  } catch (err) {
-    throw mapTransportError(err, BEDROCK_PROVIDER, url);
-  }
-  framer.end();
+function forwardFrames(body: ResponseBody, observe: (message: EventStreamMessage) => void, tap: StreamTap, url: string): AsyncIterable<Buffer> {
+  const handler: FrameHandler = {
+    observeOnly: true,
+    frame(buffer, start, end) {
+      const message = decodeFrame(buffer, start, end, BEDROCK_PROVIDER);
+      if (message.messageType !== 'event') tap.error = frameError(message);
+      else observe(message);
+      return undefined;
+    },
+  };
+  // Watch-only: the loop yields the upstream's chunks themselves, which are Buffers.
+  return tapFrames(body, new EventStreamFraming(BEDROCK_PROVIDER), handler, tap, BEDROCK_PROVIDER, url) as AsyncIterable<Buffer>;
 }
 
-/** InvokeModel stream: each `chunk` holds one Anthropic event, watched by the Anthropic tap. */
+/** InvokeModel stream: each `chunk` holds one Anthropic event, watched by the Anthropic tap on its type. */
 function invokeObserver(tap: StreamTap): (message: EventStreamMessage) => void {
   const inspector = new AnthropicTapInspector();
   return (message) => {
     if (message.eventType !== 'chunk') return;
     const json = chunkEventJson(message.payload);
-    if (json === undefined) return;
-    const type = anthropicEventType(json);
-    const raw = `event: ${type}\ndata: ${json}\n\n`;
-    if (!tap.answerStarted && !inspector.isPreamble(raw)) tap.answerStarted = true;
-    inspector.inspect({ event: type, data: json }, raw, tap);
+    if (json !== undefined) inspector.onEvent(anthropicEventType(json), () => json, tap);
   };
 }
 
@@ -142,6 +142,8 @@ export function converseWriteTtl(body: JsonObject): CacheWriteTtl {
 /**
  * The exception frame a Bedrock client expects when the answer fails after it began (an upstream
  * that went away, a stream cut short): AWS's own way of ending a stream with an error.
+ * @deprecated The client protocol's encoding lives in protocols/bedrock-runtime/errors.ts
+ * (`bedrockStreamError`); this copy stays only until http/routes/native/dialects.ts imports that.
  */
 export function exceptionFrame(error: GatewayError): Uint8Array {
   const name = awsErrorName(error);
@@ -165,7 +167,10 @@ const NAME_BY_CODE: Partial<Record<GatewayError['code'], string>> = {
   timeout: 'ModelTimeoutException',
 };
 
-/** AWS's name for an error: the upstream's own when Bedrock named it, else the one our code implies. */
+/**
+ * AWS's name for an error: the upstream's own when Bedrock named it, else the one our code implies.
+ * @deprecated See protocols/bedrock-runtime/errors.ts (`awsErrorName`); kept until dialects.ts moves.
+ */
 export function awsErrorName(error: GatewayError): string {
   const upstream = error.upstream?.provider === BEDROCK_PROVIDER ? error.upstream.type : undefined;
   if (upstream !== undefined && mappedErrorType(upstream) !== undefined) {

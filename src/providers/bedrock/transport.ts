@@ -26,6 +26,9 @@ export interface BedrockResponse extends UpstreamResponse {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+const JSON_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json', accept: 'application/json' };
+const STREAM_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json', accept: 'application/vnd.amazon.eventstream' };
+
 /** SHA-256 (and HMAC-SHA-256 with a secret) in the constructor shape the signer expects. */
 class Sha256 extends Hash {
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
@@ -69,6 +72,8 @@ export class BedrockTransport {
     this.endpoint = bedrockEndpoint(deployment, this.region, env);
     const explicit = hasExplicitAwsCredentials(deployment.params);
     this.bearer = deployment.apiKey ?? (explicit ? undefined : env.AWS_BEARER_TOKEN_BEDROCK || undefined);
+    const authorization = `Bearer ${this.bearer ?? ''}`;
+    this.bearerHeaders = { stream: { ...STREAM_HEADERS, authorization }, json: { ...JSON_HEADERS, authorization } };
     if (this.bearer === undefined) {
       // Built once per deployment: the credential memo and the signer's key cache live as long as it.
       this.signer = new SignatureV4({
@@ -80,17 +85,17 @@ export class BedrockTransport {
     }
   }
 
+  private readonly bearerHeaders: { stream: Record<string, string>; json: Record<string, string> };
+
   get authKind(): 'bearer' | 'sigv4' {
     return this.bearer === undefined ? 'sigv4' : 'bearer';
   }
 
   async post(path: string, body: string | Buffer, call: UpstreamCall, stream: boolean): Promise<BedrockResponse> {
     const url = joinUrl(this.endpoint, path);
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: stream ? 'application/vnd.amazon.eventstream' : 'application/json',
-    };
-    const authorized = await this.authorize(url, headers, body);
+    const headers = stream ? STREAM_HEADERS : JSON_HEADERS;
+    // A bearer's headers never change: built once per transport (deployment). SigV4 signs each request.
+    const authorized = this.bearer !== undefined ? (stream ? this.bearerHeaders.stream : this.bearerHeaders.json) : await this.authorize(url, headers, body);
     try {
       const response = await postUpstream(url, authorized, body, call, { provider: BEDROCK_PROVIDER, stream, parseError: parseBedrockError });
       return { ...response, url };
@@ -100,7 +105,6 @@ export class BedrockTransport {
   }
 
   private async authorize(url: string, headers: Record<string, string>, body: string | Buffer): Promise<Record<string, string>> {
-    if (this.bearer !== undefined) return { ...headers, authorization: `Bearer ${this.bearer}` };
     const signer = this.signer as SignatureV4;
     const target = new URL(url);
     let signed;

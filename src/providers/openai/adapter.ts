@@ -8,9 +8,10 @@ import { GatewayError } from '../../core/errors.js';
 import { asObject, isObject, tryParseJson, type JsonObject } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
-import { joinUrl, postUpstream, readBody, type UpstreamResponse } from '../shared/upstream-http.js';
+import { deploymentHeaders, joinUrl, postUpstream, readBody, type UpstreamResponse } from '../shared/upstream-http.js';
 import { prependMember, replaceModel } from '../shared/body-rewrite.js';
 import { parseJsonBody } from '../shared/json-body.js';
+import { scanAnswer } from '../shared/json-scan.js';
 import { sseEvents } from '../shared/sse-stream.js';
 import { tapSseStream } from '../shared/stream-tap.js';
 import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, StreamTap, UpstreamCall } from '../types.js';
@@ -55,6 +56,9 @@ export class OpenAIAdapter implements ProviderAdapter {
     const headers = this.forwardedHeaders(response.headers);
     if (!options.stream || !response.headers['content-type']?.includes('text/event-stream')) {
       const bytes = await readBody(response.body, this.name, url);
+      // Forwarded as it is: `usage` (near the end) and `model` are read from the bytes when they can be.
+      const scanned = scanAnswer(bytes);
+      if (scanned !== undefined) return { kind: 'json', status: response.status, headers, body: bytes, usage: parseOpenAIUsage(scanned.usage), model: scanned.model };
       const completion = parseJsonBody(bytes, 'Upstream');
       return {
         kind: 'json',
@@ -97,8 +101,10 @@ export class OpenAIAdapter implements ProviderAdapter {
     return joinUrl(base, '/chat/completions');
   }
 
+  /** The same for every request of a deployment: built once (shared/upstream-http.ts). */
   protected headers(call: UpstreamCall): Record<string, string> {
-    return call.deployment.apiKey === undefined ? {} : { authorization: `Bearer ${call.deployment.apiKey}` };
+    const key = call.deployment.apiKey;
+    return deploymentHeaders(call.deployment, 'openai', (): Record<string, string> => (key === undefined ? {} : { authorization: `Bearer ${key}` }));
   }
 }
 

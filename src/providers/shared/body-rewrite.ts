@@ -5,13 +5,10 @@
  * sure it is safe; the caller then falls back to re-serialising the parsed body.
  */
 
+import { skipSpace, topLevelMembers } from './json-scan.js';
+
 const MODEL_KEY = Buffer.from('"model"');
 
-function skipSpace(buf: Buffer, i: number): number {
-  let j = i;
-  while (j < buf.length && (buf[j] === 0x20 || buf[j] === 0x0a || buf[j] === 0x0d || buf[j] === 0x09)) j++;
-  return j;
-}
 
 /**
  * Replace the value of the top-level `"model"` member. `from` is the value JSON.parse read there.
@@ -45,3 +42,37 @@ export function prependMember(raw: Buffer, key: string, value: unknown): Buffer 
   const member = `${JSON.stringify(key)}:${JSON.stringify(value)}${raw[next] === 0x7d /* } */ ? '' : ','}`;
   return Buffer.concat([raw.subarray(0, open + 1), Buffer.from(member), raw.subarray(open + 1)]);
 }
+
+/**
+ * The client's bytes with only the top-level members that differ between `before` (the body parsed
+ * from `raw`) and `after` edited: members `after` lacks are cut out, members whose value changed
+ * (by identity: the compat rules copy on write, so an untouched member is the same value) get the
+ * new value serialised, new members are put first. Every other member — `messages` above all —
+ * goes out as the client's bytes. A member whose nested content changed (compat's cache-scope strip
+ * or system-turn rewrite of `messages`, `tools[].custom`) is re-serialised whole: that member only,
+ * never the rest of the body. Undefined when the bytes cannot be edited safely (the caller then
+ * re-serialises the body).
+ */
+export function rewriteTopLevel(raw: Buffer, before: Readonly<Record<string, unknown>>, after: Readonly<Record<string, unknown>>): Buffer | undefined {
+  const scanned = topLevelMembers(raw);
+  if (scanned === undefined) return undefined;
+  const kept = scanned.members.filter((m) => m.key in after);
+  const added = Object.keys(after).filter((key) => !(key in before) || !scanned.members.some((m) => m.key === key));
+  const pieces: Buffer[] = [raw.subarray(0, scanned.open + 1)];
+  let count = 0;
+  const member = (text: string): void => {
+    pieces.push(Buffer.from(count++ === 0 ? text : `,${text}`));
+  };
+  for (const key of added) if (after[key] !== undefined) member(`${JSON.stringify(key)}:${JSON.stringify(after[key])}`);
+  for (const m of kept) {
+    const value = after[m.key];
+    if (value === undefined) continue;
+    if (count++ > 0) pieces.push(COMMA);
+    if (value === before[m.key]) pieces.push(raw.subarray(m.start, m.end));
+    else pieces.push(Buffer.from(`${JSON.stringify(m.key)}:${JSON.stringify(value)}`));
+  }
+  pieces.push(raw.subarray(scanned.close));
+  return Buffer.concat(pieces);
+}
+
+const COMMA = Buffer.from(',');

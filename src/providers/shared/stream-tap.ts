@@ -1,14 +1,16 @@
 /**
- * Passthrough streaming: forward the upstream's SSE bytes to the client while watching them for
- * usage, errors and the end of the answer. Events the inspector leaves alone are forwarded as the
- * upstream's own bytes (the original Buffer when a chunk holds only whole, untouched events); only
- * an event the inspector rewrites or drops is re-encoded. `edit` is the cheap middle ground: a text
- * edit of an event that is not parsed (OpenAI's `"usage":null` members removed), returning the same
- * string when there is nothing to change, so untouched chunks still go out as the upstream's Buffer.
+ * Passthrough streaming of SSE: the one tap loop (tap-loop.ts) with SSE framing. A handler sees
+ * each event as bytes; an `EventInspector` is the text-level form of a handler for wires whose
+ * events must be looked at as text anyway (OpenAI chunks are put in LiteLLM's shape by a text
+ * edit, chunk-shape.ts). `edit` is the cheap middle ground: a text edit of an event that is not
+ * parsed, returning the same string when there is nothing to change, so untouched chunks still go
+ * out as the upstream's Buffer.
  */
-import { parseSseEvent, SseSplitter, type SseEvent } from '../../core/sse.js';
+import { parseSseEvent, type SseEvent } from '../../core/sse.js';
 import type { StreamTap } from '../types.js';
-import { mapTransportError, type ResponseBody } from './upstream-http.js';
+import { SseFraming } from './sse-framing.js';
+import { tapFrames, type FrameHandler, type FrameResult } from './tap-loop.js';
+import type { ResponseBody } from './upstream-http.js';
 
 /** `undefined`: forward unchanged; `null`: drop; a string: send this instead. */
 export type InspectResult = string | null | undefined;
@@ -23,46 +25,36 @@ export interface EventInspector {
   edit?(raw: string): string;
 }
 
-export async function* tapSseStream(
+const isHandler = (value: EventInspector | FrameHandler): value is FrameHandler => typeof (value as FrameHandler).frame === 'function';
+
+/** A text-level inspector as a frame handler: each event is decoded to text once. */
+export function inspectorHandler(inspector: EventInspector): FrameHandler {
+  const look = (raw: string, tap: StreamTap): InspectResult => {
+    if (!tap.answerStarted && inspector.isPreamble?.(raw) !== true) tap.answerStarted = true;
+    const result = inspector.wants(raw) ? inspectRaw(inspector, raw, tap) : undefined;
+    if (result !== undefined || inspector.edit === undefined) return result;
+    const edited = inspector.edit(raw);
+    return edited === raw ? undefined : edited;
+  };
+  return {
+    frame: (buffer, start, end, tap) => look(buffer.toString('utf8', start, end), tap),
+    rest: (bytes, tap): FrameResult => {
+      const raw = bytes.toString('utf8');
+      if (raw.trim() === '') return undefined;
+      const result = inspector.wants(raw) ? inspectRaw(inspector, raw, tap) : undefined;
+      return result === undefined && inspector.edit !== undefined ? inspector.edit(raw) : result;
+    },
+  };
+}
+
+export function tapSseStream(
   body: ResponseBody,
-  inspector: EventInspector,
+  inspector: EventInspector | FrameHandler,
   tap: StreamTap,
   provider: string,
   url: string,
 ): AsyncGenerator<Buffer | string> {
-  const decoder = new TextDecoder();
-  const splitter = new SseSplitter();
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      const hadPending = splitter.hasPending;
-      const events = splitter.push(decoder.decode(chunk, { stream: true }));
-      let changed = hadPending || splitter.hasPending;
-      const out: string[] = [];
-      for (const raw of events) {
-        tap.events++;
-        if (!tap.answerStarted && inspector.isPreamble?.(raw) !== true) tap.answerStarted = true;
-        const result = inspector.wants(raw) ? inspectRaw(inspector, raw, tap) : undefined;
-        const edited = result === undefined && inspector.edit !== undefined ? inspector.edit(raw) : raw;
-        if (edited !== raw) {
-          changed = true;
-          out.push(edited);
-        } else if (result === undefined) out.push(raw);
-        else {
-          changed = true;
-          if (result !== null) out.push(result);
-        }
-      }
-      if (!changed) yield chunk;
-      else if (out.length > 0) yield out.join('');
-    }
-  } catch (err) {
-    throw mapTransportError(err, provider, url);
-  }
-  const rest = splitter.flush();
-  if (rest !== undefined) {
-    const result = rest.trim() !== '' && inspector.wants(rest) ? inspectRaw(inspector, rest, tap) : undefined;
-    if (result !== null) yield result ?? inspector.edit?.(rest) ?? rest;
-  }
+  return tapFrames(body, new SseFraming(), isHandler(inspector) ? inspector : inspectorHandler(inspector), tap, provider, url);
 }
 
 function inspectRaw(inspector: EventInspector, raw: string, tap: StreamTap): InspectResult {

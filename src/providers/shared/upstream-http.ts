@@ -2,12 +2,81 @@
  * The one way providers talk HTTP: undici with keep-alive pools, timeouts mapped to typed errors,
  * upstream error bodies turned into GatewayErrors that keep the upstream's status, message and
  * `retry-after`.
+ *
+ * Each upstream origin gets one undici Pool, created on its first request and reused for the life
+ * of the process; each URL is resolved once to its pool and path, so a request is a Map lookup and
+ * `pool.request`, not a URL parse and an Agent's origin lookup. The pool has no connection cap by
+ * default: a cap holds streams past it in undici's queue, where they wait for a whole answer to end
+ * (1000 open streams through a 512-connection Agent left ~490 waiting). LiteLLM users cap per-host
+ * connections with `AIOHTTP_CONNECTOR_LIMIT_PER_HOST`; the same variable caps ours (0: no cap, as
+ * for aiohttp). See docs/configuration.md.
  */
-import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { classifyUpstreamStatus, GatewayError, parseRetryAfter } from '../../core/errors.js';
+import type { Deployment } from '../../core/deployment.js';
 import type { UpstreamCall } from '../types.js';
 
-const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 512 });
+/** The per-origin connection cap from the environment; `null` is undici's "no cap". */
+export function connectionCap(env: Readonly<Record<string, string | undefined>> = process.env): number | null {
+  const value = Number(env.AIOHTTP_CONNECTOR_LIMIT_PER_HOST ?? '');
+  return Number.isInteger(value) && value > 0 ? value : null;
+}
+
+const pools = new Map<string, Pool>();
+const targets = new Map<string, { pool: Pool; path: string }>();
+/** URLs are a deployment's endpoint plus a fixed path; the bound only guards against a runaway set. */
+const MAX_TARGETS = 10_000;
+let cap: number | null | undefined;
+
+/** The pool and path for a URL, resolved once. */
+function targetOf(url: string): { pool: Pool; path: string } {
+  const known = targets.get(url);
+  if (known !== undefined) return known;
+  const parsed = new URL(url);
+  let pool = pools.get(parsed.origin);
+  if (pool === undefined) {
+    cap ??= connectionCap();
+    pool = new Pool(parsed.origin, { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: cap });
+    pools.set(parsed.origin, pool);
+  }
+  const target = { pool, path: `${parsed.pathname}${parsed.search}` };
+  if (targets.size >= MAX_TARGETS) targets.clear();
+  targets.set(url, target);
+  return target;
+}
+
+/** Close every pool (tests and shutdown); later requests open new ones. */
+export async function closeUpstreamPools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  targets.clear();
+  await Promise.all(all.map((pool) => pool.close()));
+}
+
+const headerCache = new WeakMap<Deployment, Map<string, Record<string, string>>>();
+/** Variants per deployment (anthropic-version × anthropic-beta); past this they are built per request. */
+const MAX_HEADER_VARIANTS = 32;
+
+/**
+ * Request headers that depend only on the deployment (and a small `variant`, such as the client's
+ * anthropic-beta), built once and reused: `content-type` included, so postUpstream sends the object
+ * as it is. Never mutate the result.
+ */
+export function deploymentHeaders(deployment: Deployment, variant: string, build: () => Record<string, string>): Record<string, string> {
+  let variants = headerCache.get(deployment);
+  if (variants === undefined) {
+    variants = new Map<string, Record<string, string>>();
+    headerCache.set(deployment, variants);
+  }
+  const known = variants.get(variant);
+  if (known !== undefined) return known;
+  const headers = withContentType(build());
+  if (variants.size < MAX_HEADER_VARIANTS) variants.set(variant, headers);
+  return headers;
+}
+
+const withContentType = (headers: Record<string, string>): Record<string, string> =>
+  headers['content-type'] === undefined ? { 'content-type': 'application/json', ...headers } : headers;
 
 export type ResponseBody = Dispatcher.ResponseData['body'];
 
@@ -45,15 +114,9 @@ export async function postUpstream(
   const bodyTimeout = options.stream ? deployment.streamTimeoutMs : deployment.timeoutMs;
   let response: Dispatcher.ResponseData;
   try {
-    response = await request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body,
-      signal: call.signal,
-      dispatcher: agent,
-      headersTimeout,
-      bodyTimeout,
-    });
+    const { pool, path } = targetOf(url);
+    // The caller's signal is the only abort: the client going away, or the attempt's deadline.
+    response = await pool.request({ method: 'POST', path, headers: withContentType(headers), body, signal: call.signal, headersTimeout, bodyTimeout });
   } catch (err) {
     throw mapTransportError(err, options.provider, url);
   }

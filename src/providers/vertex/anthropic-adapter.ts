@@ -19,6 +19,7 @@ import { refineGoogleError } from '../gemini/errors.js';
 import { sseEvents } from '../shared/sse-stream.js';
 import { tapSseStream } from '../shared/stream-tap.js';
 import { parseJsonBody } from '../shared/json-body.js';
+import { rewriteTopLevel } from '../shared/body-rewrite.js';
 import { anthropicJsonAnswer, anthropicStreamAnswer } from '../anthropic/passthrough-answer.js';
 import { postUpstream, readBody, type ResponseBody, type UpstreamResponse } from '../shared/upstream-http.js';
 import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, UpstreamCall } from '../types.js';
@@ -48,7 +49,12 @@ export class VertexAnthropicAdapter implements ProviderAdapter {
 
   async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
     const method = options.stream ? 'streamRawPredict' : 'rawPredict';
-    const { response, url } = await this.post(call, method, adaptVertexBody(body, call), options.stream);
+    const adapted = adaptVertexBody(body, call);
+    // Byte edits of the top-level members Vertex demands (model out, anthropic_version in, compat
+    // drops); the client's `messages` bytes go up as they came.
+    const raw = options.rawBody;
+    const payload = (raw === undefined ? undefined : rewriteTopLevel(raw, body, adapted.body)) ?? JSON.stringify(adapted.body);
+    const { response, url } = await this.post(call, method, adapted, options.stream, payload);
     const headers = forwardedHeaders(response.headers);
     if (!options.stream || !response.headers['content-type']?.includes('text/event-stream')) {
       return anthropicJsonAnswer(response.status, headers, await readBody(response.body, this.name, url), 'Vertex AI');
@@ -69,9 +75,9 @@ export class VertexAnthropicAdapter implements ProviderAdapter {
     return typeof parsed.input_tokens === 'number' ? parsed.input_tokens : 0;
   }
 
-  private async post(call: UpstreamCall, method: Method, request: VertexRequest, stream: boolean): Promise<{ response: UpstreamResponse; url: string }> {
+  private async post(call: UpstreamCall, method: Method, request: VertexRequest, stream: boolean, payload?: Buffer | string): Promise<{ response: UpstreamResponse; url: string }> {
     const model = method === 'count-tokens' ? 'count-tokens' : call.upstreamModel;
-    const response = await postVertexAnthropic(call, model, method === 'count-tokens' ? 'rawPredict' : method, JSON.stringify(request.body), request.betas, stream);
+    const response = await postVertexAnthropic(call, model, method === 'count-tokens' ? 'rawPredict' : method, payload ?? JSON.stringify(request.body), request.betas, stream);
     return { response, url: response.url };
   }
 }

@@ -9,6 +9,8 @@ import { asObject, tryParseJson, type JsonObject } from '../../core/json.js';
 import type { Usage } from '../../core/usage.js';
 import { AnthropicTapInspector } from '../anthropic/tap.js';
 import { parseAnthropicUsage } from '../anthropic/usage.js';
+import { rewriteTopLevel } from '../shared/body-rewrite.js';
+import { scanAnswer } from '../shared/json-scan.js';
 import { tapSseStream } from '../shared/stream-tap.js';
 import { readBody } from '../shared/upstream-http.js';
 import type { StreamTap, UpstreamCall } from '../types.js';
@@ -30,18 +32,21 @@ function nativeHeaders(headers: Record<string, string>): Record<string, string> 
   return out;
 }
 
-/** The client's body bytes when nothing in them must change, else the adapted body. */
-function payloadFor(raw: Buffer, adapted: { body: JsonObject; bodyChanged: boolean }): Buffer | string {
-  return adapted.bodyChanged ? JSON.stringify(adapted.body) : raw;
+/** The client's body bytes when nothing in them must change, else those bytes with the changed members edited. */
+function payloadFor(raw: Buffer, body: JsonObject, adapted: { body: JsonObject; bodyChanged: boolean }): Buffer | string {
+  if (!adapted.bodyChanged) return raw;
+  return rewriteTopLevel(raw, body, adapted.body) ?? JSON.stringify(adapted.body);
 }
 
 export async function vertexNativeCall(method: VertexNativeMethod, raw: Buffer, body: JsonObject, call: UpstreamCall): Promise<VertexNativeAnswer> {
   const adapted = adaptVertexBody(body, call);
   const stream = method === 'streamRawPredict';
-  const response = await postVertexAnthropic(call, call.upstreamModel, method, payloadFor(raw, adapted), adapted.betas, stream);
+  const response = await postVertexAnthropic(call, call.upstreamModel, method, payloadFor(raw, body, adapted), adapted.betas, stream);
   const headers = nativeHeaders(response.headers);
   if (!stream || response.headers['content-type']?.includes('text/event-stream') !== true) {
     const bytes = await readBody(response.body, VERTEX_PROVIDER, response.url);
+    const scanned = scanAnswer(bytes);
+    if (scanned !== undefined) return { kind: 'json', status: response.status, headers, body: bytes, usage: parseAnthropicUsage(scanned.usage), model: scanned.model };
     const parsed = asObject(tryParseJson(bytes.toString('utf8')));
     return { kind: 'json', status: response.status, headers, body: bytes, usage: parseAnthropicUsage(parsed?.usage), model: typeof parsed?.model === 'string' ? parsed.model : undefined };
   }
