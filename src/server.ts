@@ -171,7 +171,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     onBudgetState: (state) => reportBudget(metrics, tenancy, state),
   });
   const app = buildApp(
-    { auth, models, providers, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, router: routing.router, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics, policy, tenancy,
+    { auth, models, calls: routing.calls, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics, policy, tenancy,
       admin: { auth, tenancy, configModels: () => deployments, storeModelInDb: tenancyConfig.storeModelInDb, checkModel: (m) => routableProblem([m])[0] },
       metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true },
     { maxRequestBytes: Math.floor(maxRequestMb * 1024 * 1024), logger: options.logger ?? false },

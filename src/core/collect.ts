@@ -1,4 +1,4 @@
-import { GatewayError } from './errors.js';
+import { errors } from './errors.js';
 import type { CanonicalResponse, OutputPart, StreamEvent } from './response.js';
 import type { StopReason } from './request.js';
 import { mergeUsage, type Usage } from './usage.js';
@@ -82,12 +82,7 @@ export class StreamFolder {
 
   result(): CanonicalResponse {
     if (this.stopReason === undefined) {
-      throw new GatewayError({
-        code: 'upstream_error',
-        status: 502,
-        message: 'Upstream stream ended before the answer was complete',
-        retryable: true,
-      });
+      throw errors.truncatedStream('Upstream stream ended before the answer was complete');
     }
     const content = [...this.blocks.entries()].sort((a, b) => a[0] - b[0]).map(([, part]) => part);
     for (const part of content) if (part.type === 'tool_call' && part.arguments === '') part.arguments = '{}';

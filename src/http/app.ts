@@ -5,7 +5,10 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { GatewayError, toGatewayError } from '../core/errors.js';
 import { registerJsonBodyParser } from './body.js';
-import { handleGeneration, requestIdFor, sendError, type ProxyDeps } from './proxy-flow.js';
+import type { CallDeps } from './call/deps.js';
+import { sendError, surfaceErrors } from './call/errors.js';
+import { handleGeneration } from './call/generation.js';
+import { requestIdFor } from './call/pipeline.js';
 import { handleCountTokens } from './routes/count-tokens.js';
 import { registerInfoRoutes, type InfoDeps } from './routes/info.js';
 import { anthropicMessagesCodec, openAIChatCodec, type SurfaceCodec } from './surfaces.js';
@@ -36,7 +39,7 @@ export interface AppOptions {
   logger: boolean;
 }
 
-export type AppDeps = ProxyDeps & InfoDeps & { spendLogs: SpendLogStore; metrics: Metrics; metricsAuth: boolean; health: HealthChecker; admin?: AdminDeps | undefined };
+export type AppDeps = CallDeps & InfoDeps & { spendLogs: SpendLogStore; metrics: Metrics; metricsAuth: boolean; health: HealthChecker; admin?: AdminDeps | undefined };
 
 export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   // Request logs mask any key in the URL (`/key/info?key=sk-…`): plaintext keys are never logged.
@@ -51,7 +54,7 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   app.setErrorHandler((error: FastifyError, request, reply) => renderError(error, request, reply, options));
   app.setNotFoundHandler((request, reply) => {
     const error = new GatewayError({ code: 'not_found', status: 404, message: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}` });
-    sendError(reply.raw, codecFor(request), error, { 'x-litellm-call-id': requestIdFor(request) });
+    sendError(reply.raw, surfaceErrors(codecFor(request)), error, requestIdFor(request));
     void reply.hijack();
   });
 
@@ -75,7 +78,7 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
     },
   });
   registerMetricsRoute(app, deps.metrics, deps.metricsAuth ? (headers) => deps.auth.authenticate(headers) : undefined);
-  registerHealthRoute(app, { health: deps.health, background: deps.router.settings.healthChecks.background, authorize: (headers) => authorizeAdmin(deps, headers) });
+  registerHealthRoute(app, { health: deps.health, background: deps.calls.router.settings.healthChecks.background, authorize: (headers) => authorizeAdmin(deps, headers) });
   if (deps.admin !== undefined) registerAdminRoutes(app, deps.admin);
   registerNativeRoutes(app, deps);
   return app;
@@ -115,5 +118,5 @@ function renderError(error: FastifyError, request: FastifyRequest, reply: Fastif
   void reply.hijack();
   // The rest of an oversized body is never read: close the connection instead of keeping it alive.
   const extra: Record<string, string> = gatewayError.status === 413 ? { connection: 'close' } : {};
-  sendError(reply.raw, codecFor(request), gatewayError, { ...extra, 'x-litellm-call-id': requestIdFor(request) });
+  sendError(reply.raw, surfaceErrors(codecFor(request)), gatewayError, requestIdFor(request), extra);
 }

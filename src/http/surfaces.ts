@@ -10,7 +10,7 @@ import { decodeOpenAIRequest } from '../protocols/openai-chat/decode-request.js'
 import { encodeOpenAIError, encodeOpenAIResponse, OpenAIStreamEncoder } from '../protocols/openai-chat/encode.js';
 import { decodeCompletionsRequest } from '../protocols/openai-completions/decode-request.js';
 import { CompletionsStreamEncoder, encodeCompletionsError, encodeCompletionsResponse } from '../protocols/openai-completions/encode.js';
-import type { Dialect } from '../providers/types.js';
+import type { Dialect } from '../routing/calls.js';
 
 export interface StreamEncoder {
   encode(event: StreamEvent): string;

@@ -8,7 +8,11 @@ import type { Deployment } from '../core/deployment.js';
 import { AnthropicAdapter } from './anthropic/adapter.js';
 import { MockAdapter } from './mock/adapter.js';
 import { OpenAIAdapter } from './openai/adapter.js';
-import type { ProviderAdapter } from './types.js';
+import type { AdapterSelector, ProviderAdapter } from './types.js';
+
+// Re-exported for callers that named it here; the type lives in types.ts so that provider index
+// files can use it without importing the registry that imports them (an import cycle).
+export type { AdapterSelector } from './types.js';
 import { azureSelector } from './azure/index.js';
 import { bedrockSelector } from './bedrock/index.js';
 import { geminiSelector } from './gemini/index.js';
@@ -38,12 +42,6 @@ const OPENAI_COMPATIBLE: Record<string, string | undefined> = {
 /** Providers of LiteLLM's that Tollgate does not speak yet: named in the startup error. */
 export const PLANNED_PROVIDERS = ['bedrock', 'bedrock_converse', 'vertex_ai', 'vertex_ai_beta', 'gemini', 'azure', 'azure_ai'];
 
-/**
- * Picks the adapter for one deployment of a provider, by the model id of the call: a wildcard
- * deployment (`vertex_ai/*`) serves several model families, so the id the wildcard resolved to
- * decides (Claude, Gemini, a Model Garden model).
- */
-export type AdapterSelector = (deployment: Deployment, upstreamModel?: string) => ProviderAdapter;
 
 export class ProviderRegistry {
   private readonly selectors = new Map<string, AdapterSelector>();

@@ -79,3 +79,10 @@ export interface ProviderAdapter {
   /** Same-dialect count_tokens: forward the client's body, return the upstream's `input_tokens`. */
   passthroughCountTokens?(body: JsonObject, call: UpstreamCall): Promise<number>;
 }
+
+/**
+ * Picks the adapter for one deployment of a provider, by the model id of the call: a wildcard
+ * deployment (`vertex_ai/*`) serves several model families, so the id the wildcard resolved to
+ * decides (Claude, Gemini, a Model Garden model).
+ */
+export type AdapterSelector = (deployment: Deployment, upstreamModel?: string) => ProviderAdapter;

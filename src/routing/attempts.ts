@@ -12,6 +12,7 @@ import type { AttemptRecord, CallRecord } from '../core/call-record.js';
 import type { Deployment } from '../core/deployment.js';
 import { GatewayError } from '../core/errors.js';
 import type { ResolvedGroup } from './router.js';
+import { sharedWheel, type TimerWheel, type WheelTimer } from './timer-wheel.js';
 
 export interface AttemptLog {
   attempts: AttemptRecord[];
@@ -51,12 +52,49 @@ export interface Lease {
   end(result: LeaseResult): void;
 }
 
+/** The client's side of a call as routing sees it: gone or not, and told once when it goes. An AbortSignal is one. */
+export interface ClientSignal {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * A ClientSignal without an AbortController (an EventTarget per request costs more than this):
+ * the HTTP layer aborts it when the socket closes early. The one AbortController of a call is then
+ * the answering attempt's own, which is what the upstream request needs.
+ */
+export class ClientGone implements ClientSignal {
+  aborted = false;
+  reason: unknown;
+  private listeners: (() => void)[] | undefined;
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (!this.aborted) (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.listeners?.splice(i, 1);
+  }
+
+  abort(reason?: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    for (const listener of listeners ?? []) listener();
+  }
+}
+
 /** A per-attempt abort controller that follows the parent (client) signal until released. */
 export class AttemptSignal {
   readonly controller = new AbortController();
   private readonly onParentAbort = (): void => this.controller.abort(this.parent.reason);
 
-  constructor(private readonly parent: AbortSignal) {
+  constructor(private readonly parent: ClientSignal) {
     if (parent.aborted) this.controller.abort(parent.reason);
     else parent.addEventListener('abort', this.onParentAbort, { once: true });
   }
@@ -73,24 +111,28 @@ export class AttemptSignal {
 }
 
 /**
- * Awaits `work`, failing with `onTimeout()` after `ms` and aborting the attempt then. The late
- * rejection of the abandoned work is swallowed: it belongs to nobody any more.
+ * Awaits `work`, failing with `onTimeout()` after `ms` and aborting the attempt then. The deadline
+ * is an entry on the shared timer wheel, not a timer and a `Promise.race` of its own. The late
+ * settlement of the abandoned work is ignored: it belongs to nobody any more.
  */
-export async function withDeadline<T>(work: Promise<T>, ms: number, attempt: AttemptSignal, onTimeout: () => GatewayError): Promise<T> {
+export function withDeadline<T>(work: Promise<T>, ms: number, attempt: AttemptSignal, onTimeout: () => GatewayError, wheel: TimerWheel = sharedWheel): Promise<T> {
   if (!Number.isFinite(ms) || ms <= 0) return work;
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
+  return new Promise<T>((resolve, reject) => {
+    const deadline = wheel.schedule(ms, () => {
       reject(onTimeout());
       attempt.release(true);
-    }, ms);
+    });
+    work.then(
+      (value) => {
+        deadline.cancel();
+        resolve(value);
+      },
+      (err: unknown) => {
+        deadline.cancel();
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
   });
-  work.catch(() => undefined);
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The deadline of an attempt: the request's `x-litellm-timeout` when given, else the deployment's own. */
@@ -122,19 +164,19 @@ export function idleTimeout(deployment: Deployment): GatewayError {
 
 /**
  * Watches the gaps between chunks of an answer that is already streaming: only time spent waiting
- * on the upstream counts (not on a slow client), checked by one timer per stream rather than one
+ * on the upstream counts (not on a slow client), checked by one entry per stream on the shared
+ * timer wheel rather than one timer
  * per chunk. When a gap exceeds `ms`, `onIdle` tears the upstream down and the pending read fails
  * with `idleError()` instead of an abort. (undici's own body timeout ticks in half-seconds, too
  * coarse for short stream_timeouts.)
  */
-export function idleGuarded<T>(iterator: AsyncIterator<T>, ms: number, onIdle: () => void, idleError: () => GatewayError): AsyncIterator<T> {
+export function idleGuarded<T>(iterator: AsyncIterator<T>, ms: number, onIdle: () => void, idleError: () => GatewayError, wheel: TimerWheel = sharedWheel): AsyncIterator<T> {
   if (!Number.isFinite(ms) || ms <= 0) return iterator;
   let waitingSince: number | undefined;
   let fired = false;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: WheelTimer | undefined;
   const arm = (delay: number): void => {
-    timer = setTimeout(check, delay);
-    timer.unref();
+    timer = wheel.schedule(delay, check);
   };
   const check = (): void => {
     timer = undefined;
@@ -145,7 +187,7 @@ export function idleGuarded<T>(iterator: AsyncIterator<T>, ms: number, onIdle: (
     onIdle();
   };
   const stop = (): void => {
-    clearTimeout(timer);
+    timer?.cancel();
     timer = undefined;
   };
   arm(ms);
@@ -168,9 +210,4 @@ export function idleGuarded<T>(iterator: AsyncIterator<T>, ms: number, onIdle: (
       return (await iterator.return?.()) ?? { done: true, value: undefined };
     },
   };
-}
-
-/** Anything after the client went away is that, whatever the attempt reported. */
-export function clientGone(cause?: unknown): GatewayError {
-  return new GatewayError({ code: 'client_disconnected', status: 499, message: 'Client closed the connection before the answer was complete', cause });
 }

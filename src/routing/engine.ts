@@ -7,9 +7,9 @@
  * lives in `RoutingState`, so several instances can share it.
  */
 import type { Deployment } from '../core/deployment.js';
-import { GatewayError, toGatewayError } from '../core/errors.js';
+import { errors, GatewayError, toGatewayError } from '../core/errors.js';
 import { totalTokens } from '../core/usage.js';
-import { AttemptSignal, attemptTimeout, clientGone, effectiveTimeoutMs, failedAttempt, withDeadline, type AttemptLog, type AttemptTarget, type Lease, type LeaseResult } from './attempts.js';
+import { AttemptSignal, attemptTimeout, type ClientSignal, effectiveTimeoutMs, failedAttempt, withDeadline, type AttemptLog, type AttemptTarget, type Lease, type LeaseResult } from './attempts.js';
 import { cooldownRule } from './cooldown.js';
 import { classifyError, type ErrorClass } from './error-class.js';
 import { fallbackTargets } from './fallbacks.js';
@@ -19,8 +19,11 @@ import { mockGroupFailure, mockRateLimitError, type MockGroupFailure } from './t
 import { backoffMs, goesStraightToFallbacks, mayRetrySameDeployment, retryBudget } from './retry.js';
 import { pickDeployment, upstreamModelFor, type ModelTable, type ResolvedGroup } from './router.js';
 import type { FallbackRule, RetryPolicy, RouterSettings } from './settings.js';
-import { unavailability, type LatencyKind, type RoutingState, type Unavailability } from './state.js';
+import { unavailability, type DeploymentLoad, type LatencyKind, type MaybePromise, type RoutingState, type Unavailability } from './state.js';
+import { abortableSleep, modelNotFound, NoDeploymentsAvailable, noDeployments, type Blocked } from './route-errors.js';
 import { chooseDeployment, limitsOf, numberParam, type Candidate } from './strategies.js';
+
+export { NoDeploymentsAvailable } from './route-errors.js';
 
 export interface RouterDeps {
   models: ModelTable;
@@ -28,7 +31,7 @@ export interface RouterDeps {
   state: RoutingState;
   now?: (() => number) | undefined;
   random?: (() => number) | undefined;
-  sleep?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
+  sleep?: ((ms: number, signal: ClientSignal) => Promise<void>) | undefined;
   /** USD per token (input + output) of a deployment serving `upstreamModel`, for cost-based-routing. */
   costPerToken?: ((deployment: Deployment, upstreamModel: string) => number | undefined) | undefined;
   /** Told each time a deployment enters cooldown (`litellm_deployment_cooled_down`). */
@@ -66,7 +69,7 @@ export interface RouteRequest<T> {
   stream: boolean;
   log: AttemptLog;
   /** The client's signal: aborting it stops the attempt loop and the answering attempt. */
-  signal: AbortSignal;
+  signal: ClientSignal;
   controls?: RouteControls | undefined;
   /** Rough input size, for deployments with a tpm limit. */
   estimatedInputTokens?: number | undefined;
@@ -82,26 +85,16 @@ export interface Routed<T> {
   lease: Lease;
 }
 
-/** 429 when no deployment of a group can take the request now. */
-export class NoDeploymentsAvailable extends GatewayError {
-  constructor(group: string, retryAfterSeconds: number, detail: string) {
-    super({
-      code: 'rate_limit',
-      status: 429,
-      message: `No deployments available for ${group} (${detail}). Try again in ${retryAfterSeconds} seconds.`,
-      retryable: true,
-      retryAfterSeconds,
-    });
-  }
-}
+type Loaded = Candidate & { blocked: Blocked | undefined };
+type Picked = { deployment: Deployment } | { error: GatewayError };
 
 export class Router {
   readonly settings: RouterSettings;
-  private readonly models: ModelTable;
+  readonly models: ModelTable;
   private readonly state: RoutingState;
   private readonly now: () => number;
   private readonly random: () => number;
-  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  private readonly sleep: (ms: number, signal: ClientSignal) => Promise<void>;
   /** Latencies are kept only for the strategy that reads them (each sample is a write to the shared state). */
   private readonly tracksLatency: boolean;
 
@@ -211,8 +204,10 @@ export class Router {
       if (budget.limit < 1) throw lastError;
     }
     for (;;) {
-      if (req.signal.aborted) throw clientGone();
-      const picked = await this.pick(group, requested, req, failed, excluded, freshOnly);
+      if (req.signal.aborted) throw errors.clientDisconnected();
+      const pending = this.pick(group, requested, req, failed, excluded, freshOnly);
+      // In-memory state answers at once: no await (and no microtask) on one instance's hot path.
+      const picked = pending instanceof Promise ? await pending : pending;
       if (!('deployment' in picked)) throw lastError ?? picked.error;
       if (lastError !== undefined) {
         retries++;
@@ -221,7 +216,7 @@ export class Router {
       try {
         return await this.attemptOn(picked.deployment, group, requested, req);
       } catch (err) {
-        const error = req.signal.aborted ? clientGone(err) : toGatewayError(err);
+        const error = req.signal.aborted ? errors.clientDisconnected(err) : toGatewayError(err);
         const cls = classifyError(error);
         if (cls === 'client_abort') throw error;
         await this.noteFailure(picked.deployment, group.deployments.length, cls, error);
@@ -248,45 +243,51 @@ export class Router {
     }
   }
 
-  private async loadsOf<T>(group: ResolvedGroup, req: RouteRequest<T>, excluded: ReadonlySet<string>, now: number): Promise<(Candidate & { blocked: ReturnType<typeof unavailability> })[]> {
+  private loadsOf<T>(group: ResolvedGroup, req: RouteRequest<T>, excluded: ReadonlySet<string>, now: number): MaybePromise<Loaded[]> {
     const deployments = group.deployments.filter((d) => !excluded.has(d.id));
     const kind: LatencyKind | undefined = this.tracksLatency ? (req.stream ? 'stream' : 'json') : undefined;
-    const loads = await this.state.load(deployments.map((d) => d.id), kind, now);
-    return deployments.map((deployment) => {
-      const load = loads.get(deployment.id) ?? { cooldownUntil: undefined, requests: 0, tokens: 0, inFlight: 0, latencyMs: undefined };
-      return { deployment, load, blocked: unavailability(load, limitsOf(deployment, this.settings.defaultMaxParallel), req.estimatedInputTokens ?? 0, now) };
-    });
+    const loads = this.state.load(deployments.map((d) => d.id), kind, now);
+    const candidates = (byId: Map<string, DeploymentLoad>): Loaded[] =>
+      deployments.map((deployment) => {
+        const load = byId.get(deployment.id) ?? { cooldownUntil: undefined, requests: 0, tokens: 0, inFlight: 0, latencyMs: undefined };
+        return { deployment, load, blocked: unavailability(load, limitsOf(deployment, this.settings.defaultMaxParallel), req.estimatedInputTokens ?? 0, now) };
+      });
+    return loads instanceof Promise ? loads.then(candidates) : candidates(loads);
   }
 
   /** Choose and admit a deployment; deployments not yet failed in this request come first (or alone, with `freshOnly`). */
-  private async pick<T>(
-    group: ResolvedGroup,
-    requested: string,
-    req: RouteRequest<T>,
-    failed: ReadonlySet<string>,
-    excluded: ReadonlySet<string>,
-    freshOnly: boolean,
-  ): Promise<{ deployment: Deployment } | { error: GatewayError }> {
+  private pick<T>(group: ResolvedGroup, requested: string, req: RouteRequest<T>, failed: ReadonlySet<string>, excluded: ReadonlySet<string>, freshOnly: boolean): MaybePromise<Picked> {
     const now = this.now();
-    const loads = await this.loadsOf(group, req, excluded, now);
-    const blocked: { reason: Unavailability; retryAt: number | undefined }[] = loads.flatMap((c) => (c.blocked === undefined ? [] : [c.blocked]));
-    let pool: Candidate[] = loads.filter((c) => c.blocked === undefined);
-    const fresh = pool.filter((c) => !failed.has(c.deployment.id));
-    if (fresh.length > 0 || freshOnly) pool = fresh;
-    const upstreamModelOf = (d: Deployment): string => upstreamModelFor(d, requested, group.wildcardMatch);
+    const loads = this.loadsOf(group, req, excluded, now);
+    const choose = (candidates: Loaded[]): MaybePromise<Picked> => {
+      const blocked: Blocked[] = candidates.flatMap((c) => (c.blocked === undefined ? [] : [c.blocked]));
+      let pool: Candidate[] = candidates.filter((c) => c.blocked === undefined);
+      const fresh = pool.filter((c) => !failed.has(c.deployment.id));
+      if (fresh.length > 0 || freshOnly) pool = fresh;
+      return this.admitFrom(pool, blocked, group, requested, req, now);
+    };
+    return loads instanceof Promise ? loads.then(choose) : choose(loads);
+  }
+
+  /** The strategy's choice from `pool`, admitted; the next choice when another request took its last slot. */
+  private admitFrom<T>(pool: Candidate[], blocked: Blocked[], group: ResolvedGroup, requested: string, req: RouteRequest<T>, now: number): MaybePromise<Picked> {
     while (pool.length > 0) {
       const deployment = chooseDeployment(pool, {
         strategy: this.settings.strategy,
         latencyBuffer: this.settings.latencyBuffer,
         random: this.random,
-        costPerToken: (d) => this.deps.costPerToken?.(d, upstreamModelOf(d)),
+        costPerToken: (d) => this.deps.costPerToken?.(d, upstreamModelFor(d, requested, group.wildcardMatch)),
       });
       if (deployment === undefined) break;
-      const admission = await this.state.admit(deployment.id, limitsOf(deployment, this.settings.defaultMaxParallel), req.estimatedInputTokens ?? 0, now);
+      const admission = this.state.admit(deployment.id, limitsOf(deployment, this.settings.defaultMaxParallel), req.estimatedInputTokens ?? 0, now);
+      const rest = pool.filter((c) => c.deployment !== deployment);
+      if (admission instanceof Promise) {
+        return admission.then((a) => (a.ok ? { deployment } : this.admitFrom(rest, [...blocked, { reason: a.reason, retryAt: a.retryAt }], group, requested, req, now)));
+      }
       if (admission.ok) return { deployment };
       // Another request took the last slot between our read and the admission.
       blocked.push({ reason: admission.reason, retryAt: admission.retryAt });
-      pool = pool.filter((c) => c.deployment !== deployment);
+      pool = rest;
     }
     return { error: noDeployments(group.name, blocked, now) };
   }
@@ -305,7 +306,7 @@ export class Router {
     } catch (err) {
       const durationMs = performance.now() - t0;
       attempt.release(true);
-      const error = req.signal.aborted ? clientGone(err) : toGatewayError(err);
+      const error = req.signal.aborted ? errors.clientDisconnected(err) : toGatewayError(err);
       req.log.attempts.push(failedAttempt(deployment.id, startedAt, durationMs, error));
       const now = this.now();
       await this.state.release(deployment.id, 0, now);
@@ -325,26 +326,39 @@ export class Router {
         if (ended) return;
         ended = true;
         attempt.release(false);
-        void this.settle(deployment, group, stream, committedMs, result).catch(() => undefined);
+        try {
+          this.settle(deployment, group, stream, committedMs, result);
+        } catch {
+          // Bookkeeping must never break the call record that ends the lease.
+        }
       },
     };
   }
 
   /** After the answer: give back the slot, count its tokens and latency, and count a mid-stream failure. */
-  private async settle(deployment: Deployment, group: ResolvedGroup, stream: boolean, committedMs: number, result: LeaseResult): Promise<void> {
+  private settle(deployment: Deployment, group: ResolvedGroup, stream: boolean, committedMs: number, result: LeaseResult): void {
     const now = this.now();
-    await this.state.release(deployment.id, totalTokens(result.usage) ?? 0, now);
+    const released = this.state.release(deployment.id, totalTokens(result.usage) ?? 0, now);
+    if (released instanceof Promise) {
+      void released.then(() => this.afterRelease(deployment, group, stream, committedMs, result, now)).catch(() => undefined);
+      return;
+    }
+    this.afterRelease(deployment, group, stream, committedMs, result, now);
+  }
+
+  private afterRelease(deployment: Deployment, group: ResolvedGroup, stream: boolean, committedMs: number, result: LeaseResult, now: number): void {
     if (result.outcome === 'success') {
       if (!this.tracksLatency) return;
       // Streams: time to the first event. Whole answers: per output token, so long answers do not look slow.
       const latency = stream ? committedMs : committedMs / Math.max(1, result.usage.output ?? 1);
-      await this.state.recordLatency(deployment.id, stream ? 'stream' : 'json', latency, now);
+      const recorded = this.state.recordLatency(deployment.id, stream ? 'stream' : 'json', latency, now);
+      if (recorded instanceof Promise) void recorded.catch(() => undefined);
       return;
     }
     const code = result.error?.code;
     if (code === undefined || code === 'client_disconnected' || code === 'internal') return;
     const error = new GatewayError({ code, status: result.httpStatus, message: result.error?.message ?? '' });
-    await this.noteFailure(deployment, group.deployments.length, classifyError(error), error);
+    void this.noteFailure(deployment, group.deployments.length, classifyError(error), error).catch(() => undefined);
   }
 
   /** The cooldown rules for one failure of `deployment`. */
@@ -373,40 +387,4 @@ export class Router {
   private retryPolicyFor(group: ResolvedGroup): RetryPolicy | undefined {
     return this.settings.groupRetryPolicy[group.name] ?? this.settings.retryPolicy;
   }
-}
-
-function noDeployments(group: string, blocked: readonly { reason: Unavailability; retryAt: number | undefined }[], now: number): NoDeploymentsAvailable {
-  const counts = new Map<Unavailability, number>();
-  for (const b of blocked) counts.set(b.reason, (counts.get(b.reason) ?? 0) + 1);
-  const words: Record<Unavailability, string> = { cooldown: 'cooling down', rpm: 'at the rpm limit', tpm: 'at the tpm limit', parallel: 'at max_parallel_requests' };
-  const detail = [...counts].map(([reason, n]) => `${n} ${words[reason]}`).join(', ') || 'no deployment can take it';
-  const times = blocked.map((b) => b.retryAt).filter((t): t is number => t !== undefined);
-  // Busy deployments (max_parallel_requests) free up when some call ends: a second is a fair guess.
-  const soonest = times.length > 0 ? Math.min(...times) : now + 1000;
-  return new NoDeploymentsAvailable(group, Math.max(1, Math.ceil((soonest - now) / 1000)), detail);
-}
-
-function modelNotFound(model: string, names: string[]): GatewayError {
-  return new GatewayError({
-    code: 'not_found',
-    status: 404,
-    param: 'model',
-    message: `Model "${model}" not found. Models available to you: ${names.join(', ') || '(none configured)'}`,
-  });
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(clientGone());
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort(): void {
-      clearTimeout(timer);
-      reject(clientGone());
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -5,7 +5,9 @@
  * import itself: prices (for cost-based routing) and the cooldown metric.
  */
 import type { Deployment } from '../core/deployment.js';
+import type { ClientSignal } from './attempts.js';
 import type { ProviderRegistry } from '../providers/registry.js';
+import { CallRouter } from './calls.js';
 import { Router } from './engine.js';
 import { HealthChecker } from './health.js';
 import { ModelTable } from './router.js';
@@ -22,12 +24,14 @@ export interface RoutingSetupOptions {
   onCooldown?: ((deployment: Deployment, status: number | undefined, until: number) => void) | undefined;
   now?: (() => number) | undefined;
   random?: (() => number) | undefined;
-  sleep?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
+  sleep?: ((ms: number, signal: ClientSignal) => Promise<void>) | undefined;
 }
 
 export interface Routing {
   models: ModelTable;
   router: Router;
+  /** The router with the providers behind it: what the HTTP layer calls. */
+  calls: CallRouter;
   health: HealthChecker;
   warnings: string[];
   /** Starts the background health checks, when configured. */
@@ -73,6 +77,7 @@ export function setupRouting(options: RoutingSetupOptions): Routing {
   return {
     models,
     router,
+    calls: new CallRouter(router, options.providers),
     health,
     warnings,
     start() {

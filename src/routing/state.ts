@@ -1,9 +1,13 @@
 /**
  * Routing state: cooldowns, requests and tokens per deployment this minute, requests in flight and
  * recent latencies. Every read and write goes through `RoutingState`, so a shared implementation
- * (Redis, for several instances) can replace the in-memory one without touching the router; the
- * methods are async for that reason, and `admit` is one operation so it can be one atomic script.
+ * (Redis, for several instances) can replace the in-memory one without touching the router. The
+ * methods may answer with a value or a promise (`MaybePromise`): the in-memory state answers at
+ * once, so the router's pick, admit and settle run without a single await on one instance, and a
+ * shared state answers with promises. `admit` is one operation so it can be one atomic script.
  */
+
+export type MaybePromise<T> = T | Promise<T>;
 
 export interface DeploymentLimits {
   rpm?: number | undefined;
@@ -32,18 +36,18 @@ export type Admission = { ok: true } | { ok: false; reason: Unavailability; retr
 
 export interface RoutingState {
   /** Current load of each deployment; latencies only when `kind` is given (only latency routing reads them). */
-  load(ids: readonly string[], kind: LatencyKind | undefined, now: number): Promise<Map<string, DeploymentLoad>>;
+  load(ids: readonly string[], kind: LatencyKind | undefined, now: number): MaybePromise<Map<string, DeploymentLoad>>;
   /** If the deployment is not cooling down and under its limits: count the request and take an in-flight slot. */
-  admit(id: string, limits: DeploymentLimits, estimatedTokens: number, now: number): Promise<Admission>;
+  admit(id: string, limits: DeploymentLimits, estimatedTokens: number, now: number): MaybePromise<Admission>;
   /** Give back the in-flight slot taken by `admit` and add the tokens the call used. */
-  release(id: string, tokens: number, now: number): Promise<void>;
-  recordLatency(id: string, kind: LatencyKind, ms: number, now: number): Promise<void>;
+  release(id: string, tokens: number, now: number): MaybePromise<void>;
+  recordLatency(id: string, kind: LatencyKind, ms: number, now: number): MaybePromise<void>;
   /** Count a failure; returns the failures of the last minute, this one included. */
-  recordFailure(id: string, now: number): Promise<number>;
+  recordFailure(id: string, now: number): MaybePromise<number>;
   /** Cool down until `until` (a longer running cooldown is kept). True when it was not cooling down before. */
-  startCooldown(id: string, until: number, now: number): Promise<boolean>;
+  startCooldown(id: string, until: number, now: number): MaybePromise<boolean>;
   /** Deployments cooling down now → end (epoch ms). */
-  cooldowns(now: number): Promise<Map<string, number>>;
+  cooldowns(now: number): MaybePromise<Map<string, number>>;
 }
 
 const MINUTE_MS = 60_000;
@@ -97,59 +101,57 @@ export class InMemoryRoutingState implements RoutingState {
     this.latencyTtlMs = options.latencyTtlMs ?? 3_600_000;
   }
 
-  load(ids: readonly string[], kind: LatencyKind | undefined, now: number): Promise<Map<string, DeploymentLoad>> {
+  load(ids: readonly string[], kind: LatencyKind | undefined, now: number): Map<string, DeploymentLoad> {
     const out = new Map<string, DeploymentLoad>();
     for (const id of ids) out.set(id, this.loadOf(id, kind, now));
-    return Promise.resolve(out);
+    return out;
   }
 
-  admit(id: string, limits: DeploymentLimits, estimatedTokens: number, now: number): Promise<Admission> {
+  admit(id: string, limits: DeploymentLimits, estimatedTokens: number, now: number): Admission {
     const blocked = unavailability(this.loadOf(id, undefined, now), limits, estimatedTokens, now);
-    if (blocked !== undefined) return Promise.resolve({ ok: false, ...blocked });
+    if (blocked !== undefined) return { ok: false, ...blocked };
     this.minute(id, now).requests++;
     this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + 1);
-    return Promise.resolve({ ok: true });
+    return { ok: true };
   }
 
-  release(id: string, tokens: number, now: number): Promise<void> {
+  release(id: string, tokens: number, now: number): void {
     const inFlight = (this.inFlight.get(id) ?? 0) - 1;
     if (inFlight <= 0) this.inFlight.delete(id);
     else this.inFlight.set(id, inFlight);
     if (tokens > 0) this.minute(id, now).tokens += tokens;
-    return Promise.resolve();
   }
 
-  recordLatency(id: string, kind: LatencyKind, ms: number, now: number): Promise<void> {
+  recordLatency(id: string, kind: LatencyKind, ms: number, now: number): void {
     const key = `${id}\u0000${kind}`;
     const samples = (this.latencies.get(key) ?? []).filter((s) => now - s.at <= this.latencyTtlMs);
     samples.push({ at: now, ms });
     this.latencies.set(key, samples.slice(-this.latencyWindow));
-    return Promise.resolve();
   }
 
-  recordFailure(id: string, now: number): Promise<number> {
+  recordFailure(id: string, now: number): number {
     const recent = (this.failures.get(id) ?? []).filter((at) => now - at < MINUTE_MS);
     recent.push(now);
     this.failures.set(id, recent);
-    return Promise.resolve(recent.length);
+    return recent.length;
   }
 
-  startCooldown(id: string, until: number, now: number): Promise<boolean> {
+  startCooldown(id: string, until: number, now: number): boolean {
     const current = this.cooling.get(id);
     const wasCooling = current !== undefined && current > now;
     if (!wasCooling || until > current) this.cooling.set(id, until);
     // A cooled-down deployment starts its next minute with a clean slate of allowed failures.
     this.failures.delete(id);
-    return Promise.resolve(!wasCooling);
+    return !wasCooling;
   }
 
-  cooldowns(now: number): Promise<Map<string, number>> {
+  cooldowns(now: number): Map<string, number> {
     const out = new Map<string, number>();
     for (const [id, until] of this.cooling) {
       if (until > now) out.set(id, until);
       else this.cooling.delete(id);
     }
-    return Promise.resolve(out);
+    return out;
   }
 
   private loadOf(id: string, kind: LatencyKind | undefined, now: number): DeploymentLoad {

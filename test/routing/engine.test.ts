@@ -169,8 +169,8 @@ describe('cooldowns', () => {
 
   it('nothing available: 429 "No deployments available for <group>" with retry-after = the soonest end', async () => {
     const h = harness([dep('a', 'g'), dep('b', 'g')]);
-    await h.state.startCooldown('a', h.clock.now + 2500, h.clock.now);
-    await h.state.startCooldown('b', h.clock.now + 9000, h.clock.now);
+    h.state.startCooldown('a', h.clock.now + 2500, h.clock.now);
+    h.state.startCooldown('b', h.clock.now + 9000, h.clock.now);
     const { result, log } = await route(h, 'g', scripted({}));
     expect(result).toBeInstanceOf(NoDeploymentsAvailable);
     expect(result).toMatchObject({ status: 429, code: 'rate_limit', retryAfterSeconds: 3, message: expect.stringMatching(/^No deployments available for g \(2 cooling down\)/) });
@@ -317,8 +317,8 @@ describe('timeouts, aborts and names', () => {
 
   it('latency-based routing learns from leases', async () => {
     const h = harness([dep('a', 'g'), dep('b', 'g')], { strategy: 'latency-based-routing' });
-    await h.state.recordLatency('a', 'json', 50, h.clock.now);
-    await h.state.recordLatency('b', 'json', 10, h.clock.now);
+    h.state.recordLatency('a', 'json', 50, h.clock.now);
+    h.state.recordLatency('b', 'json', 10, h.clock.now);
     const s = scripted({});
     await route(h, 'g', s);
     expect(s.calls).toEqual(['b']);

@@ -6,10 +6,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isObject } from '../../core/json.js';
 import type { ParsedBody } from '../body.js';
-import { handleGeneration, type ProxyDeps } from '../proxy-flow.js';
+import type { CallDeps } from '../call/deps.js';
+import { handleGeneration } from '../call/generation.js';
 import { openAICompletionsCodec } from '../surfaces.js';
 
-export function registerCompletionsRoutes(app: FastifyInstance, deps: ProxyDeps): void {
+export function registerCompletionsRoutes(app: FastifyInstance, deps: CallDeps): void {
   const openai = { config: { surface: 'openai' as const } };
   for (const path of ['/v1/completions', '/completions', '/engines/:model/completions', '/openai/deployments/:model/completions']) {
     app.post(path, openai, (request, reply) => handleGeneration(openAICompletionsCodec, deps, withPathModel(request), reply));

@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { toGatewayError } from '../../core/errors.js';
 import type { HealthChecker } from '../../routing/health.js';
-import { sendError } from '../proxy-flow.js';
+import { sendError, surfaceErrors } from '../call/errors.js';
 import { openAIChatCodec } from '../surfaces.js';
 
 export interface HealthRouteDeps {
@@ -22,7 +22,7 @@ export function registerHealthRoute(app: FastifyInstance, deps: HealthRouteDeps)
       deps.authorize(request.headers);
     } catch (err) {
       void reply.hijack();
-      sendError(reply.raw, openAIChatCodec, toGatewayError(err), {});
+      sendError(reply.raw, surfaceErrors(openAIChatCodec), toGatewayError(err), '');
       return;
     }
     const model = typeof request.query.model === 'string' && request.query.model !== '' ? request.query.model : undefined;

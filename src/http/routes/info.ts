@@ -10,7 +10,7 @@ import type { Authenticator } from '../../policy/auth.js';
 import type { Policy } from '../../policy/admission.js';
 import type { Deployment } from '../../core/deployment.js';
 import type { ModelTable } from '../../routing/router.js';
-import { sendError } from '../proxy-flow.js';
+import { sendError, surfaceErrors } from '../call/errors.js';
 import { openAIChatCodec } from '../surfaces.js';
 
 export interface InfoDeps {
@@ -28,7 +28,7 @@ export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
       principal = deps.auth.authenticate(request.headers);
     } catch (err) {
       void reply.hijack();
-      sendError(reply.raw, openAIChatCodec, toGatewayError(err), {});
+      sendError(reply.raw, surfaceErrors(openAIChatCodec), toGatewayError(err), '');
       return;
     }
     const created = Math.floor(deps.startedAt / 1000);
@@ -61,7 +61,7 @@ export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
       deps.auth.authenticate(request.headers);
     } catch (err) {
       void reply.hijack();
-      sendError(reply.raw, openAIChatCodec, toGatewayError(err), {});
+      sendError(reply.raw, surfaceErrors(openAIChatCodec), toGatewayError(err), '');
       return;
     }
     return reply.send(readiness());

@@ -9,7 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toGatewayError } from '../../core/errors.js';
 import type { Metrics } from '../../observability/metrics/index.js';
-import { sendError } from '../proxy-flow.js';
+import { sendError, surfaceErrors } from '../call/errors.js';
 import { openAIChatCodec } from '../surfaces.js';
 
 export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, authenticate?: (headers: IncomingHttpHeaders) => unknown): void {
@@ -19,7 +19,7 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, aut
         authenticate(request.headers);
       } catch (err) {
         void reply.hijack();
-        sendError(reply.raw, openAIChatCodec, toGatewayError(err), {});
+        sendError(reply.raw, surfaceErrors(openAIChatCodec), toGatewayError(err), '');
         return;
       }
     }

@@ -15,7 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidRequest, toGatewayError } from '../../core/errors.js';
 import { hashKey } from '../../policy/auth.js';
 import type { SpendAggregate, SpendLogFilter, SpendLogStore, StoredSpendLog } from '../../storage/ports.js';
-import { sendError } from '../proxy-flow.js';
+import { sendError, surfaceErrors } from '../call/errors.js';
 import { openAIChatCodec } from '../surfaces.js';
 import { DAILY_ROUTES, dailyActivity, type KeyFacts } from './spend-activity.js';
 
@@ -47,7 +47,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDeps):
         return await handler(query, reply);
       } catch (err) {
         void reply.hijack();
-        sendError(reply.raw, openAIChatCodec, toGatewayError(err), {});
+        sendError(reply.raw, surfaceErrors(openAIChatCodec), toGatewayError(err), '');
         return undefined;
       }
     };

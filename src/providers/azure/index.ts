@@ -1,5 +1,5 @@
 /** Registration point of the azure provider: the selector picks the adapter for a deployment. */
-import type { AdapterSelector } from '../registry.js';
+import type { AdapterSelector } from '../types.js';
 import { AzureAdapter } from './adapter.js';
 
 // Stateless: endpoint, version and credentials are read from each call's deployment.

@@ -10,7 +10,7 @@
 import type { Deployment } from '../../core/deployment.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
-import type { AdapterSelector } from '../registry.js';
+import type { AdapterSelector } from '../types.js';
 import type { ProviderAdapter, UpstreamCall } from '../types.js';
 import { BedrockConverseAdapter } from './converse-adapter.js';
 import { BedrockInvokeAdapter } from './invoke-adapter.js';

@@ -5,7 +5,7 @@
  * OpenAI-compatible endpoint (passthrough from the OpenAI surface), Mistral through its publisher,
  * everything else through Google's (Gemini generateContent). See partner-models.ts.
  */
-import type { AdapterSelector } from '../registry.js';
+import type { AdapterSelector } from '../types.js';
 import { GeminiAdapter } from '../gemini/adapter.js';
 import { VertexAnthropicAdapter } from './anthropic-adapter.js';
 import { vertexGeminiEndpoint } from './gemini-endpoint.js';

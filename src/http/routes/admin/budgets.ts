@@ -12,7 +12,7 @@ import type { Tenancy } from '../../../policy/tenancy.js';
 import type { ModelBudget } from '../../../storage/tenancy-ports.js';
 import type { BudgetRecord } from '../../../storage/tenancy-ports-budgets.js';
 import { duration, int, modelBudgets, queryParam, str, strings, usd, type Body } from './fields.js';
-import { jsonBody, requireRead, type AdminContext, type Caller } from './index.js';
+import { jsonBody, requireRead, type AdminContext, type Caller } from './context.js';
 import { isoOf, usdOf } from './render.js';
 
 type Json = Record<string, unknown>;

@@ -11,7 +11,7 @@ import { linkField } from '../../../policy/budget-links.js';
 import type { CustomerRecord } from '../../../storage/tenancy-ports.js';
 import { actorOf, budgetBody, renderBudget } from './budgets.js';
 import { bool, extras, queryParam, requiredStr, str, strings, usd, type Body } from './fields.js';
-import { jsonBody, requireRead, type AdminContext } from './index.js';
+import { jsonBody, requireRead, type AdminContext } from './context.js';
 
 type Json = Record<string, unknown>;
 

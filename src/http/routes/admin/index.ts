@@ -8,10 +8,9 @@
  * their own keys; team admins their team's keys, members and models. Without a master key the
  * gateway is open and so is this API (the startup warning says so).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Principal } from '../../../core/call-record.js';
+import type { FastifyInstance } from 'fastify';
 import type { Deployment } from '../../../core/deployment.js';
-import { GatewayError, toGatewayError } from '../../../core/errors.js';
+import { toGatewayError } from '../../../core/errors.js';
 import { encodeOpenAIError } from '../../../protocols/openai-chat/encode.js';
 import { BudgetAdmin } from '../../../policy/admin/budgets.js';
 import { CustomerAdmin, ModelAdmin } from '../../../policy/admin/customers-models.js';
@@ -19,18 +18,20 @@ import { KeyAdmin } from '../../../policy/admin/keys.js';
 import { OrganizationAdmin } from '../../../policy/admin/organizations.js';
 import { MemberBudgets } from '../../../policy/admin/member-budgets.js';
 import { PeopleAdmin } from '../../../policy/admin/people.js';
-import { adminOnly, callerOf, canViewAll, checkRoute, isProxyAdmin, viewerWrite, type AdminCaller, type ProxyRole } from '../../../policy/admin/roles.js';
+import { adminOnly, callerOf, checkRoute, isProxyAdmin, viewerWrite } from '../../../policy/admin/roles.js';
 import type { Tenancy } from '../../../policy/tenancy.js';
-import type { AdminAccess, VirtualKeyAuthenticator } from '../../../policy/virtual-keys.js';
+import type { VirtualKeyAuthenticator } from '../../../policy/virtual-keys.js';
+import { routeOf, type AdminCheckModel, type AdminContext } from './context.js';
 import { registerBudgetRoutes } from './budgets.js';
 import { registerCustomerRoutes } from './customers.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerModelRoutes } from './models.js';
 import { registerOrganizationRoutes } from './organizations.js';
-import { bodyOf, type Body } from './fields.js';
 import { Renderer } from './render.js';
 import { registerTeamRoutes } from './teams.js';
 import { registerUserRoutes } from './users.js';
+
+export type { AdminContext, AdminHandler, Caller } from './context.js';
 
 export interface AdminDeps {
   auth: Pick<VirtualKeyAuthenticator, 'authenticate' | 'adminAccess'> & { readonly open?: boolean | undefined };
@@ -40,45 +41,8 @@ export interface AdminDeps {
   /** `general_settings.store_model_in_db`: `/model/new` and `/model/delete` need it. */
   storeModelInDb: boolean;
   /** Why a model given to `/model/new` could not be routed (unknown provider, invalid params); undefined = fine. */
-  checkModel?: ((model: { model_id: string; model_name: string; litellm_params: Record<string, unknown>; model_info: Record<string, unknown> }) => string | undefined) | undefined;
+  checkModel?: AdminCheckModel | undefined;
 }
-
-/** What every route module gets. */
-export interface AdminContext {
-  tenancy: Tenancy;
-  keys: KeyAdmin;
-  people: PeopleAdmin;
-  customers: CustomerAdmin;
-  models: ModelAdmin;
-  /** Budget tiers (LiteLLM_BudgetTable); `/budget/*` and the rows end users, orgs and members link to. */
-  budgets: BudgetAdmin;
-  organizations: OrganizationAdmin;
-  render: Renderer;
-  configModels: () => readonly Deployment[];
-  storeModelInDb: boolean;
-  checkModel: AdminDeps['checkModel'];
-  /** A team member's budget within the team (`/team/member_update` `max_budget_in_team`). */
-  memberBudgets: MemberBudgets;
-  /**
-   * Wraps a handler with authentication, the access check and LiteLLM-shaped errors. `write`: proxy
-   * admins only; `read`: the handler calls `requireRead`; `self`: every caller whose role includes the
-   * route (LiteLLM's route lists), the handler checking whose object it is.
-   */
-  route: (need: Exclude<AdminAccess, 'none'> | 'self', handler: AdminHandler) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-}
-
-export interface Caller {
-  principal: Principal;
-  access: AdminAccess;
-  /** For created_by / updated_by: the caller's user id (`default_user_id` for the master key, as LiteLLM). */
-  actor: string | null;
-  /** LiteLLM role and user id of the caller. */
-  role: ProxyRole | null;
-  userId: string | undefined;
-  who: AdminCaller;
-}
-
-export type AdminHandler = (request: FastifyRequest, caller: Caller, reply: FastifyReply) => Promise<unknown>;
 
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const keys = new KeyAdmin(deps.tenancy);
@@ -124,37 +88,4 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   registerBudgetRoutes(app, ctx);
   registerOrganizationRoutes(app, ctx);
   registerModelRoutes(app, ctx);
-}
-
-export function forbidden(request: FastifyRequest): GatewayError {
-  return new GatewayError({
-    code: 'permission_denied',
-    status: 403,
-    message: `Only proxy admins can call ${request.routeOptions.url ?? request.url.split('?')[0] ?? ''}. Use the master key or a key of a user with user_role=proxy_admin.`,
-  });
-}
-
-/** The route pattern (`/key/:key/regenerate`), as LiteLLM's route lists name routes. */
-export function routeOf(request: FastifyRequest): string {
-  return request.routeOptions.url ?? request.url.split('?')[0] ?? '';
-}
-
-/** Read routes: admins and viewers see everything; others only what `own` allows (else LiteLLM's admin-only 401). */
-export function requireRead(request: FastifyRequest, caller: Caller, own = false): void {
-  if (!canViewAll(caller.who) && !own) throw adminOnly(caller.who, routeOf(request));
-}
-
-/** The JSON body, whether the app's byte-keeping parser (`{raw, json}`) or fastify's own read it. */
-export function jsonBody(request: FastifyRequest): Body {
-  const body: unknown = request.body;
-  if (body === undefined || body === null) return {};
-  if (typeof body === 'object' && 'raw' in body && Buffer.isBuffer(body.raw)) {
-    const json = 'json' in body ? body.json : undefined;
-    return json === undefined ? {} : bodyOf(json);
-  }
-  return bodyOf(body);
-}
-
-export function pages(total: number, size: number): number {
-  return Math.ceil(total / size);
 }

@@ -15,7 +15,7 @@ import { tokenOf, type KeyChanges } from '../../../policy/admin/keys.js';
 import { canViewAll, forbidden as denied, isProxyAdmin } from '../../../policy/admin/roles.js';
 import type { KeyFilter, KeyRecord } from '../../../storage/tenancy-ports.js';
 import { bool, budgetChanges, expiry, extras, intMap, KEY_EXTRAS, object, pageParams, queryParam, str, strings, usd, type Body } from './fields.js';
-import { jsonBody, pages, type AdminContext, type Caller } from './index.js';
+import { jsonBody, pages, type AdminContext, type Caller } from './context.js';
 
 function keyChanges(b: Body, now: number): KeyChanges {
   const metadata = object(b, 'metadata');

@@ -15,7 +15,7 @@ import { configView, groupsOf, modelGroups, storedView, visibility, type ModelVi
 import { modelChangeAllowed, updateStoredModel } from '../../../policy/admin/model-update.js';
 import { canViewAll } from '../../../policy/admin/roles.js';
 import { object, queryParam, requiredStr, str } from './fields.js';
-import { jsonBody, type AdminContext, type Caller } from './index.js';
+import { jsonBody, type AdminContext, type Caller } from './context.js';
 
 const NOT_STORED = 'Set `store_model_in_db: true` in general_settings on your config.yaml to add or delete models through the API.';
 

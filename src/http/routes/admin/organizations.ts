@@ -14,7 +14,7 @@ import { scopeOf } from '../../../policy/scopes.js';
 import type { OrganizationRecord, OrgMembershipRecord } from '../../../storage/tenancy-ports-budgets.js';
 import { actorOf, budgetBody, currentSpend, renderBudget } from './budgets.js';
 import { bodyOf, extras, object, queryParam, str, strings, usd, type Body } from './fields.js';
-import { jsonBody, requireRead, type AdminContext, type Caller } from './index.js';
+import { jsonBody, requireRead, type AdminContext, type Caller } from './context.js';
 import { isoOf } from './render.js';
 
 type Json = Record<string, unknown>;

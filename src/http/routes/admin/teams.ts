@@ -10,7 +10,7 @@ import { invalidRequest } from '../../../core/errors.js';
 import type { TeamChanges } from '../../../policy/admin/people.js';
 import { canViewAll, forbidden, requireTeamAdmin } from '../../../policy/admin/roles.js';
 import { bodyOf, bool, budgetChanges, extras, member, members, object, queryParam, requiredStr, str, strings, TEAM_EXTRAS, usd, type Body } from './fields.js';
-import { jsonBody, requireRead, type AdminContext } from './index.js';
+import { jsonBody, requireRead, type AdminContext } from './context.js';
 
 function teamChanges(b: Body): TeamChanges {
   return {

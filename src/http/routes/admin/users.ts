@@ -9,7 +9,7 @@ import type { UserChanges } from '../../../policy/admin/people.js';
 import type { UserFilter } from '../../../storage/tenancy-ports.js';
 import { bodyOf, bool, budgetChanges, expiry, extras, object, pageParams, queryParam, str, strings, USER_EXTRAS, userRole, type Body } from './fields.js';
 import { canViewAll, forbidden } from '../../../policy/admin/roles.js';
-import { jsonBody, pages, requireRead, type AdminContext } from './index.js';
+import { jsonBody, pages, requireRead, type AdminContext } from './context.js';
 
 function userChanges(b: Body): UserChanges {
   return {

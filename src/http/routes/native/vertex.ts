@@ -7,25 +7,10 @@
  * other spelling) works too.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Deployment } from '../../../core/deployment.js';
-import { GatewayError } from '../../../core/errors.js';
 import { asString, isObject } from '../../../core/json.js';
-import { isVertexClaude } from '../../../providers/vertex/index.js';
-import { vertexNativeCall, vertexNativeCountTokens } from '../../../providers/vertex/native.js';
 import type { ParsedBody } from '../../body.js';
-import { vertexDialect, type NativeDialect } from './dialects.js';
+import { vertexErrors } from '../../call/errors.js';
 import { handleNative, type NativeDeps } from './flow.js';
-
-const COUNT_TOKENS: NativeDialect = { ...vertexDialect, surface: 'anthropic-count-tokens' };
-
-function acceptsVertexClaude(d: Deployment): boolean {
-  return (d.provider === 'vertex_ai' || d.provider === 'vertex_ai_beta') && (d.model.includes('*') || isVertexClaude(d.model));
-}
-
-/** `claude-sonnet-4-5@20250929`: the id a Vertex client puts in the URL for this deployment. */
-export function vertexIdOf(d: Deployment): string {
-  return d.model.replace(/^anthropic\//, '');
-}
 
 interface Params {
   project: string;
@@ -43,36 +28,25 @@ export function registerVertexRoutes(app: FastifyInstance, deps: NativeDeps): vo
       const template = `${prefix}/projects/{project}/locations/{location}/publishers/anthropic/models`;
       const known = method === 'rawPredict' || method === 'streamRawPredict';
       if (model === 'count-tokens' && method === 'rawPredict') {
-        const route = `${template}/count-tokens:rawPredict`;
         const parsed = request.body as ParsedBody | undefined;
         const bodyModel = isObject(parsed?.json) ? asString(parsed.json.model) : undefined;
         return handleNative(deps, request, reply, {
-          dialect: COUNT_TOKENS,
-          route,
+          kind: { platform: 'vertex-count-tokens' },
+          surface: 'anthropic-count-tokens',
+          errors: vertexErrors,
+          route: `${template}/count-tokens:rawPredict`,
           modelId: bodyModel ?? '',
           stream: false,
-          accept: acceptsVertexClaude,
-          idOf: vertexIdOf,
-          send: async (d, upstreamModel, _raw, body, signal) => ({
-            kind: 'json',
-            usage: {},
-            ...(await vertexNativeCountTokens(body, { deployment: d, upstreamModel, signal, clientHeaders: request.headers })),
-          }),
         });
       }
       return handleNative(deps, request, reply, {
-        dialect: vertexDialect,
+        // An unknown method is answered 404 by the attempt, after the model was resolved and admitted.
+        kind: { platform: 'vertex', method },
+        surface: 'vertex-raw-predict',
+        errors: vertexErrors,
         route: `${template}/{model}:${known ? method : '{method}'}`,
         modelId: model,
         stream: method === 'streamRawPredict',
-        accept: acceptsVertexClaude,
-        idOf: vertexIdOf,
-        send: (d, upstreamModel, raw, body, signal) => {
-          if (!known) {
-            throw new GatewayError({ code: 'not_found', status: 404, message: `Unknown method "${method}": Tollgate serves rawPredict and streamRawPredict for Anthropic models` });
-          }
-          return vertexNativeCall(method, raw, body, { deployment: d, upstreamModel, signal, clientHeaders: request.headers });
-        },
       });
     });
   }

@@ -5,13 +5,13 @@
  * error object instead of an answer.
  */
 import type { ServerResponse } from 'node:http';
-import { GatewayError, invalidRequest, toGatewayError } from '../core/errors.js';
-import type { JsonObject } from '../core/json.js';
-import type { Routed } from '../routing/engine.js';
-import type { CallContext } from './call-context.js';
-import type { PreparedAnswer } from './prepared-answer.js';
-import { sendJson } from './response-writer.js';
-import type { SurfaceCodec } from './surfaces.js';
+import { GatewayError, invalidRequest, toGatewayError } from '../../core/errors.js';
+import type { JsonObject } from '../../core/json.js';
+import type { Routed } from '../../routing/engine.js';
+import type { Answer } from '../../routing/answer.js';
+import { sendJson } from '../response-writer.js';
+import type { SurfaceCodec } from '../surfaces.js';
+import type { CallContext } from './context.js';
 
 export interface BatchCall {
   codec: SurfaceCodec;
@@ -21,8 +21,8 @@ export interface BatchCall {
   requestId: string;
   /** A fresh call context for one model of the list. */
   contextFor: (requestId: string) => CallContext;
-  /** Admit and route one call (the proxy flow's own path), up to its answer. */
-  route: (ctx: CallContext, body: JsonObject, rawBody: Buffer) => Promise<Routed<PreparedAnswer>>;
+  /** Admit and route one call (a generation's own path), up to its answer. */
+  route: (ctx: CallContext, body: JsonObject, rawBody: Buffer) => Promise<Routed<Answer>>;
 }
 
 export async function serveBatch(batch: BatchCall): Promise<void> {

@@ -3,15 +3,27 @@
  * handed to the sink — exactly once, whatever path the request took.
  */
 import { randomUUID } from 'node:crypto';
-import type { CallRecord, CallRecordSink, DeploymentRef, Principal, Surface } from '../core/call-record.js';
-import { effectiveApiBase, type Deployment } from '../core/deployment.js';
-import type { GatewayError } from '../core/errors.js';
-import type { Usage } from '../core/usage.js';
-import type { AttemptLog } from '../routing/attempts.js';
-import type { CostResult } from '../accounting/pricing.js';
+import type { CallRecord, CallRecordSink, DeploymentRef, Principal, Surface } from '../../core/call-record.js';
+import { effectiveApiBase, type Deployment } from '../../core/deployment.js';
+import type { GatewayError } from '../../core/errors.js';
+import type { Usage } from '../../core/usage.js';
+import type { AttemptLog } from '../../routing/attempts.js';
+import type { CostResult } from '../../accounting/pricing.js';
 
 /** Prices a usage for the deployment that served the call. */
 export type CostFunction = (usage: Usage) => CostResult;
+
+export interface CallContextOptions {
+  requestId: string;
+  surface: Surface;
+  route: string;
+  stream: boolean;
+  /** performance.now() when the request arrived. */
+  receivedAt: number;
+  userAgent: string | undefined;
+  sink: CallRecordSink;
+  principal?: Principal | undefined;
+}
 
 export class CallContext implements AttemptLog {
   readonly attempts: AttemptLog['attempts'] = [];
@@ -45,17 +57,30 @@ export class CallContext implements AttemptLog {
   private finished = false;
   private readonly finishHooks: ((record: CallRecord) => void)[] = [];
 
-  constructor(
-    readonly requestId: string,
-    readonly surface: Surface,
-    readonly route: string,
-    readonly stream: boolean,
-    /** Wall-clock and monotonic arrival time. */
-    readonly startedAt: number,
-    readonly startedMono: number,
-    readonly userAgent: string | undefined,
-    private readonly sink: CallRecordSink,
-  ) {}
+  readonly requestId: string;
+  readonly surface: Surface;
+  /** The route template (a metrics label: never the client's raw path). */
+  readonly route: string;
+  readonly stream: boolean;
+  /** Wall-clock arrival time. */
+  readonly startedAt: number;
+  /** performance.now() at arrival. */
+  readonly startedMono: number;
+  readonly userAgent: string | undefined;
+  private readonly sink: CallRecordSink;
+
+  constructor(options: CallContextOptions) {
+    this.requestId = options.requestId;
+    this.surface = options.surface;
+    this.route = options.route;
+    this.stream = options.stream;
+    this.startedMono = options.receivedAt;
+    // The wall clock of arrival, from the monotonic one (the body was read in between).
+    this.startedAt = Date.now() - (performance.now() - options.receivedAt);
+    this.userAgent = options.userAgent;
+    this.sink = options.sink;
+    if (options.principal !== undefined) this.principal = options.principal;
+  }
 
   useDeployment(deployment: Deployment, modelGroup: string, upstreamModel: string, costOf: CostFunction | undefined): void {
     this.deployment = { id: deployment.id, modelGroup, provider: deployment.provider, model: deployment.model, apiBase: effectiveApiBase(deployment) };

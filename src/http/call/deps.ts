@@ -1,0 +1,25 @@
+/** What the request pipeline needs from the rest of the gateway (wired in server.ts). */
+import type { CallRecordSink } from '../../core/call-record.js';
+import type { Pricing } from '../../accounting/pricing.js';
+import type { Metrics } from '../../observability/metrics/index.js';
+import type { Authenticator } from '../../policy/auth.js';
+import type { Policy } from '../../policy/admission.js';
+import type { Tenancy } from '../../policy/tenancy.js';
+import type { CallRouter } from '../../routing/calls.js';
+import type { ModelTable } from '../../routing/router.js';
+
+export interface CallDeps {
+  auth: Authenticator;
+  models: ModelTable;
+  /** The router, with the providers behind it. */
+  calls: CallRouter;
+  sink: CallRecordSink;
+  /** `x-litellm-max-retries` before the router has looked at a request. */
+  maxRetries: number;
+  pricing: Pricing;
+  metrics: Pick<Metrics, 'inFlight' | 'setKeyModelRemaining'>;
+  /** Budgets, rate limits and model access, checked before routing and settled from the record. */
+  policy: Pick<Policy, 'admit' | 'settle' | 'keyDisablesFallbacks' | 'allowedModels'>;
+  /** Key, team and end-user records (tags, model aliases, allowed_model_region); absent = none apply. */
+  tenancy?: Pick<Tenancy, 'keys' | 'teams' | 'customers'> | undefined;
+}

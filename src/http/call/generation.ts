@@ -1,0 +1,159 @@
+/**
+ * A generation on a client surface (OpenAI chat, completions, Anthropic messages) through the
+ * pipeline: the body's router options and test hooks are taken out, the key's and team's aliases
+ * and tags applied, the call admitted and handed to the router as data. `"model": "a,b"` is a
+ * batch (batch.ts): each model a call of its own, through the same steps.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError, invalidRequest } from '../../core/errors.js';
+import { isObject, type JsonObject } from '../../core/json.js';
+import type { Answer } from '../../routing/answer.js';
+import { ClientGone, effectiveTimeoutMs, type ClientSignal } from '../../routing/attempts.js';
+import { callScope, type ScopeRecords } from '../../routing/call-scope.js';
+import { batchModels, takeClientControls } from '../../routing/client-controls.js';
+import type { Routed } from '../../routing/engine.js';
+import { takeTestHooks } from '../../routing/test-hooks.js';
+import type { ParsedBody } from '../body.js';
+import type { SurfaceCodec } from '../surfaces.js';
+import { admitCall } from './admit.js';
+import { serveBatch } from './batch.js';
+import type { CallContext } from './context.js';
+import type { CallDeps } from './deps.js';
+import { surfaceErrors } from './errors.js';
+import { authenticate, openContext, requestIdFor, runCall } from './pipeline.js';
+import { costField } from './send.js';
+
+export async function handleGeneration(codec: SurfaceCodec, deps: CallDeps, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const parsed = request.body as ParsedBody;
+  const body = parsed.json;
+  const route = request.url.split('?')[0] ?? request.url;
+  const errors = surfaceErrors(codec);
+  const batch = isObject(body) && typeof body.model === 'string' ? batchModels(body.model, deps.models) : undefined;
+  if (batch !== undefined && isObject(body)) {
+    void reply.hijack();
+    const requestId = requestIdFor(request);
+    const principal = authenticate(deps, request, reply.raw, errors, requestId);
+    if (principal === undefined) return;
+    const gone = new ClientGone();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
+    const spec = { surface: codec.surface, route, stream: false };
+    await serveBatch({
+      codec,
+      models: batch,
+      body,
+      res: reply.raw,
+      requestId,
+      contextFor: (id) => openContext(deps, request, spec, id, principal),
+      route: (ctx, one, raw) => routeGeneration(codec, deps, ctx, one, raw, request, gone),
+    });
+    return;
+  }
+  await runCall(deps, request, reply, {
+    surface: codec.surface,
+    route,
+    stream: isObject(body) && body.stream === true,
+    errors,
+    run: async (ctx, signal) => {
+      if (!isObject(body)) throw invalidRequest('The request body must be a JSON object');
+      const { value: answer, lease, target } = await routeGeneration(codec, deps, ctx, body, parsed.raw, request, signal);
+      return { answer, routed: { lease, target }, send: { body, encoder: (model, sent) => codec.streamEncoder(model, sent), native: false } };
+    },
+  });
+}
+
+/** Admit and route one call up to the first event of its answer; the pipeline sends it. */
+export async function routeGeneration(
+  codec: SurfaceCodec,
+  deps: CallDeps,
+  ctx: CallContext,
+  body: JsonObject,
+  rawBody: Buffer,
+  request: FastifyRequest,
+  signal: ClientSignal,
+): Promise<Routed<Answer>> {
+  if (typeof body.model !== 'string' || body.model === '') throw invalidRequest('model: a model name is required', 'model');
+  ctx.requestedModel = body.model;
+  ctx.metadata = isObject(body.metadata) ? body.metadata : undefined;
+  const hooks = takeTestHooks(body);
+  const client = takeClientControls(body, request.headers);
+  const scope = callScope(body, body.model, request.headers['x-litellm-tags'], scopeRecords(deps, ctx.principal, body));
+  // Router options and test hooks were taken out of the body, so its bytes are no longer the client's.
+  const bodyEdited = hooks !== undefined || client.edited || scope.edited;
+  checkFallbackAccess(deps, ctx, client.fallbackModels);
+  // A team or key alias replaces the requested model for everything after it — model access, budgets,
+  // the record — as LiteLLM rewrites the body's `model` before its auth checks see it.
+  const routed = scope.model;
+  ctx.requestedModel = routed;
+  await admitCall(deps, ctx, deps.models.resolve(routed), body, rawBody);
+  ctx.modelRegion = scope.allowedRegion;
+  const controls = {
+    ...client.controls,
+    tags: scope.tags,
+    allowedRegion: scope.allowedRegion,
+    mockFailure: hooks?.mockFailure,
+    mockRateLimit: hooks?.mockRateLimit,
+    // A key's `metadata.disable_fallbacks: true` turns fallbacks off for every request it makes (as
+    // in LiteLLM, the key's setting overrides the request's).
+    ...(deps.policy.keyDisablesFallbacks(ctx.principal) ? { disableFallbacks: true } : {}),
+  };
+  return deps.calls.generate({
+    model: routed,
+    stream: ctx.stream,
+    log: ctx,
+    signal,
+    controls,
+    // A rough size for tpm limits; tokenizing on the hot path would cost more than it saves.
+    estimatedInputTokens: Math.ceil(rawBody.length / 4),
+    onGroup: (group) => {
+      if (ctx.deployment === undefined) ctx.modelGroup = group.name;
+    },
+    onAttempt: (target) => {
+      const d = target.deployment;
+      ctx.useDeployment(d, target.group.name, target.upstreamModel, (usage) => deps.pricing.cost(usage, d, target.upstreamModel));
+      ctx.timeoutSeconds = effectiveTimeoutMs(d, ctx.stream, controls.timeoutMs) / 1000;
+      ctx.upstreamStarted();
+    },
+    clientHeaders: request.headers,
+    surface: codec,
+    body,
+    rawBody: bodyEdited ? undefined : rawBody,
+    overrides: client.overrides,
+    hooks,
+    // The answering deployment's price: ctx follows the attempt (onAttempt above).
+    annotateFinalUsage: (usage) => costField(ctx.costOf?.(usage)),
+  });
+}
+
+/** The tenancy facts that steer routing: the key's and team's tags and aliases, the end user's region. */
+function scopeRecords(deps: CallDeps, principal: CallContext['principal'], body: JsonObject): ScopeRecords {
+  const tenancy = deps.tenancy;
+  if (tenancy === undefined) return {};
+  const key = principal.isMaster || principal.keyHash === undefined ? undefined : tenancy.keys.get(principal.keyHash);
+  const team = key?.team_id == null ? undefined : tenancy.teams.get(key.team_id);
+  const endUser = typeof body.user === 'string' && body.user !== '' ? body.user : principal.endUser;
+  const customer = endUser === undefined ? undefined : tenancy.customers.get(endUser);
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  return {
+    keyTags: key === undefined ? undefined : [...key.tags, ...list(key.metadata.tags)],
+    teamTags: team === undefined ? undefined : [...team.tags, ...list(team.metadata.tags)],
+    keyAliases: key?.extra.aliases,
+    teamAliases: team?.extra.model_aliases ?? team?.metadata.model_aliases,
+    allowedRegion: customer?.allowed_model_region,
+  };
+}
+
+/** A key may only fall back to models it may call itself (LiteLLM refuses the request otherwise). */
+function checkFallbackAccess(deps: CallDeps, ctx: CallContext, models: readonly string[]): void {
+  if (models.length === 0) return;
+  const allowed = new Set(deps.policy.allowedModels(ctx.principal, models));
+  const denied = models.find((m) => !allowed.has(m));
+  if (denied === undefined) return;
+  throw new GatewayError({
+    code: 'permission_denied',
+    status: 403,
+    param: 'fallbacks',
+    message: `key not allowed to access fallback model. Tried to use fallback model=${denied} for model=${ctx.requestedModel}`,
+  });
+}

@@ -1,0 +1,170 @@
+/**
+ * The router's face to the HTTP layer: a call described as data (the body, what the client's
+ * protocol needs, the route's kind) goes in, an `Answer` up to its first event comes out. The
+ * router picks deployments and runs the attempt loop (engine.ts); this file is where each attempt
+ * reaches a provider, so control runs http → routing → providers and never back up through http.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Deployment } from '../core/deployment.js';
+import { GatewayError } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import type { CanonicalRequest } from '../core/request.js';
+import type { CanonicalResponse } from '../core/response.js';
+import type { Usage } from '../core/usage.js';
+import { CannedAdapter } from '../providers/mock/canned.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import { estimateRequestTokens } from '../providers/shared/token-estimate.js';
+import type { Dialect, ProviderAdapter, UpstreamCall } from '../providers/types.js';
+import { peekBytes, peekEvents, type Answer } from './answer.js';
+import { AttemptSignal, type AttemptTarget, type ClientSignal } from './attempts.js';
+import type { RouteRequest, Routed, Router } from './engine.js';
+import { nativeSend, resolveNative, type NativeKind } from './native.js';
+import { upstreamModelFor, type ResolvedGroup } from './router.js';
+import { mockPlanFor, type TestHooks } from './test-hooks.js';
+
+export type { Dialect } from '../providers/types.js';
+
+/** What of the client's protocol an attempt needs: its dialect, and how to decode and encode it. */
+export interface SurfaceNeeds {
+  readonly dialect: Dialect;
+  decode(body: JsonObject): CanonicalRequest;
+  encodeResponse(response: CanonicalResponse, model: string, extraUsage?: Record<string, unknown>): Record<string, unknown>;
+  /** The client asked for usage in the stream (always true for Anthropic, where it is built in). */
+  clientWantsUsage(body: JsonObject): boolean;
+}
+
+/** Everything of a call but how its attempts are made. */
+export type CallBase = Omit<RouteRequest<Answer>, 'attempt'> & {
+  /** Told each time an attempt starts, before the provider is called (the call record follows the deployment). */
+  onAttempt?: ((target: AttemptTarget) => void) | undefined;
+  clientHeaders: IncomingHttpHeaders;
+};
+
+/** A generation on one of the client surfaces (OpenAI chat, completions, Anthropic messages). */
+export interface GenerationCall extends CallBase {
+  surface: SurfaceNeeds;
+  body: JsonObject;
+  /** The client's bytes, when they are still exactly `body` (forwarded as they are on passthrough). */
+  rawBody: Buffer | undefined;
+  /** A custom-message fallback's own fields (`{"model": m, "messages": […]}`), by the model they are for. */
+  overrides?: ReadonlyMap<string, JsonObject> | undefined;
+  hooks?: TestHooks | undefined;
+  /** Fields added to a stream's final usage object (the cost), when the upstream's bytes pass through. */
+  annotateFinalUsage?: ((usage: Usage) => Record<string, unknown> | undefined) | undefined;
+}
+
+/** A native-shaped call (Bedrock runtime, Vertex rawPredict) on a group resolved with `resolveNative`. */
+export interface NativeCall extends CallBase {
+  kind: NativeKind;
+  group: ResolvedGroup;
+  raw: Buffer;
+  body: JsonObject;
+}
+
+export interface CountTokensCall {
+  group: ResolvedGroup;
+  requestedModel: string;
+  surface: Pick<SurfaceNeeds, 'dialect' | 'decode'>;
+  body: JsonObject;
+  clientHeaders: IncomingHttpHeaders;
+  signal: ClientSignal;
+  onAttempt?: ((target: AttemptTarget) => void) | undefined;
+}
+
+export class CallRouter {
+  constructor(
+    readonly router: Router,
+    private readonly providers: ProviderRegistry,
+  ) {}
+
+  generate(call: GenerationCall): Promise<Routed<Answer>> {
+    let canonical: CanonicalRequest | undefined;
+    // Decoded once, on first need: only translated calls need the canonical form.
+    const decodeOnce = (): CanonicalRequest => (canonical ??= call.surface.decode(call.body));
+    return this.router.route({
+      ...call,
+      attempt: (target, signal) => {
+        call.onAttempt?.(target);
+        const patch = call.overrides?.get(target.requestedModel);
+        const body = patch === undefined ? call.body : { ...call.body, ...patch };
+        const plan = mockPlanFor(target.deployment, call.hooks);
+        const adapter = plan === undefined ? this.adapterFor(target.deployment, target.upstreamModel) : new CannedAdapter(plan);
+        const upstream: UpstreamCall = { deployment: target.deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders };
+        return attemptGeneration(adapter, upstream, call, body, patch === undefined ? call.rawBody : undefined, patch === undefined ? decodeOnce : () => call.surface.decode(body));
+      },
+    });
+  }
+
+  native(call: NativeCall): Promise<Routed<Answer>> {
+    return this.router.route({
+      ...call,
+      attempt: async (target, signal) => {
+        call.onAttempt?.(target);
+        const upstream: UpstreamCall = { deployment: target.deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders };
+        const answer = await nativeSend(call.kind, call.raw, call.body, upstream);
+        return answer.kind === 'json' ? { ...answer, passthrough: true } : peekBytes(answer.status, answer.headers, answer.chunks, answer.tap);
+      },
+    });
+  }
+
+  /** The group of deployments that can serve a native call to `modelId` (404 when none). */
+  resolveNative(kind: NativeKind, modelId: string): ResolvedGroup {
+    return resolveNative(this.router.models, kind, modelId);
+  }
+
+  /**
+   * `count_tokens`: not routed (no retries, nothing admitted on the deployment), but deployments
+   * cooling down are skipped as the router would. Same-dialect upstreams count for real; others
+   * with their own counter or the tokenizer estimate.
+   */
+  async countTokens(call: CountTokensCall): Promise<number> {
+    const deployment = await this.router.pickAvailable(call.group);
+    const upstreamModel = upstreamModelFor(deployment, call.requestedModel, call.group.wildcardMatch);
+    call.onAttempt?.({ deployment, group: call.group, requestedModel: call.requestedModel, upstreamModel });
+    const adapter = this.adapterFor(deployment, upstreamModel);
+    const attempt = new AttemptSignal(call.signal);
+    const upstream: UpstreamCall = { deployment, upstreamModel, signal: attempt.signal, clientHeaders: call.clientHeaders };
+    try {
+      if (adapter.passthroughCountTokens !== undefined && adapter.dialect === call.surface.dialect) return await adapter.passthroughCountTokens(call.body, upstream);
+      const canonical = call.surface.decode(call.body);
+      return adapter.countTokens === undefined ? estimateRequestTokens(canonical) : await adapter.countTokens(canonical, upstream);
+    } finally {
+      attempt.release(false);
+    }
+  }
+
+  private adapterFor(deployment: Deployment, upstreamModel: string): ProviderAdapter {
+    const adapter = this.providers.forDeployment(deployment, upstreamModel);
+    if (adapter === undefined) throw new GatewayError({ code: 'internal', status: 500, message: `No adapter for provider ${deployment.provider}` });
+    return adapter;
+  }
+}
+
+/** One attempt of a generation: passthrough when the provider speaks the client's dialect, else translated. */
+async function attemptGeneration(
+  adapter: ProviderAdapter,
+  upstream: UpstreamCall,
+  call: GenerationCall,
+  body: JsonObject,
+  rawBody: Buffer | undefined,
+  canonical: () => CanonicalRequest,
+): Promise<Answer> {
+  if (adapter.passthrough !== undefined && adapter.dialect === call.surface.dialect) {
+    const result = await adapter.passthrough(body, upstream, {
+      stream: call.stream,
+      rawBody,
+      clientWantsUsage: call.surface.clientWantsUsage(body),
+      annotateFinalUsage: call.annotateFinalUsage,
+    });
+    if (result.kind === 'json') return { kind: 'json', status: result.status, headers: result.headers, body: result.body, usage: result.usage, passthrough: true };
+    return peekBytes(result.status, result.headers, result.chunks, result.tap);
+  }
+  const request = { ...canonical(), stream: call.stream };
+  if (!call.stream) {
+    const response = await adapter.complete(request, upstream);
+    const model = response.model === '' ? upstream.upstreamModel : response.model;
+    const extra = call.annotateFinalUsage?.(response.usage);
+    return { kind: 'json', status: 200, headers: {}, body: JSON.stringify(call.surface.encodeResponse(response, model, extra)), usage: response.usage, passthrough: false };
+  }
+  return peekEvents(await adapter.stream(request, upstream), upstream.upstreamModel);
+}
