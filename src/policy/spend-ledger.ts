@@ -85,13 +85,20 @@ interface ColumnMark {
  * budget period. A refresh that reads anything else in the column has found a write by another
  * tool or instance (`Tenancy` then checks which in one transaction). Model scopes are not kept:
  * their totals go to `model_spend`, which nothing reconciles.
+ *
+ * After each check every mark agrees with its column, so the next check need only look at the
+ * scopes marked since (`dirty`) and those whose row changed; a full check runs when periods or
+ * budget links may have moved.
  */
 export class ColumnMarks {
   private readonly marks = new Map<string, ColumnMark>();
+  /** Scopes marked or forgotten since the last check. */
+  private dirty = new Set<string>();
 
   mark(scope: string, periodEnd: number, spendNano: number): void {
     if (scope.includes(':model:')) return;
     this.marks.set(ledgerId(scope, periodEnd), { scope, periodEnd, nano: asColumn(spendNano) });
+    this.dirty.add(scope);
   }
 
   forget(scope: string, periodEnd: number): void {
@@ -99,21 +106,31 @@ export class ColumnMarks {
   }
 
   /**
-   * The marked scopes whose row (`entitySpend`, which lists only rows with spend > 0: absent
-   * means 0 or NULL, as after a reset) no longer reads as marked and does not hold the store's
-   * counter either (which would be another instance's write-back, simply re-marked). Marks of
-   * ended periods, deleted entities or changed budget durations (`periodOf` disagrees) are dropped.
+   * The marked scopes whose row (`columnOf`: the row's spend, 0 when it has none or is gone, as
+   * after a reset) no longer reads as marked and does not hold the store's counter either (which
+   * would be another instance's write-back, simply re-marked). Marks of ended periods, deleted
+   * entities or changed budget durations (`periodOf` disagrees) are dropped. `changed` limits the
+   * check to those scopes (plus the ones marked since the last check); undefined checks all.
    */
-  suspects(entitySpend: readonly { scope: string; spend_nano: number }[], counters: readonly { scope: string; period_end: number; spend_nano: number }[], now: number, periodOf: (scope: string) => number | undefined): { scope: string; period_end: number }[] {
-    const column = new Map(entitySpend.map((e) => [e.scope, e.spend_nano]));
+  suspects(
+    columnOf: (scope: string) => number,
+    counters: readonly { scope: string; period_end: number; spend_nano: number }[],
+    now: number,
+    periodOf: (scope: string) => number | undefined,
+    changed?: Iterable<string>,
+  ): { scope: string; period_end: number }[] {
     const stored = new Map(counters.map((r) => [ledgerId(r.scope, r.period_end), r.spend_nano]));
     const out: { scope: string; period_end: number }[] = [];
-    for (const [id, m] of [...this.marks]) {
+    const scopes = changed === undefined ? undefined : new Set([...this.dirty, ...changed]);
+    this.dirty = new Set();
+    // Deleting the entry being visited is safe in a Map iteration.
+    for (const [id, m] of this.marks) {
+      if (scopes !== undefined && !scopes.has(m.scope)) continue;
       if ((m.periodEnd !== 0 && m.periodEnd <= now) || periodOf(m.scope) !== m.periodEnd) {
         this.marks.delete(id);
         continue;
       }
-      const seen = column.get(m.scope) ?? 0;
+      const seen = columnOf(m.scope);
       if (seen === m.nano) continue;
       const counter = stored.get(id);
       if (counter !== undefined && asColumn(counter) === seen) m.nano = seen;

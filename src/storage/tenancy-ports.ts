@@ -140,7 +140,7 @@ export interface RecordStore<R, F> {
   insert(record: R): Promise<boolean>;
   /** False when no record with this id exists. */
   update(record: R): Promise<boolean>;
-  /** Removes the records (leaving tombstones for other instances' caches); returns the ids removed. */
+  /** Removes the records (other instances' caches see the rows gone on their next refresh); returns the ids removed. */
   delete(ids: readonly string[], at: number): Promise<string[]>;
 }
 
@@ -178,11 +178,7 @@ export interface ModelFilter {
 
 export type RecordKind = 'key' | 'user' | 'team' | 'customer' | 'model' | 'budget' | 'organization' | 'team_membership';
 
-/**
- * Every record in the store, read in one pass. Many LiteLLM tables have no `updated_at`, and
- * tools that write them directly (`UPDATE "LiteLLM_EndUserTable" SET blocked = true`) do not set
- * it where there is one, so the caches compare whole snapshots instead of asking what changed.
- */
+/** Every record in the store, read in one pass. */
 export interface TenancySnapshot {
   keys: KeyRecord[];
   users: UserRecord[];
@@ -245,6 +241,44 @@ export interface BudgetCounterStore {
   claimAlert(scope: string, periodEnd: number, kind: string, at: number): Promise<boolean>;
 }
 
+/** Records of one kind that changed: the current version of each, and the ids whose row is gone. */
+export interface RecordChanges<R> {
+  put: R[];
+  gone: string[];
+}
+
+/**
+ * What changed in the tenancy tables since the feed's previous read (`TenancyFeed`). Rows are
+ * compared in the database, not by `updated_at` (which other tools leave unchanged), so a direct
+ * `UPDATE` shows as a change like any other write.
+ */
+export interface TenancyChanges {
+  /** Every row is listed (the feed's first read): a record absent from it is gone. */
+  full: boolean;
+  keys: RecordChanges<KeyRecord>;
+  users: RecordChanges<UserRecord>;
+  teams: RecordChanges<TeamRecord>;
+  customers: RecordChanges<CustomerRecord>;
+  models: RecordChanges<ModelRecord>;
+  budgets: RecordChanges<BudgetRecord>;
+  organizations: RecordChanges<OrganizationRecord>;
+  /** Ids are `${team_id}:${user_id}`. */
+  teamMemberships: RecordChanges<TeamMembershipRecord>;
+  /** LiteLLM's `spend` of every entity row read, 0 included (a reset), for seeding and adopting. */
+  entitySpend: EntitySpend[];
+  /** Scopes whose entity row is gone. */
+  spendGone: string[];
+}
+
+/** Reads the tenancy tables incrementally; one per cache, since it remembers what it last saw. */
+export interface TenancyFeed {
+  /**
+   * The changes since the previous call (the first call lists everything). `recheck` names
+   * records to read again whether or not they changed (ones the cache did not take last time).
+   */
+  next(recheck?: readonly { kind: RecordKind; id: string }[]): Promise<TenancyChanges>;
+}
+
 export interface TenancyStores extends BudgetTableStores {
   readonly keys: KeyStore;
   readonly users: RecordStore<UserRecord, UserFilter>;
@@ -252,6 +286,8 @@ export interface TenancyStores extends BudgetTableStores {
   readonly customers: RecordStore<CustomerRecord, CustomerFilter>;
   readonly models: RecordStore<ModelRecord, ModelFilter>;
   readonly budgets: BudgetCounterStore;
-  /** Every record, for the in-process caches (loaded at start and on each refresh). */
+  /** Every record in one pass (tools and tests; the cache reads through `changeFeed()`). */
   snapshot(): Promise<TenancySnapshot>;
+  /** A fresh reader of what changes, for one in-process cache. */
+  changeFeed(): TenancyFeed;
 }

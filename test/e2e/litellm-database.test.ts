@@ -117,8 +117,14 @@ async function servesAndMeters(chat: (model: string, key?: string) => Promise<Re
     'team-e2e',
     'acme',
   ]);
-  // The day's row in LiteLLM_DailyUserSpend.
-  const daily = await eventually('a LiteLLM_DailyUserSpend row', async () => (await run(`SELECT * FROM "LiteLLM_DailyUserSpend" WHERE user_id = 'user-e2e' AND api_key = '${TOKEN}'`))[0]);
+  // The day's rows in LiteLLM_DailyUserSpend, one per model: the call's, and the refused gpt-z
+  // call's (a failure, as LiteLLM counts it). Which one a query without ORDER BY returns first
+  // depends on whether both were folded in one batch, so each is selected by its model.
+  const dailyOf = (model: string) => async (): Promise<Record<string, unknown> | undefined> =>
+    (await run(`SELECT * FROM "LiteLLM_DailyUserSpend" WHERE user_id = 'user-e2e' AND api_key = '${TOKEN}' AND model = '${model}'`))[0];
+  const refusedDaily = await eventually('the refused call\'s LiteLLM_DailyUserSpend row', dailyOf('gpt-z'));
+  expect([Number(refusedDaily.spend), Number(refusedDaily.api_requests), Number(refusedDaily.successful_requests), Number(refusedDaily.failed_requests)]).toEqual([0, 1, 0, 1]);
+  const daily = await eventually('a LiteLLM_DailyUserSpend row', dailyOf('gpt-x'));
   expect(Number(daily.spend)).toBeCloseTo(CALL_COST, 12);
   expect([daily.date, Number(daily.prompt_tokens), Number(daily.completion_tokens), Number(daily.api_requests), Number(daily.successful_requests)]).toEqual([
     new Date().toISOString().slice(0, 10),
@@ -155,21 +161,35 @@ async function refusesBudgetLoweredBySql(chat: (model: string) => Promise<Respon
   await eventually('the key served again', async () => ((await chat('gpt-x')).status === 200 ? true : undefined), WITHIN);
 }
 
+/** What the gateway counts for the key (`/key/info` spend: flushed plus unflushed), in USD. */
+const keySpendOn = (url: string) => async (): Promise<number> => {
+  const res = await fetch(`${url}/key/info?key=${TOKEN}`, { headers: { authorization: `Bearer ${MASTER}` } });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { info: { spend: number } }).info.spend;
+};
+
 /**
  * spend = 0 by SQL (LiteLLM's reset job, `/key/reset_spend` on a LiteLLM beside Tollgate): a key
  * refused at its budget is served again, and counting resumes from 0 — the next flush does not
  * write the old total back.
  */
-async function servesAgainAfterSpendResetBySql(chat: (model: string) => Promise<Response>, run: Run): Promise<void> {
+async function servesAgainAfterSpendResetBySql(chat: (model: string) => Promise<Response>, run: Run, keySpend: () => Promise<number>): Promise<void> {
+  const column = async (): Promise<number> => Number((await run(`SELECT spend FROM "LiteLLM_VerificationToken" WHERE token = '${TOKEN}'`))[0]?.spend);
   await run(`UPDATE "LiteLLM_VerificationToken" SET spend = 5.0, max_budget = 5.0 WHERE token = '${TOKEN}'`);
   expect((await eventually('the budget refusal', refusal(chat), WITHIN)).status).toBe(400);
+  // Calls admitted before the refusal may not be flushed yet, and a flush adds its delta to
+  // whatever the column holds (as LiteLLM's own `spend + delta` updates do), so a reset now would
+  // count them after it. Reset once the column holds everything the gateway counts.
+  await eventually('the spend served before the refusal flushed', async () => (Math.abs((await column()) - (await keySpend())) < 1e-9 ? true : undefined), WITHIN);
   await run(`UPDATE "LiteLLM_VerificationToken" SET spend = 0 WHERE token = '${TOKEN}'`);
   // The probe stops at the first success: exactly one call is spent after the reset.
   await eventually('the key served after spend reset to 0 by SQL', async () => ((await chat('gpt-x')).status === 200 ? true : undefined), WITHIN);
-  await eventually('the key spend column counting from 0', async () => {
-    const [row] = await run(`SELECT spend FROM "LiteLLM_VerificationToken" WHERE token = '${TOKEN}'`);
-    return Math.abs(Number(row?.spend) - CALL_COST) < 1e-9 ? true : undefined;
-  });
+  await eventually('the key spend column counting from 0', async () => (Math.abs((await column()) - CALL_COST) < 1e-9 ? true : undefined));
+  // Admission counts from 0 too, and no later flush writes the old total back.
+  await eventually('the gateway counting from 0', async () => (Math.abs((await keySpend()) - CALL_COST) < 1e-9 ? true : undefined));
+  await new Promise((r) => setTimeout(r, REFRESH_S * 1000 * 2));
+  expect(await column()).toBeCloseTo(CALL_COST, 12);
+  expect(await keySpend()).toBeCloseTo(CALL_COST, 12);
 }
 
 /** blocked = true by SQL: LiteLLM's 401 "Key is blocked". */
@@ -202,6 +222,7 @@ describe('the real server on a Postgres database LiteLLM made', () => {
   const d: Dialect = { bool: String, list: (v) => `ARRAY[${v.map((x) => `'${x}'`).join(',')}]::TEXT[]`, json: (v) => `'${JSON.stringify(v)}'` };
   let run: Run;
   let chat: ReturnType<typeof chatOn>;
+  let keySpend: ReturnType<typeof keySpendOn>;
 
   it('is started on it with no migration command: the plaintext key authenticates, its models are enforced, a call is metered into LiteLLM\'s tables', async () => {
     made = await createLiteLLMPostgres('a1b_e2e');
@@ -211,11 +232,12 @@ describe('the real server on a Postgres database LiteLLM made', () => {
     const started = await start(fake, made.url, tmpdir());
     gateway = started.gateway;
     chat = chatOn(started.url);
+    keySpend = keySpendOn(started.url);
     await servesAndMeters(chat, run);
   });
   it('refuses the key once its spend column reaches max_budget by SQL, within the refresh interval', () => refusesSpendWrittenBySql(chat, run));
   it('refuses the key once max_budget is lowered by SQL, within the refresh interval', () => refusesBudgetLoweredBySql(chat, run));
-  it('serves the key again once its spend column is reset to 0 by SQL, and counts from 0', () => servesAgainAfterSpendResetBySql(chat, run));
+  it('serves the key again once its spend column is reset to 0 by SQL, and counts from 0', () => servesAgainAfterSpendResetBySql(chat, run, keySpend));
   it('refuses the key once blocked by SQL, within the refresh interval', () => refusesKeyBlockedBySql(chat, run, d));
 });
 
@@ -238,6 +260,7 @@ describe('the real server on SQLite with rows written as LiteLLM would', () => {
   const d: Dialect = { bool: (v) => (v ? '1' : '0'), list: (v) => `'${JSON.stringify(v)}'`, json: (v) => `'${JSON.stringify(v)}'` };
   let run: Run;
   let chat: ReturnType<typeof chatOn>;
+  let keySpend: ReturnType<typeof keySpendOn>;
 
   it('on the schema Tollgate creates: the plaintext key authenticates, its models are enforced, a call is metered into LiteLLM\'s tables', async () => {
     // First start creates the schema; the rows are then written by another connection, as another tool would.
@@ -253,10 +276,11 @@ describe('the real server on SQLite with rows written as LiteLLM would', () => {
     const started = await start(fake, file, dir);
     gateway = started.gateway;
     chat = chatOn(started.url);
+    keySpend = keySpendOn(started.url);
     await servesAndMeters(chat, run);
   });
   it('refuses the key once its spend column reaches max_budget by SQL, within the refresh interval', () => refusesSpendWrittenBySql(chat, run));
   it('refuses the key once max_budget is lowered by SQL, within the refresh interval', () => refusesBudgetLoweredBySql(chat, run));
-  it('serves the key again once its spend column is reset to 0 by SQL, and counts from 0', () => servesAgainAfterSpendResetBySql(chat, run));
+  it('serves the key again once its spend column is reset to 0 by SQL, and counts from 0', () => servesAgainAfterSpendResetBySql(chat, run, keySpend));
   it('refuses the key once blocked by SQL, within the refresh interval', () => refusesKeyBlockedBySql(chat, run, d));
 });

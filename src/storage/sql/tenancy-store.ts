@@ -1,7 +1,8 @@
 /**
  * The tenancy stores over LiteLLM's own tables, for SQLite and Postgres alike: one generic store
  * per table (driven by its codec in `litellm-codecs.ts`), Tollgate's extras beside each row in
- * `tollgate_record_extras`, and a snapshot of everything for the in-process caches.
+ * `tollgate_record_extras`, a snapshot of everything, and the incremental feed the in-process
+ * caches read (`tenancy-feed.ts`).
  */
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import type { DatabaseDialect } from '../ports.js';
@@ -20,6 +21,7 @@ import type {
   RecordStore,
   TeamFilter,
   TeamRecord,
+  TenancyFeed,
   TenancySnapshot,
   TenancyStores,
   UserFilter,
@@ -29,8 +31,13 @@ import { SqlBudgetCounterStore } from './budget-counter-store.js';
 import { budgetCodec, organizationCodec, orgMembershipCodec, teamMembershipCodec } from './litellm-budget-codecs.js';
 import { customerCodec, keyCodec, modelCodec, teamCodec, userCodec, type Codec } from './litellm-codecs.js';
 import { Encoder, str, time, usdToNano, type Row } from './litellm-values.js';
+import { PostgresFingerprints } from './tenancy-changes-postgres.js';
+import { SqliteChangeLog } from './tenancy-changes-sqlite.js';
+import type { LooseDb } from './tenancy-db.js';
+import { SqlTenancyFeed } from './tenancy-feed.js';
 
-export type LooseDb = Kysely<Record<string, Row>>;
+// Re-exported for budget-counter-store.ts, which still names it here.
+export type { LooseDb } from './tenancy-db.js';
 type Eb = ExpressionBuilder<Record<string, Row>, string>;
 type Obj = Record<string, unknown>;
 
@@ -265,7 +272,10 @@ export class SqlTenancyStores implements TenancyStores {
   readonly budgets: BudgetCounterStore;
   private readonly db: LooseDb;
 
-  constructor(db: Kysely<unknown>, dialect: DatabaseDialect) {
+  constructor(
+    db: Kysely<unknown>,
+    private readonly dialect: DatabaseDialect,
+  ) {
     this.db = db as LooseDb;
     const d = this.db;
     this.keys = new SqlKeyStore(d, dialect, keyCodec, (eb, f) => [
@@ -307,6 +317,10 @@ export class SqlTenancyStores implements TenancyStores {
       this.entitySpend(),
     ]);
     return { keys, users, teams, customers, models, budgets, organizations, teamMemberships, orgMemberships, entitySpend };
+  }
+
+  changeFeed(): TenancyFeed {
+    return new SqlTenancyFeed(this.db, this.dialect === 'sqlite' ? new SqliteChangeLog(this.db) : new PostgresFingerprints(this.db));
   }
 
   /** LiteLLM's `spend` of every entity row that has one, for seeding the counters. */
