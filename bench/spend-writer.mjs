@@ -7,10 +7,13 @@
 //   SPEND_BENCH_DIST=/tmp/other/dist node bench/spend-writer.mjs     # another build (before/after)
 //   SPEND_BENCH_PREFILL=0,200000 SPEND_BENCH_ROWS=5000 SPEND_BENCH_BATCH=500 SPEND_BENCH_KEYS=1 (20: many daily rows)
 //
+// Parts: convert (spendLogRow, CallRecord -> row), append (the flush into the ingest table), fold
+// (into LiteLLM's tables), each as CPU µs per row from process.cpuUsage; then the writer end to end
+// (record() .. close()), with what record() itself costs the request path.
+//
 // "longest block" is the largest gap seen by a 0 ms timer that runs during the phase: the longest
 // stretch the event loop could not serve a request (it includes the timer's own ~1 ms granularity,
-// so read 1.2 ms as "at most ~1 ms"). The conversion of a CallRecord into its row (spend-row.ts,
-// in record()) is reported on its own line: it runs on the request path, not in the flush.
+// so read 1.2 ms as "at most ~1 ms").
 
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -152,36 +155,67 @@ const fmt = (n, d = 1) => n.toFixed(d);
   }
 }
 
+/** CPU µs of `fn` (synchronous), and its wall ms. */
+function cpuOf(fn) {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const out = fn();
+  const c = process.cpuUsage(c0);
+  return { out, cpuUs: c.user + c.system, wallMs: performance.now() - t0 };
+}
+
 for (const rows of PREFILL) {
   const { db, cleanup } = await open();
   try {
     const fillMs = await prefill(db, rows);
-    // The writer's batches, converted first (record() does this on the request path), then each
-    // handed to the store as the writer's flush does: the append alone, or (a store without an
-    // ingest table) the whole write.
     const store = db.spendLogs;
-    const batches = [];
-    const c0 = process.cpuUsage();
-    for (let b = 0; b < ROWS; b += BATCH) batches.push(Array.from({ length: Math.min(BATCH, ROWS - b) }, () => spendLogRow(call(Date.now()))));
-    const conv = process.cpuUsage(c0);
-    const recordUs = conv.user + conv.system;
+    // 1. convert: spendLogRow alone (CallRecord -> row), a synchronous loop.
+    const calls = Array.from({ length: ROWS }, () => call(Date.now()));
+    const conv = cpuOf(() => calls.map((c) => spendLogRow(c)));
+    const converted = conv.out;
+    // 2. append: the writer's batches handed to the store as its flush does (the append alone, or,
+    //    for a store without an ingest table, the whole write).
     const append = { cpuUs: 0, wallMs: 0, longestMs: 0 };
-    for (const rowsOfBatch of batches) {
+    for (let b = 0; b < ROWS; b += BATCH) {
+      const rowsOfBatch = converted.slice(b, b + BATCH);
       const r = await watched(() => (typeof store.append === 'function' ? store.append(rowsOfBatch) : store.insertMany(rowsOfBatch)));
       append.cpuUs += r.cpuUs;
       append.wallMs += r.wallMs;
       append.longestMs = Math.max(append.longestMs, r.longestMs);
     }
+    // 3. fold: into LiteLLM's tables and the daily tables.
+    // Older builds have only a getter: their figure then spans the prefill too.
+    try {
+      if (store.longestFoldSliceMs !== undefined) store.longestFoldSliceMs = 0;
+    } catch {}
     const fold = await watched(() => drain(store));
+    const slice = store.longestFoldSliceMs;
+    // 4. the writer end to end, as the gateway runs it: record() on the "request path" (timed on
+    //    its own: what a request pays), then its own flushes and folds.
+    const writer = new SpendWriter(store, { flushIntervalMs: 3_600_000, maxBatchRows: BATCH, logger: quiet });
+    const more = Array.from({ length: ROWS }, () => call(Date.now()));
+    let recordUs = 0;
+    const whole = await watched(async () => {
+      for (let b = 0; b < ROWS; b += BATCH) {
+        recordUs += cpuOf(() => {
+          for (let i = b; i < Math.min(ROWS, b + BATCH); i++) writer.record(more[i]);
+        }).cpuUs;
+        // Let the writer's own flush (started at maxBatchRows) and fold run, as between requests.
+        await new Promise((r) => setImmediate(r));
+      }
+      await writer.close();
+    });
     const check = await store.report({ by: [] });
     const label = DB_URL === undefined ? 'sqlite' : 'postgres';
+    const per = (us) => fmt(us / ROWS);
     console.log(
       `${label} prefill=${rows} (filled in ${fmt(fillMs / 1000)} s), ${ROWS} calls in batches of ${BATCH}, ${KEY_COUNT} key(s); ${check[0]?.requests ?? 0} calls stored\n` +
-        `  record (spendLogRow conversion, request path, not the store's): ${fmt(recordUs / ROWS)} µs/row\n` +
-        `  flush  (append):                   ${fmt(append.cpuUs / ROWS)} µs/row CPU, longest block ${fmt(append.longestMs)} ms, wall ${fmt(append.wallMs)} ms\n` +
-        `  fold   (LiteLLM tables, daily):    ${fmt(fold.cpuUs / ROWS)} µs/row CPU, longest block ${fmt(fold.longestMs)} ms, wall ${fmt(fold.wallMs)} ms` +
-        (store.longestFoldSliceMs === undefined ? '\n' : `, longest slice ${fmt(store.longestFoldSliceMs, 2)} ms\n`) +
-        `  total  (flush + fold):             ${fmt((append.cpuUs + fold.cpuUs) / ROWS)} µs/row CPU`,
+        `  convert (spendLogRow):           ${per(conv.cpuUs)} µs/row CPU\n` +
+        `  append  (flush):                 ${per(append.cpuUs)} µs/row CPU, longest block ${fmt(append.longestMs)} ms, wall ${fmt(append.wallMs)} ms\n` +
+        `  fold    (LiteLLM tables, daily): ${per(fold.cpuUs)} µs/row CPU, longest block ${fmt(fold.longestMs)} ms, wall ${fmt(fold.wallMs)} ms` +
+        (slice === undefined ? '\n' : `, longest slice ${fmt(slice, 2)} ms\n`) +
+        `  sum     (convert+append+fold):   ${per(conv.cpuUs + append.cpuUs + fold.cpuUs)} µs/row CPU\n` +
+        `  writer  (record..close):         ${per(whole.cpuUs)} µs/row CPU, of which record() ${per(recordUs)} µs/row; longest block ${fmt(whole.longestMs)} ms`,
     );
   } finally {
     await cleanup();

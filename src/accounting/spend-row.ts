@@ -69,21 +69,100 @@ function stringField(metadata: Record<string, unknown> | undefined, name: string
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** A string as the store may hold it: U+0000 removed, secrets masked. Most strings have neither: no copy then. */
+function cleanString(value: string): string {
+  const nul = value.includes('\u0000');
+  if (!nul && !value.includes('sk-')) return value;
+  return redactSecrets(nul ? value.replaceAll('\u0000', '') : value);
+}
+
+/** The string fields of the row that come from configuration, tenancy or the client: each cleaned alone. */
+function cleanOrNull(value: string | undefined): string | null {
+  return value === undefined ? null : cleanString(value);
+}
+
+/** A finite number, else null (JSON has no NaN or Infinity). */
+function finite(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
+}
+
+/**
+ * Deeper than this, client metadata is replaced by TOO_DEEP: JSON this deep is no one's spend
+ * metadata, and walking it without a bound overflowed the stack (issue 12: 10,000 levels).
+ */
+const MAX_DEPTH = 64;
+const TOO_DEEP = '[too deep]';
+const NOT_SERIALIZABLE = '[not serializable]';
+/** Marks a walk that found nothing to change: the caller keeps the value it has. */
+const SAME = Symbol('same');
+
+function isPlain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 /**
  * Every string in a JSON-able value with secrets masked and U+0000 removed (Postgres TEXT and
- * JSONB cannot hold it; a client can send it). Values JSON cannot carry (a BigInt, a cycle) are
- * replaced rather than costing the call its row.
+ * JSONB cannot hold it; a client can send it). Values JSON cannot carry (a BigInt, a cycle, a
+ * function) are replaced rather than costing the call its row; objects that are not plain (a Date,
+ * a Map) become what Object.entries sees of them. Copy-on-write: a value with nothing to change is
+ * returned as it is (the common case: no deep copy of a client's metadata), otherwise a cleaned copy.
  */
-function clean(value: unknown, seen = new Set<object>()): unknown {
-  if (typeof value === 'string') return redactSecrets(value.includes('\u0000') ? value.replaceAll('\u0000', '') : value);
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  if (value === null || typeof value === 'boolean') return value;
-  if (typeof value !== 'object') return value === undefined ? undefined : '[not serializable]';
-  if (seen.has(value)) return '[not serializable]';
+export function cleanJson(value: unknown): unknown {
+  const out = walk(value, new Set<object>(), 0);
+  return out === SAME ? value : out;
+}
+
+function walk(value: unknown, seen: Set<object>, depth: number): unknown {
+  if (typeof value === 'string') {
+    const cleaned = cleanString(value);
+    return cleaned === value ? SAME : cleaned;
+  }
+  if (typeof value === 'number') return Number.isFinite(value) ? SAME : null;
+  if (value === null || value === undefined || typeof value === 'boolean') return SAME;
+  if (typeof value !== 'object') return NOT_SERIALIZABLE;
+  if (seen.has(value)) return NOT_SERIALIZABLE;
+  if (depth >= MAX_DEPTH) return TOO_DEEP;
   seen.add(value);
-  const out = Array.isArray(value) ? value.map((v) => clean(v, seen) ?? null) : Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k) as string, clean(v, seen)]));
-  seen.delete(value);
-  return out;
+  try {
+    if (Array.isArray(value)) return walkArray(value as unknown[], seen, depth);
+    return walkObject(value, seen, depth);
+  } finally {
+    seen.delete(value);
+  }
+}
+
+function walkArray(value: unknown[], seen: Set<object>, depth: number): unknown {
+  let copy: unknown[] | undefined;
+  // Holes and undefined become null, as JSON writes them in an array.
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i];
+    const next = walk(item, seen, depth + 1);
+    const changed = next !== SAME || item === undefined || !(i in value);
+    if (changed && copy === undefined) copy = value.slice(0, i);
+    if (copy !== undefined) copy.push(next === SAME ? (item ?? null) : (next ?? null));
+  }
+  // A subclass of Array (or extra own properties) would not survive the copy either way.
+  return copy ?? (Object.getPrototypeOf(value) === Array.prototype ? SAME : value.slice());
+}
+
+function walkObject(value: object, seen: Set<object>, depth: number): unknown {
+  const entries = Object.entries(value);
+  let copy: Record<string, unknown> | undefined = isPlain(value) && Object.keys(value).length === Reflect.ownKeys(value).length ? undefined : {};
+  for (let i = 0; i < entries.length; i++) {
+    const [key, item] = entries[i] as [string, unknown];
+    const cleanKey = cleanString(key);
+    const next = walk(item, seen, depth + 1);
+    if (copy === undefined && (next !== SAME || cleanKey !== key)) {
+      copy = {};
+      for (let j = 0; j < i; j++) {
+        const [k, v] = entries[j] as [string, unknown];
+        copy[k] = v;
+      }
+    }
+    if (copy !== undefined) copy[cleanKey] = next === SAME ? item : next;
+  }
+  return copy ?? SAME;
 }
 
 /** The provider usage as LiteLLM's OpenAI-shaped `Usage` object (what its spend log metadata keeps as `usage_object`). */
@@ -107,29 +186,51 @@ function usageObject(usage: CallRecord['usage']): Record<string, unknown> {
   };
 }
 
-/** The one conversion of a call record into its spend log row and details. */
+/** `apiKey` of the last key hash seen: one busy key is most calls, its check done once. */
+let lastKeyHash: string | undefined;
+let lastApiKey = '';
+
+function apiKeyOf(keyHash: string | undefined): string {
+  if (keyHash === undefined) return '';
+  if (keyHash === lastKeyHash) return lastApiKey;
+  // Principal.keyHash is documented as a hash; if anything else ever arrives, hash it here rather than store it.
+  const apiKey = SHA256_HEX.test(keyHash) ? keyHash : createHash('sha256').update(keyHash).digest('hex');
+  lastKeyHash = keyHash;
+  lastApiKey = apiKey;
+  return apiKey;
+}
+
+/**
+ * The one conversion of a call record into its spend log row and details. Every string that
+ * comes from outside (client ids and metadata, configuration, tenancy, upstream errors) is cleaned
+ * where it is put in (cleanString, cleanJson) and every number made finite, rather than a deep
+ * clean of the finished row: the row is the same, at a fraction of the cost (bench/spend-writer.mjs).
+ */
 export function spendLogRow(call: CallRecord, facts: PrincipalFacts = {}): SpendLogRow {
   const { usage, principal, deployment } = call;
-  const keyHash = principal.keyHash;
-  // Principal.keyHash is documented as a hash; if anything else ever arrives, hash it here rather than store it.
-  const apiKey = keyHash === undefined ? '' : SHA256_HEX.test(keyHash) ? keyHash : createHash('sha256').update(keyHash).digest('hex');
+  const apiKey = apiKeyOf(principal.keyHash);
   const failed = call.outcome === 'failure';
-  const provider = deployment?.provider ?? '';
-  const errorMessage = call.error === undefined ? null : redactSecrets(call.error.message);
+  const provider = cleanString(deployment?.provider ?? '');
+  const errorMessage = call.error === undefined ? null : cleanString(redactSecrets(call.error.message));
   const usageObj = usageObject(usage);
   const { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total, ...additional } = usageObj;
   const requestMetadata = call.metadata;
-  const overhead = call.upstreamMs === undefined ? null : Math.max(0, call.durationMs - call.upstreamMs);
+  const overhead = call.upstreamMs === undefined ? null : finite(Math.max(0, call.durationMs - call.upstreamMs));
+  const teamId = cleanOrNull(principal.teamId);
+  const userId = cleanOrNull(principal.userId);
+  const endUser = cleanOrNull(principal.endUser);
+  const organizationId = cleanOrNull(facts.organizationId);
+  const spendLogsMetadata = requestMetadata?.spend_logs_metadata;
   // LiteLLM's SpendLogsMetadata keys, as _get_spend_logs_metadata fills them.
   const metadata: Record<string, unknown> = {
     user_api_key: apiKey === '' ? null : apiKey,
-    user_api_key_alias: principal.keyAlias ?? null,
-    user_api_key_team_id: principal.teamId ?? null,
-    user_api_key_org_id: facts.organizationId ?? null,
-    user_api_key_user_id: principal.userId ?? null,
-    user_api_key_team_alias: facts.teamAlias ?? null,
-    user_api_key_end_user_id: principal.endUser ?? null,
-    spend_logs_metadata: typeof requestMetadata?.spend_logs_metadata === 'object' ? requestMetadata.spend_logs_metadata : null,
+    user_api_key_alias: cleanOrNull(principal.keyAlias),
+    user_api_key_team_id: teamId,
+    user_api_key_org_id: organizationId,
+    user_api_key_user_id: userId,
+    user_api_key_team_alias: cleanOrNull(facts.teamAlias),
+    user_api_key_end_user_id: endUser,
+    spend_logs_metadata: typeof spendLogsMetadata === 'object' ? cleanJson(spendLogsMetadata) : null,
     requester_ip_address: null,
     applied_guardrails: [],
     batch_models: null,
@@ -144,63 +245,71 @@ export function spendLogRow(call: CallRecord, facts: PrincipalFacts = {}): Spend
     additional_usage_values: additional,
     status: call.outcome,
     error_information: failed
-      ? { error_code: String(call.httpStatus), error_class: call.error === undefined ? '' : litellmErrorClass(call.error.code), llm_provider: provider, traceback: '', error_message: errorMessage ?? '' }
+      ? {
+          error_code: String(call.httpStatus),
+          error_class: call.error === undefined ? '' : cleanString(litellmErrorClass(call.error.code)),
+          llm_provider: provider,
+          traceback: '',
+          error_message: errorMessage ?? '',
+        }
       : null,
     proxy_server_request: null,
   };
   const startTime = Math.round(call.startedAt);
   const endTime = Math.round(call.endedAt);
   // LiteLLM's rule (get_spend_logs_id): the response's id, else the litellm call id.
-  const requestId = call.responseId !== undefined && call.responseId !== '' ? call.responseId : call.requestId;
+  const requestId = cleanString(call.responseId !== undefined && call.responseId !== '' ? call.responseId : call.requestId);
+  const callId = cleanString(call.callId);
+  const upstreamModel = call.upstreamModel ?? deployment?.model;
   const log: LiteLLMSpendLog = {
     request_id: requestId,
     call_type: CALL_TYPES[call.surface],
     api_key: apiKey,
     // USD as LiteLLM stores it; an unknown price is 0 there (NOT NULL) and null in the details.
-    spend: call.costNanoUsd === null ? 0 : Math.round(call.costNanoUsd) / 1e9,
+    spend: (call.costNanoUsd === null ? 0 : finite(Math.round(call.costNanoUsd) / 1e9)) as number,
     total_tokens: total as number,
     prompt_tokens: prompt as number,
     completion_tokens: completion as number,
-    startTime,
-    endTime,
-    request_duration_ms: Math.round(call.durationMs),
+    startTime: finite(startTime) as number,
+    endTime: finite(endTime) as number,
+    request_duration_ms: finite(Math.round(call.durationMs)),
     // LiteLLM: the first chunk's time when streamed, else the end time.
-    completionStartTime: call.timeToFirstTokenMs === undefined ? endTime : Math.round(call.startedAt + call.timeToFirstTokenMs),
-    model: call.upstreamModel ?? deployment?.model ?? call.requestedModel,
-    model_id: deployment?.id ?? call.attempts.at(-1)?.deploymentId ?? '',
-    model_group: call.modelGroup ?? deployment?.modelGroup ?? '',
+    completionStartTime: finite(call.timeToFirstTokenMs === undefined ? endTime : Math.round(call.startedAt + call.timeToFirstTokenMs)),
+    model: cleanString(upstreamModel ?? call.requestedModel),
+    model_id: cleanString(deployment?.id ?? call.attempts.at(-1)?.deploymentId ?? ''),
+    model_group: cleanString(call.modelGroup ?? deployment?.modelGroup ?? ''),
     custom_llm_provider: provider,
-    api_base: deployment?.apiBase === undefined ? '' : stripQuery(deployment.apiBase),
-    user: principal.userId ?? '',
-    metadata: clean(metadata) as Record<string, unknown>,
+    api_base: deployment?.apiBase === undefined ? '' : cleanString(stripQuery(deployment.apiBase)),
+    user: userId ?? '',
+    metadata,
     cache_hit: 'False',
     cache_key: 'Cache OFF',
-    request_tags: clean(requestTags(requestMetadata)) as string[],
-    team_id: principal.teamId ?? '',
-    organization_id: facts.organizationId ?? '',
-    end_user: principal.endUser ?? '',
+    request_tags: requestTags(requestMetadata).map(cleanString),
+    team_id: teamId ?? '',
+    organization_id: organizationId ?? '',
+    end_user: endUser ?? '',
     requester_ip_address: null,
-    session_id: stringField(requestMetadata, 'litellm_session_id') ?? stringField(requestMetadata, 'litellm_trace_id') ?? call.callId,
+    session_id: cleanString(stringField(requestMetadata, 'litellm_session_id') ?? stringField(requestMetadata, 'litellm_trace_id') ?? call.callId),
     status: call.outcome,
     mcp_namespaced_tool_name: null,
     agent_id: null,
   };
   const details: CallDetails = {
-    call_id: call.callId,
+    call_id: callId,
     request_id: requestId,
-    litellm_call_id: call.requestId,
+    litellm_call_id: cleanString(call.requestId),
     surface: call.surface,
-    route: call.route,
-    requested_model: call.requestedModel,
-    upstream_model: call.upstreamModel ?? deployment?.model ?? null,
-    provider: deployment?.provider ?? null,
-    retries: call.retries,
-    fallbacks: call.fallbacks,
+    route: cleanString(call.route),
+    requested_model: cleanString(call.requestedModel),
+    upstream_model: cleanOrNull(upstreamModel),
+    provider: cleanOrNull(deployment?.provider),
+    retries: finite(call.retries) as number,
+    fallbacks: finite(call.fallbacks) as number,
     stream: call.stream,
     passthrough: call.passthrough,
-    status_code: call.httpStatus,
+    status_code: finite(call.httpStatus) as number,
     outcome: call.outcome,
-    error_class: call.error?.code ?? null,
+    error_class: cleanOrNull(call.error?.code),
     error_message: errorMessage,
     input_uncached_tokens: intOrNull(usage.inputUncached),
     cache_read_tokens: intOrNull(usage.cacheRead),
@@ -210,16 +319,18 @@ export function spendLogRow(call: CallRecord, facts: PrincipalFacts = {}): Spend
     output_tokens: intOrNull(usage.output),
     reasoning_tokens: intOrNull(usage.reasoning),
     // Integer nano-USD end to end; rounding only guards against a fractional value slipping in.
-    cost_nano_usd: call.costNanoUsd === null ? null : Math.round(call.costNanoUsd),
-    cost_missing_reason: call.costMissingReason ?? null,
+    cost_nano_usd: call.costNanoUsd === null ? null : finite(Math.round(call.costNanoUsd)),
+    cost_missing_reason: cleanOrNull(call.costMissingReason),
     ttft_ms: intOrNull(call.timeToFirstTokenMs),
     upstream_ms: intOrNull(call.upstreamMs),
-    duration_ms: Math.round(call.durationMs),
-    user_agent: call.userAgent ?? null,
+    duration_ms: finite(Math.round(call.durationMs)) as number,
+    user_agent: cleanOrNull(call.userAgent),
     client_disconnected: call.clientDisconnected,
-    attempts: JSON.stringify(
-      call.attempts.map((a) => ({ deployment_id: a.deploymentId, outcome: a.outcome, status: a.status ?? null, error_code: a.errorCode ?? null, duration_ms: Math.round(a.durationMs) })),
+    attempts: cleanString(
+      JSON.stringify(
+        call.attempts.map((a) => ({ deployment_id: a.deploymentId, outcome: a.outcome, status: a.status ?? null, error_code: a.errorCode ?? null, duration_ms: Math.round(a.durationMs) })),
+      ),
     ),
   };
-  return { log: clean(log) as LiteLLMSpendLog, details: clean(details) as CallDetails };
+  return { log, details };
 }

@@ -118,6 +118,56 @@ describe('SpendWriter', () => {
     expect(store.calls).toBe(1);
   });
 
+  it('record() does not convert: the flush does, skipping (and logging) a call that cannot be converted', async () => {
+    const store = new FakeStore();
+    const logger = recordingLogger();
+    const w = writer(store, { logger });
+    const broken = makeCall();
+    let reads = 0;
+    Object.defineProperty(broken, 'usage', {
+      get() {
+        reads += 1;
+        throw new Error('not a usage');
+      },
+    });
+    const good = makeCall();
+    w.record(broken);
+    w.record(good);
+    expect(reads).toBe(0);
+    await w.flush();
+    expect(reads).toBe(1);
+    expect(store.rows.map((r) => r.log.request_id)).toEqual([good.requestId]);
+    expect(logger.lines).toEqual([{ level: 'error', msg: 'spend log: could not convert call record; row skipped' }]);
+  });
+
+  it('a flush appends in chunks of 100 calls, in order; a store failing mid-flush keeps the rest queued', async () => {
+    const store = new FakeStore();
+    const w = writer(store, { maxBatchRows: 1000 });
+    const calls = Array.from({ length: 250 }, () => makeCall());
+    for (const c of calls) w.record(c);
+    await w.flush();
+    expect(store.batches.map((b) => b.length)).toEqual([100, 100, 50]);
+    expect(store.rows.map((r) => r.log.request_id)).toEqual(calls.map((c) => c.requestId));
+
+    const failing = new FakeStore();
+    const w2 = writer(failing, { maxBatchRows: 1000, logger: recordingLogger() });
+    const more = Array.from({ length: 250 }, () => makeCall());
+    for (const c of more) w2.record(c);
+    const append = failing.append.bind(failing);
+    failing.append = (rows) => {
+      // The second chunk (and both probes of it) meet a store that has gone down.
+      if (failing.batches.length >= 1) failing.failing = new Error('down');
+      return append(rows);
+    };
+    await w2.flush();
+    expect(failing.rows).toHaveLength(100);
+    expect(w2.pendingRows).toBe(150);
+    failing.failing = undefined;
+    failing.append = append;
+    await w2.flush();
+    expect(failing.rows.map((r) => r.log.request_id)).toEqual(more.map((c) => c.requestId));
+  });
+
   it('flushes on its own when the queue reaches maxBatchRows', () => {
     const store = new FakeStore();
     const w = writer(store, { maxBatchRows: 3 });

@@ -15,8 +15,9 @@
  * and its step is retried whole (what the step consumed is deleted only if it commits).
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { DailyActivityQuery, DailyEntity, DailySpendRow, DatabaseDialect, LiteLLMSpendLog } from '../ports.js';
+import { updateStatement } from './spend-daily-sql.js';
 import { DAILY_TABLES, encodeTime, existing, num, text, textOrNull, type ColumnCatalog, type LooseRow, type SpendSchema } from './spend-tables.js';
 
 export interface DailyKey {
@@ -256,19 +257,11 @@ export async function applyDailyAdditions(
     for (const [id, { key, sums }] of groups) {
       const rowId = existingIds.get(id);
       if (rowId !== undefined) {
-        const increments: LooseRow = {
-          spend: sql`${sql.ref('spend')} + ${sums.spend}` as unknown as number,
-          prompt_tokens: sql`${sql.ref('prompt_tokens')} + ${sums.prompt}` as unknown as number,
-          completion_tokens: sql`${sql.ref('completion_tokens')} + ${sums.completion}` as unknown as number,
-          cache_read_input_tokens: sql`${sql.ref('cache_read_input_tokens')} + ${sums.cacheRead}` as unknown as number,
-          cache_creation_input_tokens: sql`${sql.ref('cache_creation_input_tokens')} + ${sums.cacheCreation}` as unknown as number,
-          api_requests: sql`${sql.ref('api_requests')} + ${sums.requests}` as unknown as number,
-          successful_requests: sql`${sql.ref('successful_requests')} + ${sums.succeeded}` as unknown as number,
-          failed_requests: sql`${sql.ref('failed_requests')} + ${sums.failed}` as unknown as number,
-          updated_at: updatedAt,
-          ...(entity === 'tag' ? { request_id: sums.requestId } : {}),
-        };
-        await trx.updateTable(table).set(existing(increments, columns)).where(sql<boolean>`id = ${rowId}`).execute();
+        const { text: updateText, fields } = updateStatement(dialect, table, columns, entity === 'tag');
+        const params: unknown[] = [];
+        for (const f of fields) params.push(f === 'updatedAt' ? updatedAt : sums[f]);
+        params.push(rowId);
+        await trx.executeQuery(CompiledQuery.raw(updateText, params));
         continue;
       }
       inserts.push(

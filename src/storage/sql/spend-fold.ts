@@ -46,6 +46,8 @@ const PENDING_GROUP = 32;
 const ROWS_PER_COMMIT: Record<DatabaseDialect, number> = { sqlite: 256, postgres: 1 };
 /** Pending rows one daily step reads at most. */
 const PENDING_PER_STEP = 64;
+/** Pending rows a drain's last slice adds to the daily tables itself, at most (else the daily step does). */
+const PENDING_NOW = 4;
 /** How long a drain waits for rows another instance is folding (Postgres) before it answers anyway. */
 const FOREIGN_WAIT_MS = 2000;
 
@@ -189,8 +191,10 @@ export class SpendFolder {
   private async addDailyNow(trx: Kysely<SpendSchema>, shapeOf: WriteShapes['shapeOf'], additions: DailyAddition[]): Promise<boolean> {
     const limit = this.dailySize.value;
     if (additions.length > limit) return false;
-    const pending = (await trx.executeQuery<LooseRow>(this.statements.pending(PENDING_PER_STEP))).rows;
-    if (pending.length === PENDING_PER_STEP) return false;
+    // Only a few pending rows are "few": reading and parsing a backlog of them on every last slice
+    // only to find it too big cost more than the slice (a drain per flushed chunk makes most slices last).
+    const pending = (await trx.executeQuery<LooseRow>(this.statements.pending(PENDING_NOW + 1))).rows;
+    if (pending.length > PENDING_NOW) return false;
     const merger = new AdditionMerger();
     for (const p of pending) merger.add(JSON.parse(text(p.payload)) as DailyAddition[]);
     merger.add(additions);

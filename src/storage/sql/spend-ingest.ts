@@ -6,8 +6,9 @@
  * query-builder work per row.
  *
  * The payload is the call's LiteLLM row and details as JSON arrays in a fixed field order (no key
- * names: about a third smaller and cheaper to stringify than the objects), tagged with a version so
- * a later encoding can still read rows an older Tollgate left behind.
+ * names: about a third smaller and cheaper to stringify than the objects; LiteLLM's metadata object
+ * too, see VERSION), tagged with a version so a later encoding can still read rows an older
+ * Tollgate left behind.
  */
 import { CompiledQuery } from 'kysely';
 import type { CallDetails, DatabaseDialect, LiteLLMSpendLog, SpendLogRow } from '../ports.js';
@@ -33,12 +34,77 @@ type Covers<T, L extends readonly (keyof T)[]> = [Exclude<keyof T, L[number]>] e
 const complete: [Covers<LiteLLMSpendLog, typeof LOG_FIELDS>, Covers<CallDetails, typeof DETAIL_FIELDS>] = [true, true];
 void complete;
 
-const VERSION = 1;
+/**
+ * Version 2 (this one): as version 1, but LiteLLM's metadata object, when it has exactly the keys
+ * spendLogRow gives it (in its order), is a positional array too, and its
+ * `additional_usage_values` (the usage object less its three totals) is 0 when it is exactly that:
+ * the payload is ~40% smaller, which is most of what appending, reading and deleting it costs.
+ * Version 1 payloads (an older Tollgate's, left in the table) are still read.
+ */
+const VERSION = 2;
+
+/** LiteLLM's SpendLogsMetadata keys in the order spend-row.ts fills them. */
+const METADATA_FIELDS = [
+  'user_api_key', 'user_api_key_alias', 'user_api_key_team_id', 'user_api_key_org_id', 'user_api_key_user_id', 'user_api_key_team_alias',
+  'user_api_key_end_user_id', 'spend_logs_metadata', 'requester_ip_address', 'applied_guardrails', 'batch_models', 'mcp_tool_call_metadata',
+  'vector_store_request_metadata', 'guardrail_information', 'usage_object', 'model_map_information', 'cold_storage_object_key',
+  'litellm_overhead_time_ms', 'cost_breakdown', 'additional_usage_values', 'status', 'error_information', 'proxy_server_request',
+] as const;
+const METADATA_INDEX = LOG_FIELDS.indexOf('metadata');
+const USAGE = METADATA_FIELDS.indexOf('usage_object');
+const ADDITIONAL = METADATA_FIELDS.indexOf('additional_usage_values');
+const TOTALS = new Set(['prompt_tokens', 'completion_tokens', 'total_tokens']);
+
+/** Whether `additional` is `usage` less its totals, key for key and in order (then it need not be stored). */
+function isUsageLessTotals(usage: unknown, additional: unknown): boolean {
+  if (typeof usage !== 'object' || usage === null || typeof additional !== 'object' || additional === null || Array.isArray(usage) || Array.isArray(additional)) return false;
+  const a = additional as Record<string, unknown>;
+  const u = usage as Record<string, unknown>;
+  const aKeys = Object.keys(a);
+  let i = 0;
+  for (const key of Object.keys(u)) {
+    if (TOTALS.has(key)) continue;
+    if (aKeys[i] !== key || a[key] !== u[key]) return false;
+    i++;
+  }
+  return i === aKeys.length;
+}
+
+function usageLessTotals(usage: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(usage as Record<string, unknown>)) if (!TOTALS.has(key)) out[key] = value;
+  return out;
+}
+
+/** The metadata as a positional array when its keys are exactly METADATA_FIELDS in order, else as it is. */
+function encodeMetadata(metadata: Record<string, unknown>): unknown {
+  const keys = Object.keys(metadata);
+  if (keys.length !== METADATA_FIELDS.length) return metadata;
+  const out: unknown[] = new Array(METADATA_FIELDS.length);
+  for (let i = 0; i < METADATA_FIELDS.length; i++) {
+    if (keys[i] !== METADATA_FIELDS[i]) return metadata;
+    out[i] = metadata[METADATA_FIELDS[i] as string];
+  }
+  // undefined would come back as null (JSON arrays): keep such a value in an object.
+  // A literal 0 there would read back as the derived object.
+  if (out.includes(undefined) || out[ADDITIONAL] === 0) return metadata;
+  if (isUsageLessTotals(out[USAGE], out[ADDITIONAL])) out[ADDITIONAL] = 0;
+  return out;
+}
+
+function decodeMetadata(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < METADATA_FIELDS.length; i++) out[METADATA_FIELDS[i] as string] = value[i] ?? null;
+  if (value[ADDITIONAL] === 0) out.additional_usage_values = usageLessTotals(out.usage_object);
+  return out;
+}
 
 export function encodePayload(row: SpendLogRow): string {
   const { log, details } = row;
   const l: unknown[] = new Array(LOG_FIELDS.length);
   for (let i = 0; i < LOG_FIELDS.length; i++) l[i] = log[LOG_FIELDS[i] as keyof LiteLLMSpendLog];
+  l[METADATA_INDEX] = encodeMetadata(log.metadata);
   const d: unknown[] = new Array(DETAIL_FIELDS.length);
   for (let i = 0; i < DETAIL_FIELDS.length; i++) d[i] = details[DETAIL_FIELDS[i] as keyof CallDetails];
   return JSON.stringify([VERSION, l, d]);
@@ -47,11 +113,13 @@ export function encodePayload(row: SpendLogRow): string {
 /** The row back from its payload; throws on a payload this version cannot read. */
 export function decodePayload(text: string): SpendLogRow {
   const parsed = JSON.parse(text) as unknown;
-  if (!Array.isArray(parsed) || parsed[0] !== VERSION || !Array.isArray(parsed[1]) || !Array.isArray(parsed[2])) throw new Error('spend ingest: unknown payload encoding');
+  if (!Array.isArray(parsed) || (parsed[0] !== 1 && parsed[0] !== VERSION) || !Array.isArray(parsed[1]) || !Array.isArray(parsed[2])) throw new Error('spend ingest: unknown payload encoding');
   const l = parsed[1] as unknown[];
   const d = parsed[2] as unknown[];
   const log: Record<string, unknown> = {};
   for (let i = 0; i < LOG_FIELDS.length; i++) log[LOG_FIELDS[i] as string] = l[i] ?? null;
+  // Version 1 kept the metadata as an object, which decodeMetadata leaves as it is.
+  log.metadata = decodeMetadata(log.metadata);
   const details: Record<string, unknown> = {};
   for (let i = 0; i < DETAIL_FIELDS.length; i++) details[DETAIL_FIELDS[i] as string] = d[i] ?? null;
   // Written by encodePayload from a SpendLogRow: the shapes are ours.

@@ -87,6 +87,10 @@ export class SqlSpendLogStore implements SpendLogStore {
     return this.folder.longestSliceMs;
   }
 
+  set longestFoldSliceMs(ms: number) {
+    this.folder.longestSliceMs = ms;
+  }
+
   async query(filter: SpendLogFilter): Promise<StoredSpendLog[]> {
     await this.drain();
     const columns = await this.catalog.columns(SPEND_LOGS);
