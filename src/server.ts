@@ -173,8 +173,9 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   const app = buildApp(
     { auth, models, calls: routing.calls, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics, policy, tenancy,
       admin: { auth, tenancy, configModels: () => deployments, storeModelInDb: tenancyConfig.storeModelInDb, checkModel: (m) => routableProblem([m])[0] },
-      metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true },
-    { maxRequestBytes: Math.floor(maxRequestMb * 1024 * 1024), logger: options.logger ?? false },
+      metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true,
+      requestLimits: { maxMessages: config.general_settings.max_request_messages, maxTools: config.general_settings.max_request_tools } },
+    { maxRequestBytes: Math.floor(maxRequestMb * 1024 * 1024), maxJsonDepth: config.general_settings.max_json_depth, logger: options.logger ?? false },
   );
   // Models stored with /model/new (store_model_in_db) are routed like the config file's: the model
   // table is rebuilt whenever tenancy's stored models change (admin writes here, or another

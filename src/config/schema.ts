@@ -4,6 +4,7 @@
  * config. Types of the keys we do implement are checked strictly.
  */
 import { z } from 'zod';
+import { MAX_JSON_DEPTH_SETTING } from '../core/json-depth.js';
 
 const positiveNumber = z.number().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -102,6 +103,12 @@ export const generalSettingsSchema = z.looseObject({
   master_key: z.string().min(1).optional(),
   database_url: z.string().optional(),
   max_request_size_mb: positiveNumber.optional(),
+  /** Levels of arrays and objects a request body may nest (default 64); bounded so the depth walk cannot overflow the stack. */
+  max_json_depth: z.number().int().positive().max(MAX_JSON_DEPTH_SETTING).optional(),
+  /** Most entries a request's `messages` may hold (default 10000). */
+  max_request_messages: z.number().int().positive().optional(),
+  /** Most entries a request's `tools` may hold (default 1000). */
+  max_request_tools: z.number().int().positive().optional(),
   background_health_checks: z.boolean().optional(),
   /** Seconds between background health checks (LiteLLM's default 300). */
   health_check_interval: positiveNumber.optional(),

@@ -169,6 +169,8 @@ export interface UpstreamFailure extends ErrorExtras {
  */
 export const errors = {
   invalidRequest: (message: string, param?: string, extras?: ErrorExtras): GatewayError => make('invalid_request', message, { ...extras, param: param ?? extras?.param }),
+  /** A 4xx the HTTP framework raised itself (a malformed URL or content-length): the client's fault, under the framework's status. */
+  clientError: (status: number, message: string): GatewayError => make('invalid_request', message, {}, status),
   /** A 409 for an admin write that collides with an existing row (LiteLLM answers those as bad requests). */
   conflict: (message: string, param?: string): GatewayError => make('invalid_request', message, { param }, 409),
   unsupportedParameter: (message: string, param?: string, extras?: ErrorExtras): GatewayError => make('unsupported_parameter', message, { ...extras, param: param ?? extras?.param }),

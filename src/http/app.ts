@@ -3,7 +3,7 @@
  * envelope of the surface the request was for.
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { GatewayError, toGatewayError } from '../core/errors.js';
+import { errors, GatewayError, toGatewayError } from '../core/errors.js';
 import { registerJsonBodyParser } from './body.js';
 import type { CallDeps } from './call/deps.js';
 import { sendError, surfaceErrors } from './call/errors.js';
@@ -21,7 +21,7 @@ import { registerCompletionsRoutes } from './routes/completions.js';
 import { requestLogSerializers } from './routes/admin/redact.js';
 import type { HealthChecker } from '../routing/health.js';
 import type { Metrics } from '../observability/metrics/index.js';
-import type { SpendLogStore } from '../storage/ports.js';
+import type { SpendLogStore } from '../accounting/spend-types.js';
 import type { IncomingHttpHeaders } from 'node:http';
 
 declare module 'fastify' {
@@ -36,6 +36,8 @@ declare module 'fastify' {
 
 export interface AppOptions {
   maxRequestBytes: number;
+  /** `general_settings.max_json_depth`: deeper bodies get a 400 (default 64). */
+  maxJsonDepth?: number | undefined;
   logger: boolean;
 }
 
@@ -50,10 +52,10 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
     request.receivedAt = performance.now();
     done();
   });
-  registerJsonBodyParser(app);
+  registerJsonBodyParser(app, options.maxJsonDepth);
   app.setErrorHandler((error: FastifyError, request, reply) => renderError(error, request, reply, options));
   app.setNotFoundHandler((request, reply) => {
-    const error = new GatewayError({ code: 'not_found', status: 404, message: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}` });
+    const error = errors.notFound(`No route for ${request.method} ${request.url.split('?')[0] ?? ''}`);
     sendError(reply.raw, surfaceErrors(codecFor(request)), error, requestIdFor(request));
     void reply.hijack();
   });
@@ -89,7 +91,7 @@ function authorizeAdmin(deps: AppDeps, headers: IncomingHttpHeaders): void {
   const principal = deps.auth.authenticate(headers);
   const access = deps.admin?.auth.adminAccess(principal) ?? (principal.isMaster || deps.auth.open ? 'write' : 'none');
   if (access === 'none') {
-    throw new GatewayError({ code: 'permission_denied', status: 403, message: 'Admin-only endpoint. Not allowed to access this.' });
+    throw errors.permissionDenied('Admin-only endpoint. Not allowed to access this.');
   }
 }
 
@@ -104,13 +106,11 @@ function renderError(error: FastifyError, request: FastifyRequest, reply: Fastif
   let gatewayError: GatewayError;
   if (error instanceof GatewayError) gatewayError = error;
   else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    gatewayError = new GatewayError({
-      code: 'request_too_large',
-      status: 413,
-      message: `Request body is larger than the limit of ${Number((options.maxRequestBytes / 1048576).toFixed(2))} MB (general_settings.max_request_size_mb)`,
-    });
+    gatewayError = errors.requestTooLarge(
+      `Request body is larger than the limit of ${Number((options.maxRequestBytes / 1048576).toFixed(2))} MB (general_settings.max_request_size_mb)`,
+    );
   } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-    gatewayError = new GatewayError({ code: 'invalid_request', status: error.statusCode, message: error.message });
+    gatewayError = errors.clientError(error.statusCode, error.message);
   } else {
     request.log.error({ err: error }, 'unhandled error');
     gatewayError = toGatewayError(error);

@@ -4,31 +4,39 @@
  * because curl users forget `-H content-type`.
  */
 import type { FastifyInstance } from 'fastify';
-import { GatewayError } from '../core/errors.js';
+import { errors } from '../core/errors.js';
+import { checkJsonDepth, DEFAULT_MAX_JSON_DEPTH } from '../core/json-depth.js';
 
 export interface ParsedBody {
   raw: Buffer;
   json: unknown;
 }
 
-export function registerJsonBodyParser(app: FastifyInstance): void {
+/**
+ * `maxJsonDepth` (general_settings.max_json_depth) is checked here, right after the parse, so every
+ * route — generations, count_tokens, the native ones, admin — is covered before any recursive walk
+ * of the body can overflow the stack.
+ */
+export function registerJsonBodyParser(app: FastifyInstance, maxJsonDepth: number = DEFAULT_MAX_JSON_DEPTH): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, raw: Buffer, done) => {
     if (raw.length === 0) {
       done(null, { raw, json: undefined } satisfies ParsedBody);
       return;
     }
+    let json: unknown;
     try {
-      done(null, { raw, json: JSON.parse(raw.toString('utf8')) as unknown } satisfies ParsedBody);
+      json = JSON.parse(raw.toString('utf8')) as unknown;
     } catch (err) {
-      done(
-        new GatewayError({
-          code: 'invalid_request',
-          status: 400,
-          message: `The request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
-        }),
-        undefined,
-      );
+      done(errors.invalidRequest(`The request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`), undefined);
+      return;
     }
+    try {
+      checkJsonDepth(json, maxJsonDepth);
+    } catch (err) {
+      done(err instanceof Error ? err : errors.internal(String(err)), undefined);
+      return;
+    }
+    done(null, { raw, json } satisfies ParsedBody);
   });
 }

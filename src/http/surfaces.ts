@@ -5,10 +5,14 @@ import { asObject, type JsonObject } from '../core/json.js';
 import type { CanonicalRequest } from '../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../core/response.js';
 import { decodeAnthropicRequest } from '../protocols/anthropic-messages/decode-request.js';
+import { validateAnthropicRequest } from '../protocols/anthropic-messages/validate-request.js';
 import { AnthropicStreamEncoder, encodeAnthropicError, encodeAnthropicResponse } from '../protocols/anthropic-messages/encode.js';
 import { decodeOpenAIRequest } from '../protocols/openai-chat/decode-request.js';
+import { validateOpenAIChatRequest } from '../protocols/openai-chat/validate-request.js';
 import { encodeOpenAIError, encodeOpenAIResponse, OpenAIStreamEncoder } from '../protocols/openai-chat/encode.js';
 import { decodeCompletionsRequest } from '../protocols/openai-completions/decode-request.js';
+import { validateCompletionsRequest } from '../protocols/openai-completions/validate-request.js';
+import type { RequestLimits } from '../protocols/shared/validate.js';
 import { CompletionsStreamEncoder, encodeCompletionsError, encodeCompletionsResponse } from '../protocols/openai-completions/encode.js';
 import type { Dialect } from '../routing/calls.js';
 
@@ -21,6 +25,11 @@ export interface StreamEncoder {
 export interface SurfaceCodec {
   surface: Surface;
   dialect: Dialect;
+  /**
+   * The surface's shape check on the parsed body, run before admission on every path (passthrough
+   * included, where nothing else reads the body): a 400 naming the field, or the body narrowed.
+   */
+  validate(body: unknown, limits: RequestLimits): JsonObject;
   decode(body: JsonObject): CanonicalRequest;
   encodeResponse(response: CanonicalResponse, model: string, extraUsage?: Record<string, unknown>): Record<string, unknown>;
   streamEncoder(model: string, body: JsonObject): StreamEncoder;
@@ -32,6 +41,7 @@ export interface SurfaceCodec {
 export const openAIChatCodec: SurfaceCodec = {
   surface: 'openai-chat',
   dialect: 'openai-chat',
+  validate: validateOpenAIChatRequest,
   decode: decodeOpenAIRequest,
   encodeResponse: encodeOpenAIResponse,
   streamEncoder: (model, body) => new OpenAIStreamEncoder(model, openAIChatCodec.clientWantsUsage(body)),
@@ -42,6 +52,7 @@ export const openAIChatCodec: SurfaceCodec = {
 export const anthropicMessagesCodec: SurfaceCodec = {
   surface: 'anthropic-messages',
   dialect: 'anthropic-messages',
+  validate: validateAnthropicRequest,
   decode: decodeAnthropicRequest,
   encodeResponse: encodeAnthropicResponse,
   streamEncoder: (model) => new AnthropicStreamEncoder(model),
@@ -56,6 +67,7 @@ export const anthropicMessagesCodec: SurfaceCodec = {
 export const openAICompletionsCodec: SurfaceCodec = {
   surface: 'openai-completions',
   dialect: 'openai-completions',
+  validate: validateCompletionsRequest,
   decode: decodeCompletionsRequest,
   encodeResponse: encodeCompletionsResponse,
   streamEncoder: (model, body) => new CompletionsStreamEncoder(model, openAICompletionsCodec.clientWantsUsage(body)),

@@ -10,7 +10,7 @@
  */
 import type { AttemptRecord, CallRecord } from '../core/call-record.js';
 import type { Deployment } from '../core/deployment.js';
-import { GatewayError } from '../core/errors.js';
+import { errors, type GatewayError } from '../core/errors.js';
 import type { ResolvedGroup } from './router.js';
 import { sharedWheel, type TimerWheel, type WheelTimer } from './timer-wheel.js';
 
@@ -143,21 +143,13 @@ export function effectiveTimeoutMs(deployment: Deployment, stream: boolean, requ
 export function attemptTimeout(deployment: Deployment, stream: boolean, requestTimeoutMs?: number): GatewayError {
   const [key, ms] =
     requestTimeoutMs !== undefined ? ['x-litellm-timeout', requestTimeoutMs] : stream ? ['stream_timeout', deployment.streamTimeoutMs] : ['timeout', deployment.timeoutMs];
-  return new GatewayError({
-    code: 'timeout',
-    status: 408,
-    message: `Timed out waiting for ${deployment.provider} (${key}: ${Number((ms / 1000).toFixed(3))}s ${stream ? 'to the first event' : 'for the answer'})`,
-    retryable: true,
+  return errors.timeout(`Timed out waiting for ${deployment.provider} (${key}: ${Number((ms / 1000).toFixed(3))}s ${stream ? 'to the first event' : 'for the answer'})`, {
     upstream: { provider: deployment.provider },
   });
 }
 
 export function idleTimeout(deployment: Deployment): GatewayError {
-  return new GatewayError({
-    code: 'timeout',
-    status: 408,
-    message: `${deployment.provider} sent nothing for ${Number((deployment.streamTimeoutMs / 1000).toFixed(3))}s in the middle of the answer (stream_timeout)`,
-    retryable: true,
+  return errors.timeout(`${deployment.provider} sent nothing for ${Number((deployment.streamTimeoutMs / 1000).toFixed(3))}s in the middle of the answer (stream_timeout)`, {
     upstream: { provider: deployment.provider },
   });
 }

@@ -10,7 +10,7 @@
  *   them all, so a team's tag policy cannot be escaped by a client;
  * - the end user's `allowed_model_region`.
  */
-import { invalidRequest } from '../core/errors.js';
+import { errors } from '../core/errors.js';
 import { isObject, type JsonObject } from '../core/json.js';
 import { mergeTags } from './tags.js';
 
@@ -36,7 +36,7 @@ export function callScope(body: JsonObject, model: string, tagHeader: string | s
   let bodyTags: unknown[] | undefined;
   if ('tags' in body) {
     const tags = body.tags;
-    if (tags !== null && tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))) throw invalidRequest('tags: must be a list of strings', 'tags');
+    if (tags !== null && tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))) throw errors.invalidRequest('tags: must be a list of strings', 'tags');
     bodyTags = tags ?? undefined;
     // A LiteLLM routing field, not the provider's: OpenAI refuses unknown top-level fields.
     delete body.tags;
@@ -46,11 +46,16 @@ export function callScope(body: JsonObject, model: string, tagHeader: string | s
   const header = Array.isArray(tagHeader) ? tagHeader.join(',') : tagHeader;
   const headerTags = header?.split(',').map((t) => t.trim());
   return {
-    model: aliased(aliased(model, records.teamAliases), records.keyAliases),
+    model: aliasedModel(model, records),
     tags: mergeTags(bodyTags, metadataTags, headerTags, records.keyTags, records.teamTags),
     allowedRegion: typeof records.allowedRegion === 'string' && records.allowedRegion !== '' ? records.allowedRegion : undefined,
     edited,
   };
+}
+
+/** The model a request for `model` routes as once the team's, then the key's, aliases apply. */
+export function aliasedModel(model: string, records: Pick<ScopeRecords, 'keyAliases' | 'teamAliases'>): string {
+  return aliased(aliased(model, records.teamAliases), records.keyAliases);
 }
 
 function aliased(model: string, aliases: unknown): string {

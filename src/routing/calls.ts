@@ -6,14 +6,14 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Deployment } from '../core/deployment.js';
-import { GatewayError } from '../core/errors.js';
+import { errors } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import type { CanonicalRequest } from '../core/request.js';
 import type { CanonicalResponse } from '../core/response.js';
 import type { Usage } from '../core/usage.js';
 import { CannedAdapter } from '../providers/mock/canned.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import { estimateRequestTokens } from '../providers/shared/token-estimate.js';
+import { estimateRequestTokens, tokenizerReady } from '../providers/shared/token-estimate.js';
 import type { Dialect, ProviderAdapter, UpstreamCall } from '../providers/types.js';
 import { peekBytes, peekEvents, type Answer } from './answer.js';
 import { AttemptSignal, type AttemptTarget, type ClientSignal } from './attempts.js';
@@ -127,7 +127,9 @@ export class CallRouter {
     try {
       if (adapter.passthroughCountTokens !== undefined && adapter.dialect === call.surface.dialect) return await adapter.passthroughCountTokens(call.body, upstream);
       const canonical = call.surface.decode(call.body);
-      return adapter.countTokens === undefined ? estimateRequestTokens(canonical) : await adapter.countTokens(canonical, upstream);
+      if (adapter.countTokens !== undefined) return await adapter.countTokens(canonical, upstream);
+      await tokenizerReady();
+      return estimateRequestTokens(canonical);
     } finally {
       attempt.release(false);
     }
@@ -135,7 +137,7 @@ export class CallRouter {
 
   private adapterFor(deployment: Deployment, upstreamModel: string): ProviderAdapter {
     const adapter = this.providers.forDeployment(deployment, upstreamModel);
-    if (adapter === undefined) throw new GatewayError({ code: 'internal', status: 500, message: `No adapter for provider ${deployment.provider}` });
+    if (adapter === undefined) throw errors.internal(`No adapter for provider ${deployment.provider}`);
     return adapter;
   }
 }

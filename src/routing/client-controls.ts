@@ -12,7 +12,7 @@
  *                                                 "fallbacks with custom messages")
  * and replaces the configured fallbacks for that request, as in LiteLLM.
  */
-import { invalidRequest } from '../core/errors.js';
+import { errors } from '../core/errors.js';
 import { isObject, type JsonObject } from '../core/json.js';
 import type { RouteControls } from './engine.js';
 import type { ModelTable } from './router.js';
@@ -39,11 +39,11 @@ export function takeClientControls(body: JsonObject, headers: Readonly<Record<st
   if (!CONTROL_KEYS.some((key) => key in body)) return { controls, overrides, fallbackModels, edited: false };
   const { disable_fallbacks: disable, num_retries: retries, fallbacks } = body;
   if (disable !== undefined && disable !== null) {
-    if (typeof disable !== 'boolean') throw invalidRequest('disable_fallbacks: must be true or false', 'disable_fallbacks');
+    if (typeof disable !== 'boolean') throw errors.invalidRequest('disable_fallbacks: must be true or false', 'disable_fallbacks');
     controls.disableFallbacks = disable;
   }
   if (retries !== undefined && retries !== null) {
-    if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0) throw invalidRequest('num_retries: must be a whole number of at least 0', 'num_retries');
+    if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0) throw errors.invalidRequest('num_retries: must be a whole number of at least 0', 'num_retries');
     controls.numRetries = retries;
   }
   if (fallbacks !== undefined && fallbacks !== null) readFallbacks(fallbacks, controls, overrides, fallbackModels);
@@ -53,7 +53,7 @@ export function takeClientControls(body: JsonObject, headers: Readonly<Record<st
 
 function readFallbacks(value: unknown, controls: RouteControls, overrides: Map<string, JsonObject>, named: string[]): void {
   const shape = 'fallbacks: must be a list of model names, of {"<model>": ["<fallback>", …]} rules, or of {"model": "<fallback>", …} objects';
-  if (!Array.isArray(value)) throw invalidRequest(shape, 'fallbacks');
+  if (!Array.isArray(value)) throw errors.invalidRequest(shape, 'fallbacks');
   const items: FallbacksInput = [];
   let rules = false;
   for (const item of value) {
@@ -74,7 +74,7 @@ function readFallbacks(value: unknown, controls: RouteControls, overrides: Map<s
       }
       items.push(rule);
     } else {
-      throw invalidRequest(shape, 'fallbacks');
+      throw errors.invalidRequest(shape, 'fallbacks');
     }
   }
   if (rules) controls.fallbackRules = fallbackRules(items);
@@ -87,7 +87,7 @@ function requestTimeoutMs(header: string | string[] | undefined): number | undef
   const text = Array.isArray(header) ? header[0] : header;
   const seconds = Number(text);
   if (text === undefined || text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) {
-    throw invalidRequest('x-litellm-timeout: must be a positive number of seconds', 'x-litellm-timeout');
+    throw errors.invalidRequest('x-litellm-timeout: must be a positive number of seconds', 'x-litellm-timeout');
   }
   return seconds * 1000;
 }

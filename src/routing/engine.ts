@@ -7,7 +7,7 @@
  * lives in `RoutingState`, so several instances can share it.
  */
 import type { Deployment } from '../core/deployment.js';
-import { errors, GatewayError, toGatewayError } from '../core/errors.js';
+import { errors, toGatewayError, type GatewayError } from '../core/errors.js';
 import { totalTokens } from '../core/usage.js';
 import { AttemptSignal, attemptTimeout, type ClientSignal, effectiveTimeoutMs, failedAttempt, withDeadline, type AttemptLog, type AttemptTarget, type Lease, type LeaseResult } from './attempts.js';
 import { cooldownRule } from './cooldown.js';
@@ -357,7 +357,8 @@ export class Router {
     }
     const code = result.error?.code;
     if (code === undefined || code === 'client_disconnected' || code === 'internal') return;
-    const error = new GatewayError({ code, status: result.httpStatus, message: result.error?.message ?? '' });
+    // The failure as the record kept it (code, status, message): enough for the cooldown rules.
+    const error = errors.upstreamAs(code, result.httpStatus, { message: result.error?.message ?? '' });
     void this.noteFailure(deployment, group.deployments.length, classifyError(error), error).catch(() => undefined);
   }
 

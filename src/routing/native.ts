@@ -5,7 +5,7 @@
  * InvokeModel, of Claude) qualify.
  */
 import type { Deployment } from '../core/deployment.js';
-import { GatewayError } from '../core/errors.js';
+import { errors } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import type { Usage } from '../core/usage.js';
 import { bedrockNativeFor } from '../providers/bedrock/index.js';
@@ -85,11 +85,7 @@ export function resolveNative(models: ModelTable, kind: NativeKind, modelId: str
   const wildcard = resolved?.wildcardMatch !== undefined ? pick(resolved) : undefined;
   if (wildcard !== undefined) return wildcard;
   const other = resolved === undefined ? '' : ` ("${resolved.name}" is served by ${[...new Set(resolved.deployments.map((d) => d.provider))].join(', ')}, not ${platform.name})`;
-  throw new GatewayError({
-    code: 'not_found',
-    status: 404,
-    message: `No ${platform.name} deployment serves model "${modelId}"${other}. Configure a deployment with that model id or a model group of that name.`,
-  });
+  throw errors.notFound(`No ${platform.name} deployment serves model "${modelId}"${other}. Configure a deployment with that model id or a model group of that name.`);
 }
 
 /** One attempt of a native call: the platform's body forwarded (re-signed) to the deployment. */
@@ -97,13 +93,13 @@ export async function nativeSend(kind: NativeKind, raw: Buffer, body: JsonObject
   if (kind.platform === 'bedrock') {
     if (kind.action.startsWith('invoke') && !servesInvoke(call.deployment.provider, call.upstreamModel)) {
       // A wildcard deployment learns the model per call; only Claude takes the Anthropic body.
-      throw new GatewayError({ code: 'invalid_request', status: 400, message: `${call.upstreamModel} is not a Claude model: Tollgate forwards InvokeModel bodies to Claude only; use /converse for it` });
+      throw errors.invalidRequest(`${call.upstreamModel} is not a Claude model: Tollgate forwards InvokeModel bodies to Claude only; use /converse for it`);
     }
     return bedrockNativeFor(call.deployment).call(kind.action, raw, body, call);
   }
   if (kind.platform === 'vertex-count-tokens') return { kind: 'json', usage: {}, ...(await vertexNativeCountTokens(body, call)) };
   if (kind.method !== 'rawPredict' && kind.method !== 'streamRawPredict') {
-    throw new GatewayError({ code: 'not_found', status: 404, message: `Unknown method "${kind.method}": Tollgate serves rawPredict and streamRawPredict for Anthropic models` });
+    throw errors.notFound(`Unknown method "${kind.method}": Tollgate serves rawPredict and streamRawPredict for Anthropic models`);
   }
   return vertexNativeCall(kind.method, raw, body, call);
 }

@@ -9,7 +9,7 @@
  * a data-residency promise to an end user should not depend on an unrelated performance switch.
  */
 import type { Deployment } from '../core/deployment.js';
-import { GatewayError } from '../core/errors.js';
+import { errors } from '../core/errors.js';
 
 export type ModelRegion = 'eu' | 'us';
 
@@ -39,10 +39,8 @@ export function filterByRegion(deployments: readonly Deployment[], allowed: stri
   const want = allowed.toLowerCase();
   const kept = deployments.filter((d) => deploymentRegion(d) === want);
   if (kept.length > 0) return kept;
-  throw new GatewayError({
-    code: 'invalid_request',
-    status: 400,
-    param: 'model',
-    message: `No deployments available for model=${model} in allowed_model_region=${allowed}: no deployment of this model declares that region (litellm_params.region_name)`,
-  });
+  throw errors.invalidRequest(
+    `No deployments available for model=${model} in allowed_model_region=${allowed}: no deployment of this model declares that region (litellm_params.region_name)`,
+    'model',
+  );
 }

@@ -30,12 +30,7 @@ export function noDeployments(group: string, blocked: readonly { reason: Unavail
 }
 
 export function modelNotFound(model: string, names: string[]): GatewayError {
-  return new GatewayError({
-    code: 'not_found',
-    status: 404,
-    param: 'model',
-    message: `Model "${model}" not found. Models available to you: ${names.join(', ') || '(none configured)'}`,
-  });
+  return errors.notFound(`Model "${model}" not found. Models available to you: ${names.join(', ') || '(none configured)'}`, 'model');
 }
 
 export function abortableSleep(ms: number, signal: ClientSignal): Promise<void> {

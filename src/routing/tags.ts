@@ -13,7 +13,7 @@
  * only for spend tracking never make a request fail. `enable_tag_filtering: false` turns it off.
  */
 import type { Deployment } from '../core/deployment.js';
-import { GatewayError } from '../core/errors.js';
+import { errors, type GatewayError } from '../core/errors.js';
 
 export interface TagSettings {
   /** `router_settings.enable_tag_filtering`: true = LiteLLM's strict rules, false = off, undefined = lenient. */
@@ -78,12 +78,7 @@ function matchesTags(deploymentTagList: readonly string[], requestTags: readonly
 }
 
 function noTagMatch(model: string, tags: readonly string[]): GatewayError {
-  return new GatewayError({
-    code: 'invalid_request',
-    status: 400,
-    param: 'tags',
-    message: `Not allowed to access model due to tags configuration. Passed model=${model} and tags=${JSON.stringify(tags)}`,
-  });
+  return errors.invalidRequest(`Not allowed to access model due to tags configuration. Passed model=${model} and tags=${JSON.stringify(tags)}`, 'tags');
 }
 
 /** Tags from every place LiteLLM reads them, in order, without repeats. */

@@ -19,7 +19,7 @@
  * upstream ever sees them.
  */
 import type { Deployment } from '../core/deployment.js';
-import { GatewayError, invalidRequest } from '../core/errors.js';
+import { errors, type GatewayError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import type { CannedPlan } from '../providers/mock/canned.js';
 
@@ -61,7 +61,7 @@ export function takeTestHooks(body: JsonObject): TestHooks | undefined {
 function flag(body: JsonObject, field: string): boolean {
   const value = body[field];
   if (value === undefined || value === null) return false;
-  if (typeof value !== 'boolean') throw invalidRequest(`${field}: must be true or false`, field);
+  if (typeof value !== 'boolean') throw errors.invalidRequest(`${field}: must be true or false`, field);
   return value;
 }
 
@@ -87,13 +87,13 @@ function mockError(text: string, deployment: Deployment): GatewayError | undefin
   const upstream = { provider: deployment.provider };
   switch (text) {
     case 'litellm.RateLimitError':
-      return new GatewayError({ code: 'rate_limit', status: 429, message: 'this is a mock rate limit error', retryable: true, upstream });
+      return errors.rateLimited('this is a mock rate limit error', undefined, { upstream });
     case 'litellm.InternalServerError':
-      return new GatewayError({ code: 'upstream_error', status: 500, message: 'this is a mock internal server error', retryable: true, upstream });
+      return errors.upstream(500, { message: 'this is a mock internal server error', upstream });
     case 'litellm.ContextWindowExceededError':
-      return new GatewayError({ code: 'context_window_exceeded', status: 400, message: 'this is a mock context window exceeded error', upstream });
+      return errors.contextWindowExceeded('this is a mock context window exceeded error', { upstream });
     default:
-      if (text.startsWith('Exception: content_filter_policy')) return new GatewayError({ code: 'content_policy', status: 400, message: text, upstream });
+      if (text.startsWith('Exception: content_filter_policy')) return errors.contentPolicy(text, { upstream });
       return undefined;
   }
 }
@@ -103,15 +103,15 @@ export function mockGroupFailure(kind: MockGroupFailure, group: string, fallback
   const listed = `Fallbacks=${JSON.stringify(fallbacks)}`;
   switch (kind) {
     case 'fallbacks':
-      return new GatewayError({ code: 'upstream_error', status: 500, message: `This is a mock exception for model=${group}, to trigger a fallback. ${listed}`, retryable: true });
+      return errors.upstream(500, { message: `This is a mock exception for model=${group}, to trigger a fallback. ${listed}` });
     case 'context_window':
-      return new GatewayError({ code: 'context_window_exceeded', status: 400, message: `This is a mock exception for model=${group}, to trigger a fallback. Context_Window_Fallbacks=${JSON.stringify(fallbacks)}` });
+      return errors.contextWindowExceeded(`This is a mock exception for model=${group}, to trigger a fallback. Context_Window_Fallbacks=${JSON.stringify(fallbacks)}`);
     case 'content_policy':
-      return new GatewayError({ code: 'content_policy', status: 400, message: `This is a mock exception for model=${group}, to trigger a fallback. Context_Policy_Fallbacks=${JSON.stringify(fallbacks)}` });
+      return errors.contentPolicy(`This is a mock exception for model=${group}, to trigger a fallback. Context_Policy_Fallbacks=${JSON.stringify(fallbacks)}`);
   }
 }
 
 /** The 429 `mock_testing_rate_limit_error` fabricates for the first attempt. */
 export function mockRateLimitError(group: string): GatewayError {
-  return new GatewayError({ code: 'rate_limit', status: 429, message: `This is a mock exception for model_group=${group}, to trigger a rate limit error.`, retryable: true });
+  return errors.rateLimited(`This is a mock exception for model_group=${group}, to trigger a rate limit error.`);
 }

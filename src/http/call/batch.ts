@@ -5,8 +5,9 @@
  * error object instead of an answer.
  */
 import type { ServerResponse } from 'node:http';
-import { GatewayError, invalidRequest, toGatewayError } from '../../core/errors.js';
+import { errors, toGatewayError } from '../../core/errors.js';
 import type { JsonObject } from '../../core/json.js';
+import type { RequestLimits } from '../../protocols/shared/validate.js';
 import type { Routed } from '../../routing/engine.js';
 import type { Answer } from '../../routing/answer.js';
 import { sendJson } from '../response-writer.js';
@@ -19,6 +20,8 @@ export interface BatchCall {
   body: JsonObject;
   res: ServerResponse;
   requestId: string;
+  /** The gateway's message and tool limits; each model's output limit is checked on its own call. */
+  limits: RequestLimits;
   /** A fresh call context for one model of the list. */
   contextFor: (requestId: string) => CallContext;
   /** Admit and route one call (a generation's own path), up to its answer. */
@@ -27,8 +30,16 @@ export interface BatchCall {
 
 export async function serveBatch(batch: BatchCall): Promise<void> {
   const { codec, body, requestId } = batch;
-  if (body.stream === true) {
-    const error = invalidRequest('stream: a comma-separated list of models cannot be streamed', 'stream');
+  // A malformed body is one 400 for the whole list, not the same error once per model.
+  let problem: unknown;
+  try {
+    codec.validate(body, batch.limits);
+  } catch (err) {
+    problem = err;
+  }
+  if (problem === undefined && body.stream === true) problem = errors.invalidRequest('stream: a comma-separated list of models cannot be streamed', 'stream');
+  if (problem !== undefined) {
+    const error = toGatewayError(problem);
     sendJson(batch.res, error.status, { 'x-litellm-call-id': requestId }, JSON.stringify(codec.encodeError(error, requestId)));
     return;
   }
@@ -39,7 +50,7 @@ export async function serveBatch(batch: BatchCall): Promise<void> {
       try {
         const { value: answer, lease } = await batch.route(ctx, one, Buffer.from(JSON.stringify(one)));
         ctx.onFinish((record) => lease.end(record));
-        if (answer.kind !== 'json') throw new GatewayError({ code: 'internal', status: 500, message: 'a batch call answered with a stream' });
+        if (answer.kind !== 'json') throw errors.internal('a batch call answered with a stream');
         ctx.passthrough = answer.passthrough;
         ctx.usage = answer.usage;
         ctx.upstreamEnded();

@@ -4,6 +4,7 @@ import type { Pricing } from '../../accounting/pricing.js';
 import type { Metrics } from '../../observability/metrics/index.js';
 import type { Authenticator } from '../../policy/auth.js';
 import type { Policy } from '../../policy/admission.js';
+import type { RequestLimits } from '../../protocols/shared/validate.js';
 import type { Tenancy } from '../../policy/tenancy.js';
 import type { CallRouter } from '../../routing/calls.js';
 import type { ModelTable } from '../../routing/router.js';
@@ -22,4 +23,9 @@ export interface CallDeps {
   policy: Pick<Policy, 'admit' | 'settle' | 'keyDisablesFallbacks' | 'allowedModels'>;
   /** Key, team and end-user records (tags, model aliases, allowed_model_region); absent = none apply. */
   tenancy?: Pick<Tenancy, 'keys' | 'teams' | 'customers'> | undefined;
+  /**
+   * `general_settings.max_request_messages` / `max_request_tools`; absent = the validators'
+   * defaults. The output limit is the model's, found per request.
+   */
+  requestLimits?: Omit<RequestLimits, 'maxOutputTokens'> | undefined;
 }

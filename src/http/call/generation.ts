@@ -2,16 +2,19 @@
  * A generation on a client surface (OpenAI chat, completions, Anthropic messages) through the
  * pipeline: the body's router options and test hooks are taken out, the key's and team's aliases
  * and tags applied, the call admitted and handed to the router as data. `"model": "a,b"` is a
- * batch (batch.ts): each model a call of its own, through the same steps.
+ * batch (batch.ts): each model a call of its own, through the same steps. Every path starts with
+ * the surface's validator (surfaces.ts), once the caller is known and before admission.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError, invalidRequest } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import { isObject, type JsonObject } from '../../core/json.js';
+import type { RequestLimits } from '../../protocols/shared/validate.js';
 import type { Answer } from '../../routing/answer.js';
 import { ClientGone, effectiveTimeoutMs, type ClientSignal } from '../../routing/attempts.js';
-import { callScope, type ScopeRecords } from '../../routing/call-scope.js';
+import { aliasedModel, callScope, type ScopeRecords } from '../../routing/call-scope.js';
 import { batchModels, takeClientControls } from '../../routing/client-controls.js';
 import type { Routed } from '../../routing/engine.js';
+import type { ResolvedGroup } from '../../routing/router.js';
 import { takeTestHooks } from '../../routing/test-hooks.js';
 import type { ParsedBody } from '../body.js';
 import type { SurfaceCodec } from '../surfaces.js';
@@ -27,12 +30,12 @@ export async function handleGeneration(codec: SurfaceCodec, deps: CallDeps, requ
   const parsed = request.body as ParsedBody;
   const body = parsed.json;
   const route = request.url.split('?')[0] ?? request.url;
-  const errors = surfaceErrors(codec);
+  const encoding = surfaceErrors(codec);
   const batch = isObject(body) && typeof body.model === 'string' ? batchModels(body.model, deps.models) : undefined;
   if (batch !== undefined && isObject(body)) {
     void reply.hijack();
     const requestId = requestIdFor(request);
-    const principal = authenticate(deps, request, reply.raw, errors, requestId);
+    const principal = authenticate(deps, request, reply.raw, encoding, requestId);
     if (principal === undefined) return;
     const gone = new ClientGone();
     reply.raw.on('close', () => {
@@ -45,6 +48,7 @@ export async function handleGeneration(codec: SurfaceCodec, deps: CallDeps, requ
       body,
       res: reply.raw,
       requestId,
+      limits: deps.requestLimits ?? {},
       contextFor: (id) => openContext(deps, request, spec, id, principal),
       route: (ctx, one, raw) => routeGeneration(codec, deps, ctx, one, raw, request, gone),
     });
@@ -54,11 +58,10 @@ export async function handleGeneration(codec: SurfaceCodec, deps: CallDeps, requ
     surface: codec.surface,
     route,
     stream: isObject(body) && body.stream === true,
-    errors,
+    errors: encoding,
     run: async (ctx, signal) => {
-      if (!isObject(body)) throw invalidRequest('The request body must be a JSON object');
-      const { value: answer, lease, target } = await routeGeneration(codec, deps, ctx, body, parsed.raw, request, signal);
-      return { answer, routed: { lease, target }, send: { body, encoder: (model, sent) => codec.streamEncoder(model, sent), native: false } };
+      const { value: answer, lease, target, body: sent } = await routeGeneration(codec, deps, ctx, body, parsed.raw, request, signal);
+      return { answer, routed: { lease, target }, send: { body: sent, encoder: (model, edited) => codec.streamEncoder(model, edited), native: false } };
     },
   });
 }
@@ -68,17 +71,26 @@ export async function routeGeneration(
   codec: SurfaceCodec,
   deps: CallDeps,
   ctx: CallContext,
-  body: JsonObject,
+  input: unknown,
   rawBody: Buffer,
   request: FastifyRequest,
   signal: ClientSignal,
-): Promise<Routed<Answer>> {
-  if (typeof body.model !== 'string' || body.model === '') throw invalidRequest('model: a model name is required', 'model');
-  ctx.requestedModel = body.model;
+): Promise<Routed<Answer> & { body: JsonObject }> {
+  // The surface's checks first, on the client's own body: before a test hook, router option or
+  // alias is taken out of it, and before admission reserves anything. The output limit is that of
+  // the group the (aliased) model resolves to, so the group is resolved once, here.
+  const records = scopeRecords(deps, ctx.principal, input);
+  const named = isObject(input) ? input.model : undefined;
+  const group = typeof named === 'string' ? deps.models.resolve(aliasedModel(named, records)) : undefined;
+  // Set before the check, so a rejected body's record still names the model it asked for.
+  if (typeof named === 'string') ctx.requestedModel = named;
+  const body = codec.validate(input, { ...deps.requestLimits, maxOutputTokens: maxOutputTokens(group) });
+  // The validator required a non-empty string.
+  const requested = typeof body.model === 'string' ? body.model : '';
   ctx.metadata = isObject(body.metadata) ? body.metadata : undefined;
   const hooks = takeTestHooks(body);
   const client = takeClientControls(body, request.headers);
-  const scope = callScope(body, body.model, request.headers['x-litellm-tags'], scopeRecords(deps, ctx.principal, body));
+  const scope = callScope(body, requested, request.headers['x-litellm-tags'], records);
   // Router options and test hooks were taken out of the body, so its bytes are no longer the client's.
   const bodyEdited = hooks !== undefined || client.edited || scope.edited;
   checkFallbackAccess(deps, ctx, client.fallbackModels);
@@ -86,7 +98,7 @@ export async function routeGeneration(
   // the record — as LiteLLM rewrites the body's `model` before its auth checks see it.
   const routed = scope.model;
   ctx.requestedModel = routed;
-  await admitCall(deps, ctx, deps.models.resolve(routed), body, rawBody);
+  await admitCall(deps, ctx, group, body, rawBody);
   ctx.modelRegion = scope.allowedRegion;
   const controls = {
     ...client.controls,
@@ -98,7 +110,7 @@ export async function routeGeneration(
     // in LiteLLM, the key's setting overrides the request's).
     ...(deps.policy.keyDisablesFallbacks(ctx.principal) ? { disableFallbacks: true } : {}),
   };
-  return deps.calls.generate({
+  const routedCall = await deps.calls.generate({
     model: routed,
     stream: ctx.stream,
     log: ctx,
@@ -124,12 +136,23 @@ export async function routeGeneration(
     // The answering deployment's price: ctx follows the attempt (onAttempt above).
     annotateFinalUsage: (usage) => costField(ctx.costOf?.(usage)),
   });
+  return { ...routedCall, body };
+}
+
+/** The largest `model_info.max_output_tokens` among the group's deployments; undefined when none says. */
+function maxOutputTokens(group: ResolvedGroup | undefined): RequestLimits['maxOutputTokens'] {
+  let most: number | undefined;
+  for (const d of group?.deployments ?? []) {
+    const limit = d.modelInfo?.max_output_tokens;
+    if (typeof limit === 'number' && (most === undefined || limit > most)) most = limit;
+  }
+  return most;
 }
 
 /** The tenancy facts that steer routing: the key's and team's tags and aliases, the end user's region. */
-function scopeRecords(deps: CallDeps, principal: CallContext['principal'], body: JsonObject): ScopeRecords {
+function scopeRecords(deps: CallDeps, principal: CallContext['principal'], body: unknown): ScopeRecords {
   const tenancy = deps.tenancy;
-  if (tenancy === undefined) return {};
+  if (tenancy === undefined || !isObject(body)) return {};
   const key = principal.isMaster || principal.keyHash === undefined ? undefined : tenancy.keys.get(principal.keyHash);
   const team = key?.team_id == null ? undefined : tenancy.teams.get(key.team_id);
   const endUser = typeof body.user === 'string' && body.user !== '' ? body.user : principal.endUser;
@@ -150,10 +173,5 @@ function checkFallbackAccess(deps: CallDeps, ctx: CallContext, models: readonly 
   const allowed = new Set(deps.policy.allowedModels(ctx.principal, models));
   const denied = models.find((m) => !allowed.has(m));
   if (denied === undefined) return;
-  throw new GatewayError({
-    code: 'permission_denied',
-    status: 403,
-    param: 'fallbacks',
-    message: `key not allowed to access fallback model. Tried to use fallback model=${denied} for model=${ctx.requestedModel}`,
-  });
+  throw errors.permissionDenied(`key not allowed to access fallback model. Tried to use fallback model=${denied} for model=${ctx.requestedModel}`, { param: 'fallbacks' });
 }

@@ -4,7 +4,7 @@
  * a generation (model access, blocked keys, budgets), recorded as a call with no usage.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError, invalidRequest } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import { isObject } from '../../core/json.js';
 import type { ParsedBody } from '../body.js';
 import { admitCall } from '../call/admit.js';
@@ -24,12 +24,12 @@ export function handleCountTokens(deps: CallDeps, request: FastifyRequest, reply
     run: async (ctx, signal) => {
       const parsed = request.body as ParsedBody;
       const body = parsed.json;
-      if (!isObject(body)) throw invalidRequest('The request body must be a JSON object');
-      if (typeof body.model !== 'string' || body.model === '') throw invalidRequest('model: a model name is required', 'model');
+      if (!isObject(body)) throw errors.invalidRequest('The request body must be a JSON object');
+      if (typeof body.model !== 'string' || body.model === '') throw errors.invalidRequest('model: a model name is required', 'model');
       ctx.requestedModel = body.model;
       const group = deps.models.resolve(body.model);
       if (group === undefined) {
-        throw new GatewayError({ code: 'not_found', status: 404, param: 'model', message: `Model "${body.model}" not found. Models available to you: ${deps.models.publicNames().join(', ')}` });
+        throw errors.notFound(`Model "${body.model}" not found. Models available to you: ${deps.models.publicNames().join(', ')}`, 'model');
       }
       // The reservation is released when the record (with no usage, so no cost) settles it.
       await admitCall(deps, ctx, group, body, parsed.raw);

@@ -6,8 +6,8 @@
  * breakdown by model, model group, provider, api key and entity, plus totals and pagination.
  * Rows a LiteLLM proxy wrote into the same tables are included alike.
  */
-import type { DailyEntity, DailySpendRow, SpendLogStore } from '../../storage/ports.js';
-import { invalidRequest } from '../../core/errors.js';
+import type { DailyEntity, DailySpendRow, SpendLogStore } from '../../accounting/spend-types.js';
+import { errors } from '../../core/errors.js';
 
 /** Which query parameter lists the entity ids, per endpoint (LiteLLM's names). */
 export const DAILY_ROUTES: readonly { path: string; entity: DailyEntity; idsParam: string }[] = [
@@ -87,9 +87,9 @@ function str(query: Query, name: string): string | undefined {
 
 function day(query: Query, name: string): string {
   const value = str(query, name);
-  if (value === undefined) throw invalidRequest('Please provide start_date and end_date', name);
+  if (value === undefined) throw errors.invalidRequest('Please provide start_date and end_date', name);
   const date = value.slice(0, 10);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw invalidRequest(`${name} must be a date (YYYY-MM-DD), got "${value}"`, name);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw errors.invalidRequest(`${name} must be a date (YYYY-MM-DD), got "${value}"`, name);
   return date;
 }
 
@@ -97,7 +97,7 @@ function positive(query: Query, name: string, fallback: number, max: number): nu
   const value = str(query, name);
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw invalidRequest(`${name} must be an integer from 1 to ${max}`, name);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw errors.invalidRequest(`${name} must be an integer from 1 to ${max}`, name);
   return n;
 }
 

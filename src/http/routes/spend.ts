@@ -12,9 +12,9 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { invalidRequest, toGatewayError } from '../../core/errors.js';
+import { errors, toGatewayError } from '../../core/errors.js';
 import { hashKey } from '../../policy/auth.js';
-import type { SpendAggregate, SpendLogFilter, SpendLogStore, StoredSpendLog } from '../../storage/ports.js';
+import type { SpendAggregate, SpendLogFilter, SpendLogStore, StoredSpendLog } from '../../accounting/spend-types.js';
 import { sendError, surfaceErrors } from '../call/errors.js';
 import { openAIChatCodec } from '../surfaces.js';
 import { DAILY_ROUTES, dailyActivity, type KeyFacts } from './spend-activity.js';
@@ -88,10 +88,10 @@ async function spendLogs(deps: SpendRouteDeps, query: Query, reply: FastifyReply
 async function spendReport(deps: SpendRouteDeps, query: Query): Promise<unknown> {
   const startDate = param(query, 'start_date');
   const endDate = param(query, 'end_date');
-  if (startDate === undefined || endDate === undefined) throw invalidRequest('Please provide start_date and end_date');
+  if (startDate === undefined || endDate === undefined) throw errors.invalidRequest('Please provide start_date and end_date');
   const groupByParam = param(query, 'group_by') ?? 'team';
   if (!(GROUP_BYS as readonly string[]).includes(groupByParam)) {
-    throw invalidRequest(`group_by must be one of ${GROUP_BYS.join(', ')}`, 'group_by');
+    throw errors.invalidRequest(`group_by must be one of ${GROUP_BYS.join(', ')}`, 'group_by');
   }
   let groupBy = groupByParam as GroupBy;
   const apiKey = keyHashParam(param(query, 'api_key'));
@@ -322,20 +322,20 @@ export function parseDate(value: string, name: string, bound: 'start' | 'end'): 
     const t = Date.parse(/(Z|[+-]\d{2}:?\d{2})$/i.test(iso) ? iso : `${iso}Z`);
     if (!Number.isNaN(t)) return bound === 'start' ? t : t + 1;
   }
-  throw invalidRequest(`${name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time, got "${value}"`, name);
+  throw errors.invalidRequest(`${name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time, got "${value}"`, name);
 }
 
 function parseOffset(value: string | undefined): number {
   if (value === undefined) return 0;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw invalidRequest('offset must be a non-negative integer', 'offset');
+  if (!Number.isInteger(n) || n < 0) throw errors.invalidRequest('offset must be a non-negative integer', 'offset');
   return n;
 }
 
 function parseLimit(value: string | undefined): number {
   if (value === undefined) return DEFAULT_LOG_LIMIT;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LOG_LIMIT) throw invalidRequest(`limit must be an integer from 1 to ${MAX_LOG_LIMIT}`, 'limit');
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LOG_LIMIT) throw errors.invalidRequest(`limit must be an integer from 1 to ${MAX_LOG_LIMIT}`, 'limit');
   return n;
 }
 

@@ -1,5 +1,5 @@
 /** Canonical request → Anthropic Messages body (used when the client speaks another dialect). */
-import { GatewayError } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import type { JsonObject } from '../../core/json.js';
 import type { CacheControl, CanonicalRequest, ContentPart, MediaSource, Message, ToolChoice } from '../../core/request.js';
 
@@ -9,12 +9,7 @@ const DEFAULT_MAX_TOKENS = 4096;
 
 export function toAnthropicBody(request: CanonicalRequest, model: string, defaultMaxTokens?: number): JsonObject {
   if (request.n !== undefined && request.n > 1) {
-    throw new GatewayError({
-      code: 'unsupported_parameter',
-      status: 400,
-      param: 'n',
-      message: `n=${request.n} is not supported by Anthropic models: they return one choice per request`,
-    });
+    throw errors.unsupportedParameter(`n=${request.n} is not supported by Anthropic models: they return one choice per request`, 'n');
   }
   const system = [...request.system];
   const turns: Message[] = [];
@@ -125,12 +120,7 @@ function parseArguments(text: string, name: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new GatewayError({
-      code: 'invalid_request',
-      status: 400,
-      param: 'messages',
-      message: `tool call "${name}" has arguments that are not valid JSON; Anthropic needs a JSON object`,
-    });
+    throw errors.invalidRequest(`tool call "${name}" has arguments that are not valid JSON; Anthropic needs a JSON object`, 'messages');
   }
 }
 

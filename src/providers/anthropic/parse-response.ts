@@ -1,5 +1,5 @@
 /** Anthropic Messages wire (JSON and SSE events) → canonical response and events. */
-import { GatewayError, type ErrorCode } from '../../core/errors.js';
+import { errors, type ErrorCode, type GatewayError } from '../../core/errors.js';
 import { asArray, asObject, asString, type JsonObject } from '../../core/json.js';
 import type { StopReason } from '../../core/request.js';
 import type { CanonicalResponse, OutputPart, StreamEvent } from '../../core/response.js';
@@ -60,25 +60,25 @@ function outputPart(part: JsonObject): OutputPart | undefined {
   }
 }
 
-const ERROR_TYPES: Record<string, { code: ErrorCode; status: number; retryable: boolean }> = {
-  overloaded_error: { code: 'overloaded', status: 529, retryable: true },
-  rate_limit_error: { code: 'rate_limit', status: 429, retryable: true },
-  api_error: { code: 'upstream_error', status: 500, retryable: true },
-  timeout_error: { code: 'timeout', status: 504, retryable: true },
-  invalid_request_error: { code: 'invalid_request', status: 400, retryable: false },
-  authentication_error: { code: 'authentication', status: 401, retryable: false },
-  permission_error: { code: 'permission_denied', status: 403, retryable: false },
-  not_found_error: { code: 'not_found', status: 404, retryable: false },
-  request_too_large: { code: 'request_too_large', status: 413, retryable: false },
+/** Anthropic's error types → code and status; retryability comes from the catalogue (`errors.upstreamAs`). */
+const ERROR_TYPES: Record<string, { code: ErrorCode; status: number }> = {
+  overloaded_error: { code: 'overloaded', status: 529 },
+  rate_limit_error: { code: 'rate_limit', status: 429 },
+  api_error: { code: 'upstream_error', status: 500 },
+  timeout_error: { code: 'timeout', status: 504 },
+  invalid_request_error: { code: 'invalid_request', status: 400 },
+  authentication_error: { code: 'authentication', status: 401 },
+  permission_error: { code: 'permission_denied', status: 403 },
+  not_found_error: { code: 'not_found', status: 404 },
+  request_too_large: { code: 'request_too_large', status: 413 },
 };
 
 /** An `error` event inside a stream (HTTP status was already 200). */
 export function anthropicStreamError(data: unknown): GatewayError {
   const error = asObject(asObject(data)?.error) ?? {};
   const type = asString(error.type) ?? 'api_error';
-  const mapped = ERROR_TYPES[type] ?? { code: 'upstream_error' as const, status: 500, retryable: true };
-  return new GatewayError({
-    ...mapped,
+  const mapped = ERROR_TYPES[type] ?? { code: 'upstream_error' as const, status: 500 };
+  return errors.upstreamAs(mapped.code, mapped.status, {
     message: asString(error.message) ?? type,
     upstream: { status: mapped.status, type, provider: 'anthropic', body: JSON.stringify(data).slice(0, 4096) },
   });

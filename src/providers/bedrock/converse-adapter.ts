@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { tryParseJson } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
-import { estimateRequestTokens } from '../shared/token-estimate.js';
+import { estimateRequestTokens, tokenizerReady } from '../shared/token-estimate.js';
 import { readBody, type ResponseBody } from '../shared/upstream-http.js';
 import type { ProviderAdapter, UpstreamCall } from '../types.js';
 import { toConverseBody } from './converse-request.js';
@@ -40,7 +40,7 @@ export class BedrockConverseAdapter implements ProviderAdapter {
 
   /** Bedrock's count-tokens covers only some models; Converse models get the local estimate. */
   countTokens(request: CanonicalRequest): Promise<number> {
-    return Promise.resolve(estimateRequestTokens(request));
+    return tokenizerReady().then(() => estimateRequestTokens(request));
   }
 }
 

@@ -4,7 +4,7 @@
  * `reasoningContent`, `cachePoint`), a separate `system` list, `toolConfig` and `inferenceConfig`.
  * A prompt-cache breakpoint is its own `cachePoint` block placed after the content it closes.
  */
-import { GatewayError } from '../../core/errors.js';
+import { errors, type GatewayError } from '../../core/errors.js';
 import type { JsonObject } from '../../core/json.js';
 import type { CacheControl, CanonicalRequest, ContentPart, DocumentPart, ImagePart, Message, ToolChoice } from '../../core/request.js';
 import { isAnthropicModel } from './model-id.js';
@@ -112,7 +112,7 @@ function imageBlock(part: ImagePart): JsonObject {
 }
 
 function unsupported(param: string, message: string): GatewayError {
-  return new GatewayError({ code: 'unsupported_parameter', status: 400, param, message });
+  return errors.unsupportedParameter(message, param);
 }
 
 function parseArguments(text: string, name: string): unknown {
@@ -120,12 +120,7 @@ function parseArguments(text: string, name: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new GatewayError({
-      code: 'invalid_request',
-      status: 400,
-      param: 'messages',
-      message: `tool call "${name}" has arguments that are not valid JSON; Bedrock needs a JSON object`,
-    });
+    throw errors.invalidRequest(`tool call "${name}" has arguments that are not valid JSON; Bedrock needs a JSON object`, 'messages');
   }
 }
 

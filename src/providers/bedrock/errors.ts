@@ -4,38 +4,42 @@
  * arrive camel-cased in `:exception-type`. One table serves both, so a throttle means the same
  * thing whether it came before or after the 200.
  */
-import { GatewayError, type ErrorCode } from '../../core/errors.js';
+import { errors, GatewayError, type ErrorCode } from '../../core/errors.js';
 import { asObject, asString, tryParseJson } from '../../core/json.js';
 import type { UpstreamErrorInfo } from '../shared/upstream-http.js';
 
+/**
+ * The code and status each AWS name means; whether another attempt may help is not in this table
+ * but in the catalogue (core/errors.ts `errors.upstreamAs`), so it cannot disagree with the other
+ * providers' (an unclassified 4xx such as ModelError's 424 is not retried, a 5xx is).
+ */
 interface Mapped {
   code: ErrorCode;
   status: number;
-  retryable: boolean;
   /** The Anthropic error type a passthrough stream reports it as (Claude Code retries on these). */
   anthropicType: string;
 }
 
 const BY_TYPE: Record<string, Mapped> = {
-  throttlingexception: { code: 'rate_limit', status: 429, retryable: true, anthropicType: 'rate_limit_error' },
+  throttlingexception: { code: 'rate_limit', status: 429, anthropicType: 'rate_limit_error' },
   // Quotas such as tokens-per-minute come back as this rather than as a throttle; both clear with time.
-  servicequotaexceededexception: { code: 'rate_limit', status: 429, retryable: true, anthropicType: 'rate_limit_error' },
-  serviceunavailableexception: { code: 'service_unavailable', status: 503, retryable: true, anthropicType: 'overloaded_error' },
+  servicequotaexceededexception: { code: 'rate_limit', status: 429, anthropicType: 'rate_limit_error' },
+  serviceunavailableexception: { code: 'service_unavailable', status: 503, anthropicType: 'overloaded_error' },
   // Bedrock answers 429 for a model that is still loading; it is an availability problem, not a quota.
-  modelnotreadyexception: { code: 'service_unavailable', status: 503, retryable: true, anthropicType: 'overloaded_error' },
-  internalserverexception: { code: 'upstream_error', status: 500, retryable: true, anthropicType: 'api_error' },
-  modelstreamerrorexception: { code: 'upstream_error', status: 500, retryable: true, anthropicType: 'api_error' },
-  modeltimeoutexception: { code: 'timeout', status: 408, retryable: true, anthropicType: 'timeout_error' },
-  modelerrorexception: { code: 'upstream_error', status: 424, retryable: false, anthropicType: 'api_error' },
-  validationexception: { code: 'invalid_request', status: 400, retryable: false, anthropicType: 'invalid_request_error' },
-  accessdeniedexception: { code: 'permission_denied', status: 403, retryable: false, anthropicType: 'permission_error' },
-  resourcenotfoundexception: { code: 'not_found', status: 404, retryable: false, anthropicType: 'not_found_error' },
+  modelnotreadyexception: { code: 'service_unavailable', status: 503, anthropicType: 'overloaded_error' },
+  internalserverexception: { code: 'upstream_error', status: 500, anthropicType: 'api_error' },
+  modelstreamerrorexception: { code: 'upstream_error', status: 500, anthropicType: 'api_error' },
+  modeltimeoutexception: { code: 'timeout', status: 408, anthropicType: 'timeout_error' },
+  modelerrorexception: { code: 'upstream_error', status: 424, anthropicType: 'api_error' },
+  validationexception: { code: 'invalid_request', status: 400, anthropicType: 'invalid_request_error' },
+  accessdeniedexception: { code: 'permission_denied', status: 403, anthropicType: 'permission_error' },
+  resourcenotfoundexception: { code: 'not_found', status: 404, anthropicType: 'not_found_error' },
   // Credential problems are the gateway's configuration, reported as authentication failures.
-  unrecognizedclientexception: { code: 'authentication', status: 401, retryable: false, anthropicType: 'authentication_error' },
-  invalidsignatureexception: { code: 'authentication', status: 401, retryable: false, anthropicType: 'authentication_error' },
-  incompletesignatureexception: { code: 'authentication', status: 401, retryable: false, anthropicType: 'authentication_error' },
-  expiredtokenexception: { code: 'authentication', status: 401, retryable: false, anthropicType: 'authentication_error' },
-  missingauthenticationtokenexception: { code: 'authentication', status: 401, retryable: false, anthropicType: 'authentication_error' },
+  unrecognizedclientexception: { code: 'authentication', status: 401, anthropicType: 'authentication_error' },
+  invalidsignatureexception: { code: 'authentication', status: 401, anthropicType: 'authentication_error' },
+  incompletesignatureexception: { code: 'authentication', status: 401, anthropicType: 'authentication_error' },
+  expiredtokenexception: { code: 'authentication', status: 401, anthropicType: 'authentication_error' },
+  missingauthenticationtokenexception: { code: 'authentication', status: 401, anthropicType: 'authentication_error' },
 };
 
 /** When AWS's error name is unavailable, the one its status implies (Bedrock's documented pairs). */
@@ -80,30 +84,16 @@ export function parseBedrockError(status: number, text: string, headers?: Record
 export function remapBedrockError(err: unknown): unknown {
   if (!(err instanceof GatewayError) || err.upstream?.status === undefined) return err;
   const mapped = mappedErrorType(err.upstream.type);
-  if (mapped === undefined || (mapped.code === err.code && mapped.status === err.status && mapped.retryable === err.retryable)) return err;
-  return new GatewayError({
-    code: mapped.code,
-    status: mapped.status,
-    message: err.message,
-    retryable: mapped.retryable,
-    retryAfterSeconds: err.retryAfterSeconds,
-    upstream: err.upstream,
-    cause: err.cause,
-  });
+  if (mapped === undefined || (mapped.code === err.code && mapped.status === err.status)) return err;
+  return errors.upstreamAs(mapped.code, mapped.status, { message: err.message, retryAfterSeconds: err.retryAfterSeconds, upstream: err.upstream, cause: err.cause });
 }
 
 /** An exception frame inside an event stream (the HTTP status was already 200). */
 export function streamException(exceptionType: string, payload: string, provider: string): GatewayError {
   const body = asObject(tryParseJson(payload));
   const message = asString(body?.message) ?? asString(body?.Message) ?? (payload.trim().slice(0, 500) || exceptionType);
-  const mapped = mappedErrorType(exceptionType) ?? { code: 'upstream_error' as const, status: 500, retryable: true, anthropicType: 'api_error' };
-  return new GatewayError({
-    code: mapped.code,
-    status: mapped.status,
-    message,
-    retryable: mapped.retryable,
-    upstream: { status: 200, type: exceptionType, provider, body: payload.slice(0, 4096) },
-  });
+  const mapped = mappedErrorType(exceptionType) ?? { code: 'upstream_error' as const, status: 500 };
+  return errors.upstreamAs(mapped.code, mapped.status, { message, upstream: { status: 200, type: exceptionType, provider, body: payload.slice(0, 4096) } });
 }
 
 /** The Anthropic SSE `error` event that tells a passthrough client about an in-stream exception. */

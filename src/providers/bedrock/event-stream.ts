@@ -6,8 +6,8 @@
  * the payload as text). Encoding and the CRC are core's (core/event-stream-frame.ts): its CRC takes
  * offsets, so checking a frame allocates no view of it.
  */
-import { GatewayError } from '../../core/errors.js';
-import { crc32, encodeEventStreamFrame } from '../../core/event-stream-frame.js';
+import { errors, type GatewayError } from '../../core/errors.js';
+import { crc32 } from '../../core/event-stream-frame.js';
 import type { Framing } from '../shared/tap-loop.js';
 import { mapTransportError, type ResponseBody } from '../shared/upstream-http.js';
 
@@ -29,19 +29,8 @@ const PRELUDE_BYTES = 12;
 const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
-/** Encode one frame with string headers (the native routes' error frames, tests). */
-export function encodeEventMessage(headers: Record<string, string>, payload: string | Uint8Array): Uint8Array {
-  return encodeEventStreamFrame(headers, payload);
-}
-
 function corrupt(provider: string, reason: string): GatewayError {
-  return new GatewayError({
-    code: 'upstream_error',
-    status: 502,
-    message: `${provider} sent a malformed event stream (${reason})`,
-    retryable: true,
-    upstream: { provider },
-  });
+  return errors.badUpstreamAnswer(`${provider} sent a malformed event stream (${reason})`, { upstream: { provider } });
 }
 
 /** Bytes a value of each header type takes after its type byte; -1: a 2-byte length follows. */

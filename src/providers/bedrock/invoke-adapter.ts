@@ -5,7 +5,7 @@
  * Anthropic SSE re-framed from the AWS event stream, tapped for usage, never re-encoded. Other
  * surfaces go through the canonical model with the Anthropic converters.
  */
-import { GatewayError } from '../../core/errors.js';
+import { errors, GatewayError } from '../../core/errors.js';
 import { type JsonObject } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
@@ -21,7 +21,7 @@ export function parseJsonBody(bytes: Buffer): JsonObject {
   return parseJson(bytes, 'Bedrock');
 }
 
-import { estimateRequestTokens } from '../shared/token-estimate.js';
+import { estimateRequestTokens, tokenizerReady } from '../shared/token-estimate.js';
 import { rewriteTopLevel } from '../shared/body-rewrite.js';
 import { readBody } from '../shared/upstream-http.js';
 import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, UpstreamCall } from '../types.js';
@@ -74,7 +74,7 @@ export class BedrockInvokeAdapter implements ProviderAdapter {
       return await this.count(body, call);
     } catch (err) {
       // Not every model or region offers count-tokens; an estimate beats failing the caller.
-      if (err instanceof GatewayError && !err.retryable && err.code !== 'authentication') return estimateRequestTokens(request);
+      if (err instanceof GatewayError && !err.retryable && err.code !== 'authentication') return tokenizerReady().then(() => estimateRequestTokens(request));
       throw err;
     }
   }
@@ -91,7 +91,7 @@ export class BedrockInvokeAdapter implements ProviderAdapter {
     const response = await this.transport.post(path, payload, call, false);
     const parsed = parseJsonBody(await readBody(response.body, BEDROCK_PROVIDER, response.url));
     if (typeof parsed.inputTokens !== 'number') {
-      throw new GatewayError({ code: 'upstream_error', status: 502, message: 'Bedrock count-tokens answered without inputTokens', retryable: true });
+      throw errors.badUpstreamAnswer('Bedrock count-tokens answered without inputTokens');
     }
     return parsed.inputTokens;
   }

@@ -7,7 +7,6 @@
  * errors and the end of the answer.
  */
 import { randomUUID } from 'node:crypto';
-import type { GatewayError } from '../../core/errors.js';
 import { asArray, asObject, isObject, tryParseJson, type JsonObject } from '../../core/json.js';
 import type { Usage } from '../../core/usage.js';
 import type { CompatTarget } from '../anthropic/platform-compat.js';
@@ -20,16 +19,16 @@ import { readBody, type ResponseBody } from '../shared/upstream-http.js';
 import type { StreamTap, UpstreamCall } from '../types.js';
 import type { CacheWriteTtl } from './converse-request.js';
 import { ConverseStreamDecoder, parseConverseUsage } from './converse-response.js';
-import { decodeFrame, encodeEventMessage, EventStreamFraming, type EventStreamMessage } from './event-stream.js';
+import { decodeFrame, EventStreamFraming, type EventStreamMessage } from './event-stream.js';
 import { adaptInvokeBody } from './invoke-body.js';
 import { anthropicEventType, chunkEventJson, frameError } from './invoke-stream.js';
-import { mappedErrorType } from './errors.js';
 import { bedrockModelId } from './model-id.js';
 import { BEDROCK_PROVIDER, modelPath, type BedrockTransport } from './transport.js';
 
 export type NativeBedrockAction = 'invoke' | 'invoke-with-response-stream' | 'converse' | 'converse-stream';
 
-export type NativeAnswer =
+/** What a native Bedrock call answers: AWS's own bytes, with the usage read on the side. */
+export type BedrockNativeAnswer =
   | { kind: 'json'; status: number; headers: Record<string, string>; body: Buffer; usage: Usage; model?: string | undefined }
   | { kind: 'stream'; status: number; headers: Record<string, string>; chunks: AsyncIterable<Buffer>; tap: StreamTap };
 
@@ -53,7 +52,7 @@ export class BedrockNativeClient {
    * Forward one native call. `raw` is the client's body; `body` the same parsed. Anthropic betas
    * travel in the body for InvokeModel; Bedrock ignores an `anthropic-beta` header, and so do we.
    */
-  async call(action: NativeBedrockAction, raw: Buffer, body: JsonObject, call: UpstreamCall): Promise<NativeAnswer> {
+  async call(action: NativeBedrockAction, raw: Buffer, body: JsonObject, call: UpstreamCall): Promise<BedrockNativeAnswer> {
     const modelId = bedrockModelId(call.upstreamModel);
     const invoke = action.startsWith('invoke');
     let payload: Buffer | string = raw;
@@ -137,45 +136,4 @@ export function converseWriteTtl(body: JsonObject): CacheWriteTtl {
   for (const message of asArray(body.messages) ?? []) visit(asObject(message)?.content);
   if (ttls.size > 1) return 'unknown';
   return ttls.has('1h') ? '1h' : '5m';
-}
-
-/**
- * The exception frame a Bedrock client expects when the answer fails after it began (an upstream
- * that went away, a stream cut short): AWS's own way of ending a stream with an error.
- * @deprecated The client protocol's encoding lives in protocols/bedrock-runtime/errors.ts
- * (`bedrockStreamError`); this copy stays only until http/routes/native/dialects.ts imports that.
- */
-export function exceptionFrame(error: GatewayError): Uint8Array {
-  const name = awsErrorName(error);
-  const type = name.charAt(0).toLowerCase() + name.slice(1);
-  return encodeEventMessage({ ':message-type': 'exception', ':exception-type': type, ':content-type': 'application/json' }, JSON.stringify({ message: error.message }));
-}
-
-const NAME_BY_CODE: Partial<Record<GatewayError['code'], string>> = {
-  invalid_request: 'ValidationException',
-  unsupported_parameter: 'ValidationException',
-  context_window_exceeded: 'ValidationException',
-  request_too_large: 'ValidationException',
-  content_policy: 'ValidationException',
-  authentication: 'UnrecognizedClientException',
-  permission_denied: 'AccessDeniedException',
-  not_found: 'ResourceNotFoundException',
-  rate_limit: 'ThrottlingException',
-  budget_exceeded: 'ServiceQuotaExceededException',
-  overloaded: 'ServiceUnavailableException',
-  service_unavailable: 'ServiceUnavailableException',
-  timeout: 'ModelTimeoutException',
-};
-
-/**
- * AWS's name for an error: the upstream's own when Bedrock named it, else the one our code implies.
- * @deprecated See protocols/bedrock-runtime/errors.ts (`awsErrorName`); kept until dialects.ts moves.
- */
-export function awsErrorName(error: GatewayError): string {
-  const upstream = error.upstream?.provider === BEDROCK_PROVIDER ? error.upstream.type : undefined;
-  if (upstream !== undefined && mappedErrorType(upstream) !== undefined) {
-    const name = upstream.split('#').at(-1)?.split(':')[0]?.trim() ?? upstream;
-    return name.charAt(0).toUpperCase() + name.slice(1);
-  }
-  return NAME_BY_CODE[error.code] ?? 'InternalServerException';
 }

@@ -9,7 +9,7 @@
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Deployment } from '../../core/deployment.js';
-import { GatewayError } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import { joinUrl, postUpstream, type UpstreamResponse } from '../shared/upstream-http.js';
 import type { UpstreamCall } from '../types.js';
 import { credentialSourceFor, hasExplicitAwsCredentials } from './credentials.js';
@@ -121,10 +121,7 @@ export class BedrockTransport {
         body,
       });
     } catch (err) {
-      throw new GatewayError({
-        code: 'authentication',
-        status: 401,
-        message: `Could not sign the Bedrock request: no usable AWS credentials (${err instanceof Error ? err.message : String(err)})`,
+      throw errors.authentication(`Could not sign the Bedrock request: no usable AWS credentials (${err instanceof Error ? err.message : String(err)})`, {
         upstream: { provider: BEDROCK_PROVIDER },
         cause: err,
       });

@@ -12,7 +12,7 @@ import { collectStream } from '../../core/collect.js';
 import { errors } from '../../core/errors.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
-import { estimateRequestTokens, estimateTokens } from '../shared/token-estimate.js';
+import { estimateRequestTokens, estimateTokens, tokenizerReady } from '../shared/token-estimate.js';
 import type { ProviderAdapter, UpstreamCall } from '../types.js';
 import { MockPromptCache } from './prompt-cache.js';
 
@@ -46,13 +46,14 @@ export class MockAdapter implements ProviderAdapter {
   }
 
   countTokens(request: CanonicalRequest): Promise<number> {
-    return Promise.resolve(estimateRequestTokens(request));
+    return tokenizerReady().then(() => estimateRequestTokens(request));
   }
 
   private async *generate(request: CanonicalRequest, call: UpstreamCall, options: MockOptions): AsyncGenerator<StreamEvent> {
     if (request.n !== undefined && request.n > 1) {
       throw errors.unsupportedParameter('The mock model returns one choice; n must be 1', 'n');
     }
+    await tokenizerReady();
     const input = this.cache.account(call.deployment.id, request);
     const id = `mock-${randomUUID()}`;
     yield { type: 'start', id, model: call.upstreamModel };

@@ -4,7 +4,7 @@
  * except for the model and, for streams, `stream_options.include_usage` (metering needs it; the
  * usage chunk is dropped again if the client did not ask for it).
  */
-import { GatewayError } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import { asObject, isObject, tryParseJson, type JsonObject } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
@@ -92,11 +92,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   protected url(call: UpstreamCall): string {
     const base = call.deployment.apiBase ?? this.defaultBase;
     if (base === undefined) {
-      throw new GatewayError({
-        code: 'invalid_request',
-        status: 500,
-        message: `Deployment ${call.deployment.id} (${this.name}) has no api_base configured`,
-      });
+      throw errors.misconfigured(`Deployment ${call.deployment.id} (${this.name}) has no api_base configured`);
     }
     return joinUrl(base, '/chat/completions');
   }

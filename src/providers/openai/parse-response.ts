@@ -1,5 +1,5 @@
 /** OpenAI chat completion wire (JSON and stream chunks) → canonical response and events. */
-import { GatewayError } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import { asArray, asObject, asString, type JsonObject } from '../../core/json.js';
 import type { StopReason } from '../../core/request.js';
 import type { CanonicalResponse, OutputPart, StreamEvent } from '../../core/response.js';
@@ -77,7 +77,7 @@ export class OpenAIStreamDecoder {
       const error = asObject(chunk.error) ?? {};
       out.push({
         type: 'error',
-        error: new GatewayError({ code: 'upstream_error', status: 500, message: asString(error.message) ?? 'Upstream stream error', retryable: true }),
+        error: errors.streamError(asString(error.message) ?? 'Upstream stream error'),
       });
       return out;
     }

@@ -1,4 +1,4 @@
-import { GatewayError } from '../../core/errors.js';
+import { errors, type GatewayError } from '../../core/errors.js';
 import { isObject, tryParseJson } from '../../core/json.js';
 import type { SseEvent } from '../../core/sse.js';
 import type { Usage } from '../../core/usage.js';
@@ -65,5 +65,5 @@ export class OpenAITapInspector implements EventInspector {
 }
 
 function streamError(message: string): GatewayError {
-  return new GatewayError({ code: 'upstream_error', status: 500, message, retryable: true });
+  return errors.streamError(message);
 }

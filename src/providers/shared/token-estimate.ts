@@ -3,11 +3,27 @@
  * by count_tokens for providers that have no counting endpoint. An estimate, not any provider's
  * exact count.
  */
-import { countTokens } from 'gpt-tokenizer';
 import type { CanonicalRequest, ContentPart, ToolDefinition } from '../../core/request.js';
 
+let countTokens: ((text: string) => number) | undefined;
+let loading: Promise<void> | undefined;
+
+/**
+ * Load the tokenizer on first need. Its o200k ranks cost ~70 MB of RSS, which a gateway that only
+ * passes calls through (most of them) should not carry; the mock model and count_tokens await this
+ * once before counting.
+ */
+export function tokenizerReady(): Promise<void> {
+  if (countTokens !== undefined) return Promise.resolve();
+  return (loading ??= import('gpt-tokenizer').then((m) => {
+    countTokens = m.countTokens;
+  }));
+}
+
 export function estimateTokens(text: string): number {
-  return text === '' ? 0 : countTokens(text);
+  if (text === '') return 0;
+  if (countTokens === undefined) throw new Error('estimateTokens before tokenizerReady() resolved');
+  return countTokens(text);
 }
 
 /** The text a part contributes to the prompt, in the form the estimate counts. */

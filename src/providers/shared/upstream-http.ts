@@ -12,7 +12,7 @@
  * for aiohttp). See docs/configuration.md.
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
-import { classifyUpstreamStatus, GatewayError, parseRetryAfter } from '../../core/errors.js';
+import { errors, GatewayError, parseRetryAfter } from '../../core/errors.js';
 import type { Deployment } from '../../core/deployment.js';
 import type { UpstreamCall } from '../types.js';
 
@@ -135,12 +135,8 @@ export function upstreamHttpError(
   options: Pick<PostOptions, 'provider' | 'parseError'>,
 ): GatewayError {
   const info = options.parseError(status, text, headers);
-  const { code, retryable } = classifyUpstreamStatus(status);
-  return new GatewayError({
-    code,
-    status,
+  return errors.upstream(status, {
     message: info.message,
-    retryable,
     retryAfterSeconds: parseRetryAfter(headers['retry-after'], headers['retry-after-ms']),
     upstream: { status, body: text.slice(0, 4096), type: info.type, provider: options.provider },
   });
@@ -149,27 +145,13 @@ export function upstreamHttpError(
 export function mapTransportError(err: unknown, provider: string, url: string): GatewayError {
   if (err instanceof GatewayError) return err;
   if (err instanceof undiciErrors.RequestAbortedError || (err instanceof Error && err.name === 'AbortError')) {
-    return new GatewayError({ code: 'client_disconnected', status: 499, message: 'Request aborted', cause: err });
+    return errors.clientDisconnected(err, 'Request aborted');
   }
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-    return new GatewayError({
-      code: 'timeout',
-      status: 408,
-      message: `Timed out waiting for ${provider} (${err.message})`,
-      retryable: true,
-      upstream: { provider },
-      cause: err,
-    });
+    return errors.timeout(`Timed out waiting for ${provider} (${err.message})`, { upstream: { provider }, cause: err });
   }
   const reason = err instanceof Error ? `${(err as NodeJS.ErrnoException).code ?? err.name}: ${err.message}` : String(err);
-  return new GatewayError({
-    code: 'upstream_connection',
-    status: 502,
-    message: `Could not reach ${provider} at ${new URL(url).origin} (${reason})`,
-    retryable: true,
-    upstream: { provider },
-    cause: err,
-  });
+  return errors.upstreamConnection(`Could not reach ${provider} at ${new URL(url).origin} (${reason})`, { upstream: { provider }, cause: err });
 }
 
 export function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {

@@ -6,7 +6,7 @@
  * removed by a text edit, and the usage chunk's `choices: []` given one empty text choice, so a
  * client reading `choices[0]` of every chunk does not break.
  */
-import { GatewayError } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import { isObject, tryParseJson } from '../../core/json.js';
 import type { SseEvent } from '../../core/sse.js';
 import type { Usage } from '../../core/usage.js';
@@ -42,7 +42,7 @@ export class TextCompletionTapInspector implements EventInspector {
     if (!isObject(chunk)) return undefined;
     if (isObject(chunk.error)) {
       const message = typeof chunk.error.message === 'string' ? chunk.error.message : 'Upstream stream error';
-      tap.error = new GatewayError({ code: 'upstream_error', status: 500, message, retryable: true });
+      tap.error = errors.streamError(message);
       return undefined;
     }
     if (typeof chunk.model === 'string') tap.model = chunk.model;

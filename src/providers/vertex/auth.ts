@@ -15,7 +15,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { GoogleAuth, JWT, type AuthClient } from 'google-auth-library';
-import { GatewayError } from '../../core/errors.js';
+import { errors, type GatewayError } from '../../core/errors.js';
 import { asObject, asString, type JsonObject } from '../../core/json.js';
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
@@ -164,11 +164,11 @@ function tokenError(err: unknown): GatewayError {
   const status = (err as { response?: { status?: unknown } } | undefined)?.response?.status;
   const message = `Vertex AI: could not get an access token (${err instanceof Error ? err.message : String(err)})`;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new GatewayError({ code: 'authentication', status: 401, message, upstream: { status, provider: 'vertex_ai' }, cause: err });
+    return errors.authentication(message, { upstream: { status, provider: 'vertex_ai' }, cause: err });
   }
-  return new GatewayError({ code: 'upstream_connection', status: 502, message, retryable: true, upstream: { provider: 'vertex_ai' }, cause: err });
+  return errors.upstreamConnection(message, { upstream: { provider: 'vertex_ai' }, cause: err });
 }
 
 function credentialsError(reason: string): GatewayError {
-  return new GatewayError({ code: 'invalid_request', status: 500, message: `Vertex AI credentials: ${reason}` });
+  return errors.misconfigured(`Vertex AI credentials: ${reason}`);
 }

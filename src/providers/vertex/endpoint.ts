@@ -4,7 +4,7 @@
  * global endpoint), `vertex_credentials`, `api_base` (scheme and host; the path is built here).
  */
 import type { Deployment } from '../../core/deployment.js';
-import { GatewayError } from '../../core/errors.js';
+import { errors, GatewayError } from '../../core/errors.js';
 import { joinUrl } from '../shared/upstream-http.js';
 import { loadVertexCredentials, type VertexCredentials } from './auth.js';
 
@@ -59,11 +59,7 @@ export async function vertexTarget(deployment: Deployment, env: NodeJS.ProcessEn
   const location = vertexLocation(deployment, env);
   const project = str(deployment.params.vertex_project) ?? env.VERTEXAI_PROJECT ?? env.VERTEX_PROJECT ?? credentials.projectId ?? env.GOOGLE_CLOUD_PROJECT;
   if (project === undefined) {
-    throw new GatewayError({
-      code: 'invalid_request',
-      status: 500,
-      message: `Deployment ${deployment.id} (vertex_ai) has no project: set vertex_project or VERTEXAI_PROJECT`,
-    });
+    throw errors.misconfigured(`Deployment ${deployment.id} (vertex_ai) has no project: set vertex_project or VERTEXAI_PROJECT`);
   }
   const token = await credentials.tokens.get();
   return { project, location, base: vertexBase(deployment, location), token, rejected: () => credentials.tokens.invalidate(token) };

@@ -11,7 +11,7 @@ import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
 import type { DatabaseDialect } from '../ports.js';
 import type { BudgetCounterRow, BudgetCounterStore } from '../tenancy-ports.js';
 import { Encoder, obj, usdToNano, type Row } from './litellm-values.js';
-import type { LooseDb } from './tenancy-store.js';
+import type { LooseDb } from './tenancy-db.js';
 
 /** Rows per multi-row statement: far below both databases' bound-parameter limits. */
 const ROWS_PER_STATEMENT = 200;

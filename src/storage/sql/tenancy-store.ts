@@ -37,7 +37,6 @@ import type { LooseDb } from './tenancy-db.js';
 import { SqlTenancyFeed } from './tenancy-feed.js';
 
 // Re-exported for budget-counter-store.ts, which still names it here.
-export type { LooseDb } from './tenancy-db.js';
 type Eb = ExpressionBuilder<Record<string, Row>, string>;
 type Obj = Record<string, unknown>;
 

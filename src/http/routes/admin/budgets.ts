@@ -5,12 +5,11 @@
  * the end-user and organization routes embed as `litellm_budget_table`.
  */
 import type { FastifyInstance } from 'fastify';
-import { invalidRequest } from '../../../core/errors.js';
+import { errors } from '../../../core/errors.js';
 import type { BudgetChanges } from '../../../policy/admin/budgets.js';
 import { spendCounter } from '../../../policy/scopes.js';
 import type { Tenancy } from '../../../policy/tenancy.js';
-import type { ModelBudget } from '../../../storage/tenancy-ports.js';
-import type { BudgetRecord } from '../../../storage/tenancy-ports-budgets.js';
+import type { BudgetRecord, ModelBudget } from '../../../policy/records.js';
 import { duration, int, modelBudgets, queryParam, str, strings, usd, type Body } from './fields.js';
 import { jsonBody, requireRead, type AdminContext, type Caller } from './context.js';
 import { isoOf, usdOf } from './render.js';
@@ -32,7 +31,7 @@ export function time(b: Body, field: string): number | null | undefined {
   if (v === undefined) return undefined;
   if (v === null) return null;
   const ms = typeof v === 'number' ? v * 1000 : typeof v === 'string' ? Date.parse(v) : NaN;
-  if (!Number.isFinite(ms)) throw invalidRequest(`${field}: must be an ISO-8601 date-time`, field);
+  if (!Number.isFinite(ms)) throw errors.invalidRequest(`${field}: must be an ISO-8601 date-time`, field);
   return ms;
 }
 
@@ -108,14 +107,14 @@ export function registerBudgetRoutes(app: FastifyInstance, ctx: AdminContext): v
   app.post('/budget/update', route('write', async (request, caller) => {
     const b = jsonBody(request);
     const id = str(b, 'budget_id');
-    if (id === undefined || id === null || id === '') throw invalidRequest('budget_id is required', 'budget_id');
+    if (id === undefined || id === null || id === '') throw errors.invalidRequest('budget_id is required', 'budget_id');
     return renderBudget(await budgets.update(id, budgetBody(b), actorOf(caller)));
   }));
 
   app.post('/budget/info', route('read', async (request, caller) => {
     requireRead(request, caller);
     const ids = strings(jsonBody(request), 'budgets');
-    if (ids === undefined || ids.length === 0) throw invalidRequest(`Specify list of budget id's to query. Passed in=${JSON.stringify(ids ?? [])}`, 'budgets');
+    if (ids === undefined || ids.length === 0) throw errors.invalidRequest(`Specify list of budget id's to query. Passed in=${JSON.stringify(ids ?? [])}`, 'budgets');
     return (await budgets.find(ids)).map(renderBudget);
   }));
 
@@ -127,7 +126,7 @@ export function registerBudgetRoutes(app: FastifyInstance, ctx: AdminContext): v
   app.get('/budget/settings', route('read', async (request, caller) => {
     requireRead(request, caller);
     const id = queryParam(request.query, 'budget_id');
-    if (id === undefined) throw invalidRequest('budget_id: required', 'budget_id');
+    if (id === undefined) throw errors.invalidRequest('budget_id: required', 'budget_id');
     const row = await budgets.get(id);
     const shown = row === undefined ? {} : renderBudget(row);
     return SETTINGS.map(([name, type, description]) => ({
@@ -144,7 +143,7 @@ export function registerBudgetRoutes(app: FastifyInstance, ctx: AdminContext): v
 
   app.post('/budget/delete', route('write', async (request) => {
     const id = str(jsonBody(request), 'id');
-    if (id === undefined || id === null || id === '') throw invalidRequest('id: required (the budget_id to delete)', 'id');
+    if (id === undefined || id === null || id === '') throw errors.invalidRequest('id: required (the budget_id to delete)', 'id');
     return renderBudget(await budgets.delete(id));
   }));
 }

@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../../core/call-record.js';
 import type { Deployment } from '../../../core/deployment.js';
-import { GatewayError } from '../../../core/errors.js';
+import { errors, type GatewayError } from '../../../core/errors.js';
 import type { BudgetAdmin } from '../../../policy/admin/budgets.js';
 import type { CustomerAdmin, ModelAdmin } from '../../../policy/admin/customers-models.js';
 import type { KeyAdmin } from '../../../policy/admin/keys.js';
@@ -60,11 +60,9 @@ export interface Caller {
 export type AdminHandler = (request: FastifyRequest, caller: Caller, reply: FastifyReply) => Promise<unknown>;
 
 export function forbidden(request: FastifyRequest): GatewayError {
-  return new GatewayError({
-    code: 'permission_denied',
-    status: 403,
-    message: `Only proxy admins can call ${request.routeOptions.url ?? request.url.split('?')[0] ?? ''}. Use the master key or a key of a user with user_role=proxy_admin.`,
-  });
+  return errors.permissionDenied(
+    `Only proxy admins can call ${request.routeOptions.url ?? request.url.split('?')[0] ?? ''}. Use the master key or a key of a user with user_role=proxy_admin.`,
+  );
 }
 
 /** The route pattern (`/key/:key/regenerate`), as LiteLLM's route lists name routes. */

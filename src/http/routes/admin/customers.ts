@@ -5,10 +5,10 @@
  * (litellm/proxy/management_endpoints/customer_endpoints.py).
  */
 import type { FastifyInstance } from 'fastify';
-import { invalidRequest } from '../../../core/errors.js';
+import { errors } from '../../../core/errors.js';
 import type { CustomerAdmin, CustomerChanges } from '../../../policy/admin/customers-models.js';
 import { linkField } from '../../../policy/budget-links.js';
-import type { CustomerRecord } from '../../../storage/tenancy-ports.js';
+import type { CustomerRecord } from '../../../policy/records.js';
 import { actorOf, budgetBody, renderBudget } from './budgets.js';
 import { bool, extras, queryParam, requiredStr, str, strings, usd, type Body } from './fields.js';
 import { jsonBody, requireRead, type AdminContext } from './context.js';
@@ -19,7 +19,7 @@ const REGIONS = ['eu', 'us'];
 
 function customerChanges(b: Body): CustomerChanges {
   const region = str(b, 'allowed_model_region');
-  if (region !== undefined && region !== null && !REGIONS.includes(region)) throw invalidRequest('allowed_model_region: must be "eu" or "us"', 'allowed_model_region');
+  if (region !== undefined && region !== null && !REGIONS.includes(region)) throw errors.invalidRequest('allowed_model_region: must be "eu" or "us"', 'allowed_model_region');
   const budgetId = str(b, 'budget_id');
   return {
     alias: str(b, 'alias'),
@@ -77,7 +77,7 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: AdminContext):
     app.get(`${prefix}/info`, route('read', async (request, caller) => {
       requireRead(request, caller);
       const id = queryParam(request.query, 'end_user_id');
-      if (id === undefined) throw invalidRequest('end_user_id: required', 'end_user_id');
+      if (id === undefined) throw errors.invalidRequest('end_user_id: required', 'end_user_id');
       return withoutNulls(await renderCustomer(customers, await customers.get(id)));
     }));
 
@@ -88,7 +88,7 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: AdminContext):
 
     app.post(`${prefix}/delete`, route('write', async (request) => {
       const ids = strings(jsonBody(request), 'user_ids');
-      if (ids === undefined || ids.length === 0) throw invalidRequest('user_ids: required', 'user_ids');
+      if (ids === undefined || ids.length === 0) throw errors.invalidRequest('user_ids: required', 'user_ids');
       const deleted = await customers.delete(ids);
       return { deleted_customers: deleted.length, message: `Successfully deleted customers with ids: ${pyList(ids)}` };
     }));
@@ -103,7 +103,7 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: AdminContext):
     for (const [action, blocked] of [['block', true], ['unblock', false]] as const) {
       app.post(`${prefix}/${action}`, route('write', async (request, caller) => {
         const ids = strings(jsonBody(request), 'user_ids');
-        if (ids === undefined || ids.length === 0) throw invalidRequest('user_ids: required', 'user_ids');
+        if (ids === undefined || ids.length === 0) throw errors.invalidRequest('user_ids: required', 'user_ids');
         const updated = await customers.setBlocked(ids, blocked, actorOf(caller));
         const rows = await Promise.all(updated.map((c) => renderCustomer(customers, c, false)));
         return { [blocked ? 'blocked_users' : 'unblocked_users']: rows };

@@ -3,14 +3,14 @@
  * integer nano-USD here, at the edge; durations are checked here so a bad one is a 400 naming the
  * field. A field absent from the body is left unchanged; an explicit null clears it.
  */
-import { invalidRequest } from '../../../core/errors.js';
+import { errors } from '../../../core/errors.js';
 import { addDuration, requireDuration } from '../../../policy/budget-period.js';
-import type { BudgetSettings, ModelBudget, TeamMember } from '../../../storage/tenancy-ports.js';
+import type { BudgetSettings, ModelBudget, TeamMember } from '../../../policy/records.js';
 
 export type Body = Record<string, unknown>;
 
 export function bodyOf(value: unknown): Body {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidRequest('The request body must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw errors.invalidRequest('The request body must be a JSON object');
   return value as Body;
 }
 
@@ -22,7 +22,7 @@ export function usd(b: Body, field: string): number | null | undefined {
   const v = b[field];
   if (v === null || v === '') return null;
   const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw invalidRequest(`${field}: must be a non-negative number (USD)`, field);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw errors.invalidRequest(`${field}: must be a non-negative number (USD)`, field);
   return Math.round(n * 1e9);
 }
 
@@ -30,7 +30,7 @@ export function int(b: Body, field: string): number | null | undefined {
   if (!has(b, field)) return undefined;
   const v = b[field];
   if (v === null) return null;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw invalidRequest(`${field}: must be a non-negative integer`, field);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw errors.invalidRequest(`${field}: must be a non-negative integer`, field);
   return v;
 }
 
@@ -38,19 +38,19 @@ export function str(b: Body, field: string): string | null | undefined {
   if (!has(b, field)) return undefined;
   const v = b[field];
   if (v === null) return null;
-  if (typeof v !== 'string') throw invalidRequest(`${field}: must be a string`, field);
+  if (typeof v !== 'string') throw errors.invalidRequest(`${field}: must be a string`, field);
   return v;
 }
 
 export function requiredStr(b: Body, field: string): string {
   const v = str(b, field);
-  if (v === undefined || v === null || v === '') throw invalidRequest(`${field}: required`, field);
+  if (v === undefined || v === null || v === '') throw errors.invalidRequest(`${field}: required`, field);
   return v;
 }
 
 export function bool(b: Body, field: string): boolean | undefined {
   if (!has(b, field) || b[field] === null) return undefined;
-  if (typeof b[field] !== 'boolean') throw invalidRequest(`${field}: must be true or false`, field);
+  if (typeof b[field] !== 'boolean') throw errors.invalidRequest(`${field}: must be true or false`, field);
   return b[field];
 }
 
@@ -58,7 +58,7 @@ export function strings(b: Body, field: string): string[] | undefined {
   if (!has(b, field)) return undefined;
   const v = b[field];
   if (v === null) return [];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw invalidRequest(`${field}: must be a list of strings`, field);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw errors.invalidRequest(`${field}: must be a list of strings`, field);
   return v;
 }
 
@@ -66,7 +66,7 @@ export function object(b: Body, field: string): Record<string, unknown> | undefi
   if (!has(b, field)) return undefined;
   const v = b[field];
   if (v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw invalidRequest(`${field}: must be an object`, field);
+  if (typeof v !== 'object' || Array.isArray(v)) throw errors.invalidRequest(`${field}: must be an object`, field);
   return v as Record<string, unknown>;
 }
 
@@ -74,7 +74,7 @@ export function intMap(b: Body, field: string): Record<string, number> | undefin
   const o = object(b, field);
   if (o === undefined) return undefined;
   for (const [k, v] of Object.entries(o)) {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw invalidRequest(`${field}.${k}: must be a non-negative integer`, field);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw errors.invalidRequest(`${field}.${k}: must be a non-negative integer`, field);
   }
   return o as Record<string, number>;
 }
@@ -106,7 +106,7 @@ export function modelBudgets(b: Body, field = 'model_max_budget'): Record<string
     const entry: Body = typeof raw === 'number' ? { budget_limit: raw } : bodyOf(raw);
     const limitField = has(entry, 'budget_limit') ? 'budget_limit' : 'max_budget';
     const max = usd(entry, limitField);
-    if (max === undefined || max === null) throw invalidRequest(`${field}.${model}: needs budget_limit (USD)`, field);
+    if (max === undefined || max === null) throw errors.invalidRequest(`${field}.${model}: needs budget_limit (USD)`, field);
     const period = duration(entry, has(entry, 'time_period') ? 'time_period' : 'budget_duration');
     out[model] = { max_budget_nano: max, budget_duration: period ?? null };
   }
@@ -160,16 +160,16 @@ export function members(b: Body, field = 'members_with_roles'): TeamMember[] | u
   if (!has(b, field)) return undefined;
   const v = b[field];
   if (v === null) return [];
-  if (!Array.isArray(v)) throw invalidRequest(`${field}: must be a list of {user_id | user_email, role}`, field);
+  if (!Array.isArray(v)) throw errors.invalidRequest(`${field}: must be a list of {user_id | user_email, role}`, field);
   return v.map((raw) => member(bodyOf(raw), field));
 }
 
 export function member(m: Body, field = 'member'): TeamMember {
   const userId = str(m, 'user_id') ?? null;
   const email = str(m, 'user_email') ?? null;
-  if (userId === null && email === null) throw invalidRequest(`${field}: Either user id or user email must be provided`, field);
+  if (userId === null && email === null) throw errors.invalidRequest(`${field}: Either user id or user email must be provided`, field);
   const role = str(m, 'role') ?? 'user';
-  if (role !== 'admin' && role !== 'user') throw invalidRequest(`${field}.role: must be "admin" or "user"`, field);
+  if (role !== 'admin' && role !== 'user') throw errors.invalidRequest(`${field}.role: must be "admin" or "user"`, field);
   return { user_id: userId, user_email: email, role };
 }
 
@@ -177,7 +177,7 @@ export const USER_ROLES = ['proxy_admin', 'proxy_admin_viewer', 'internal_user',
 
 export function userRole(b: Body): string | null | undefined {
   const role = str(b, 'user_role');
-  if (role !== undefined && role !== null && !USER_ROLES.includes(role)) throw invalidRequest(`user_role: must be one of ${USER_ROLES.join(', ')}`, 'user_role');
+  if (role !== undefined && role !== null && !USER_ROLES.includes(role)) throw errors.invalidRequest(`user_role: must be one of ${USER_ROLES.join(', ')}`, 'user_role');
   return role;
 }
 
@@ -191,7 +191,7 @@ export function queryParam(query: unknown, name: string): string | undefined {
 export function pageParams(query: unknown, sizeName: string, defaultSize: number): { page: number; size: number } {
   const page = Number(queryParam(query, 'page') ?? 1);
   const size = Number(queryParam(query, sizeName) ?? defaultSize);
-  if (!Number.isInteger(page) || page < 1) throw invalidRequest('page: must be an integer >= 1', 'page');
-  if (!Number.isInteger(size) || size < 1 || size > 100) throw invalidRequest(`${sizeName}: must be an integer from 1 to 100`, sizeName);
+  if (!Number.isInteger(page) || page < 1) throw errors.invalidRequest('page: must be an integer >= 1', 'page');
+  if (!Number.isInteger(size) || size < 1 || size > 100) throw errors.invalidRequest(`${sizeName}: must be an integer from 1 to 100`, sizeName);
   return { page, size };
 }

@@ -8,12 +8,12 @@
  * team's member permissions allow, team admins their team's keys (src/policy/admin/key-access.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import { invalidRequest } from '../../../core/errors.js';
+import { errors } from '../../../core/errors.js';
 import { notFound } from '../../../policy/admin/common.js';
 import { KeyAccess } from '../../../policy/admin/key-access.js';
 import { tokenOf, type KeyChanges } from '../../../policy/admin/keys.js';
 import { canViewAll, forbidden as denied, isProxyAdmin } from '../../../policy/admin/roles.js';
-import type { KeyFilter, KeyRecord } from '../../../storage/tenancy-ports.js';
+import type { KeyFilter, KeyRecord } from '../../../policy/records.js';
 import { bool, budgetChanges, expiry, extras, intMap, KEY_EXTRAS, object, pageParams, queryParam, str, strings, usd, type Body } from './fields.js';
 import { jsonBody, pages, type AdminContext, type Caller } from './context.js';
 
@@ -38,7 +38,7 @@ function keyChanges(b: Body, now: number): KeyChanges {
 
 function keyParam(b: Body): string {
   const key = str(b, 'key');
-  if (key === undefined || key === null || key === '') throw invalidRequest('key: required', 'key');
+  if (key === undefined || key === null || key === '') throw errors.invalidRequest('key: required', 'key');
   return key;
 }
 
@@ -77,7 +77,7 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
   app.get('/key/info', route('self', async (request, caller) => {
     const asked = queryParam(request.query, 'key');
     const token = asked === undefined ? caller.principal.keyHash : tokenOf(asked);
-    if (token === undefined) throw invalidRequest('key: required', 'key');
+    if (token === undefined) throw errors.invalidRequest('key: required', 'key');
     // An unknown key is a 404 for anyone (LiteLLM's info_key_fn), before whose it is matters.
     const record = await keys.require(token);
     await access.requireRead(caller.who, record);
@@ -122,7 +122,7 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
     const b = jsonBody(request);
     const given = strings(b, 'keys') ?? [];
     const aliases = strings(b, 'key_aliases') ?? [];
-    if (given.length === 0 && aliases.length === 0) throw invalidRequest("At least one of 'keys' or 'key_aliases' must be provided.", 'keys');
+    if (given.length === 0 && aliases.length === 0) throw errors.invalidRequest("At least one of 'keys' or 'key_aliases' must be provided.", 'keys');
     if (!isProxyAdmin(caller.who)) {
       const targets = await keys.list(given.length > 0 ? { tokens: given.map(tokenOf) } : { aliases }, { limit: 1000, offset: 0 });
       if (targets.keys.length === 0) throw notFound('No keys found', 'keys');
@@ -154,7 +154,7 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
 
   app.post('/key/:key/reset_spend', route('write', async (request, caller) => {
     const resetTo = usd(jsonBody(request), 'reset_to');
-    if (resetTo === undefined || resetTo === null) throw invalidRequest('reset_to: required (USD)', 'reset_to');
+    if (resetTo === undefined || resetTo === null) throw errors.invalidRequest('reset_to: required (USD)', 'reset_to');
     const record = await keys.update({ key: (request.params as { key: string }).key }, { spend_nano: resetTo }, caller.actor);
     return render.key(record);
   }));

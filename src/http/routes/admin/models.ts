@@ -9,7 +9,7 @@
  * they change); their credentials are encrypted at rest (src/policy/model-secrets.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import { invalidRequest } from '../../../core/errors.js';
+import { errors } from '../../../core/errors.js';
 import { GATEWAY_VERSION } from '../../../observability/headers.js';
 import { configView, groupsOf, modelGroups, storedView, visibility, type ModelView } from '../../../policy/admin/model-views.js';
 import { modelChangeAllowed, updateStoredModel } from '../../../policy/admin/model-update.js';
@@ -42,24 +42,24 @@ export function registerModelRoutes(app: FastifyInstance, ctx: AdminContext): vo
   const plain = (v: ModelView & { provider: string }): ModelView => ({ model_name: v.model_name, litellm_params: v.litellm_params, model_info: v.model_info });
 
   app.post('/model/new', route('self', async (request, caller) => {
-    if (!ctx.storeModelInDb) throw invalidRequest(NOT_STORED);
+    if (!ctx.storeModelInDb) throw errors.invalidRequest(NOT_STORED);
     const b = jsonBody(request);
     const params = object(b, 'litellm_params');
-    if (params === undefined || typeof params.model !== 'string' || params.model === '') throw invalidRequest('litellm_params.model: required', 'litellm_params');
+    if (params === undefined || typeof params.model !== 'string' || params.model === '') throw errors.invalidRequest('litellm_params.model: required', 'litellm_params');
     const name = requiredStr(b, 'model_name');
     const info = object(b, 'model_info') ?? {};
     await modelChangeAllowed(ctx.tenancy, caller.who, info.team_id, '/model/new');
     const problem = ctx.checkModel?.({ model_id: typeof info.id === 'string' ? info.id : 'new', model_name: name, litellm_params: params, model_info: info });
-    if (problem !== undefined) throw invalidRequest(problem, 'litellm_params');
+    if (problem !== undefined) throw errors.invalidRequest(problem, 'litellm_params');
     return render.model(await models.create(name, params, info, caller.actor));
   }));
 
   app.post('/model/update', route('self', async (request, caller) => {
-    if (!ctx.storeModelInDb) throw invalidRequest(NOT_STORED);
+    if (!ctx.storeModelInDb) throw errors.invalidRequest(NOT_STORED);
     const b = jsonBody(request);
     const info = object(b, 'model_info') ?? {};
     const id = typeof info.id === 'string' && info.id !== '' ? info.id : undefined;
-    if (id === undefined) throw invalidRequest('model_info.id: required (the id of the stored model to update)', 'model_info.id');
+    if (id === undefined) throw errors.invalidRequest('model_info.id: required (the id of the stored model to update)', 'model_info.id');
     const existing = ctx.tenancy.models.get(id);
     // A team admin may change only its team's models, and may not move one to another team.
     await modelChangeAllowed(ctx.tenancy, caller.who, existing?.model_info.team_id ?? info.team_id, '/model/update');
@@ -68,13 +68,13 @@ export function registerModelRoutes(app: FastifyInstance, ctx: AdminContext): vo
     if (existing !== undefined) {
       const merged = { ...existing.litellm_params, ...(changes.litellm_params ?? {}) };
       const problem = ctx.checkModel?.({ model_id: id, model_name: changes.model_name ?? existing.model_name, litellm_params: merged, model_info: { ...existing.model_info, ...info } });
-      if (problem !== undefined) throw invalidRequest(problem, 'litellm_params');
+      if (problem !== undefined) throw errors.invalidRequest(problem, 'litellm_params');
     }
     return render.model(await updateStoredModel(ctx.tenancy, id, changes, caller.actor));
   }));
 
   app.post('/model/delete', route('self', async (request, caller) => {
-    if (!ctx.storeModelInDb) throw invalidRequest(NOT_STORED);
+    if (!ctx.storeModelInDb) throw errors.invalidRequest(NOT_STORED);
     const id = requiredStr(jsonBody(request), 'id');
     await modelChangeAllowed(ctx.tenancy, caller.who, ctx.tenancy.models.get(id)?.model_info.team_id, '/model/delete');
     await models.delete(id);

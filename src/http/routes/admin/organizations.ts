@@ -6,12 +6,12 @@
  * older POST forms are accepted too.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { invalidRequest } from '../../../core/errors.js';
+import { errors } from '../../../core/errors.js';
 import type { OrganizationInput, OrgRole } from '../../../policy/admin/organizations.js';
 import { ORG_ROLES } from '../../../policy/admin/organizations.js';
 import { withBudget } from '../../../policy/budget-links.js';
 import { scopeOf } from '../../../policy/scopes.js';
-import type { OrganizationRecord, OrgMembershipRecord } from '../../../storage/tenancy-ports-budgets.js';
+import type { OrganizationRecord, OrgMembershipRecord } from '../../../policy/records.js';
 import { actorOf, budgetBody, currentSpend, renderBudget } from './budgets.js';
 import { bodyOf, extras, object, queryParam, str, strings, usd, type Body } from './fields.js';
 import { jsonBody, requireRead, type AdminContext, type Caller } from './context.js';
@@ -33,7 +33,7 @@ function organizationInput(b: Body): OrganizationInput {
 }
 
 function role(value: unknown, field: string): OrgRole {
-  if (typeof value !== 'string' || !(ORG_ROLES as readonly string[]).includes(value)) throw invalidRequest(`${field}: must be one of ${ORG_ROLES.join(', ')}`, field);
+  if (typeof value !== 'string' || !(ORG_ROLES as readonly string[]).includes(value)) throw errors.invalidRequest(`${field}: must be one of ${ORG_ROLES.join(', ')}`, field);
   return value as OrgRole;
 }
 
@@ -43,7 +43,7 @@ function target(b: Body): { user_id?: string | undefined; user_email?: string | 
 
 function requiredOrgId(b: Body): string {
   const id = str(b, 'organization_id');
-  if (id === undefined || id === null || id === '') throw invalidRequest('organization_id: required', 'organization_id');
+  if (id === undefined || id === null || id === '') throw errors.invalidRequest('organization_id: required', 'organization_id');
   return id;
 }
 
@@ -101,7 +101,7 @@ export function registerOrganizationRoutes(app: FastifyInstance, ctx: AdminConte
 
   const remove = route('write', async (request) => {
     const ids = strings(jsonBody(request), 'organization_ids');
-    if (ids === undefined || ids.length === 0) throw invalidRequest('organization_ids: required', 'organization_ids');
+    if (ids === undefined || ids.length === 0) throw errors.invalidRequest('organization_ids: required', 'organization_ids');
     const deleted = await organizations.delete(ids);
     return Promise.all(
       deleted.map(async ({ org, members, teams }) => {
@@ -121,7 +121,7 @@ export function registerOrganizationRoutes(app: FastifyInstance, ctx: AdminConte
   app.get('/organization/info', route('read', async (request, caller) => {
     requireRead(request, caller);
     const id = queryParam(request.query, 'organization_id');
-    if (id === undefined) throw invalidRequest('organization_id: required', 'organization_id');
+    if (id === undefined) throw errors.invalidRequest('organization_id: required', 'organization_id');
     return renderOrg(await organizations.get(id), true);
   }));
 
@@ -129,7 +129,7 @@ export function registerOrganizationRoutes(app: FastifyInstance, ctx: AdminConte
   app.post('/organization/info', route('read', async (request, caller) => {
     requireRead(request, caller);
     const ids = strings(jsonBody(request), 'organizations');
-    if (ids === undefined || ids.length === 0) throw invalidRequest(`Specify list of organization id's to query. Passed in=${JSON.stringify(ids ?? [])}`, 'organizations');
+    if (ids === undefined || ids.length === 0) throw errors.invalidRequest(`Specify list of organization id's to query. Passed in=${JSON.stringify(ids ?? [])}`, 'organizations');
     return Promise.all(
       (await organizations.find(ids)).map(async (o) => {
         const row = await budgets.get(o.budget_id);
@@ -142,7 +142,7 @@ export function registerOrganizationRoutes(app: FastifyInstance, ctx: AdminConte
     const b = jsonBody(request);
     const orgId = requiredOrgId(b);
     const raw = b.member;
-    if (raw === undefined || raw === null) throw invalidRequest('member: required ({user_id | user_email, role} or a list of them)', 'member');
+    if (raw === undefined || raw === null) throw errors.invalidRequest('member: required ({user_id | user_email, role} or a list of them)', 'member');
     const list = (Array.isArray(raw) ? raw : [raw]).map((m) => {
       const mb = bodyOf(m);
       return { ...target(mb), role: role(mb.role, 'member.role') };

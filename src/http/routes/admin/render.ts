@@ -7,7 +7,7 @@
  */
 import { redactParams } from '../../../policy/admin/model-views.js';
 import type { Tenancy } from '../../../policy/tenancy.js';
-import type { BudgetSettings, CustomerRecord, KeyRecord, ModelBudget, ModelRecord, TeamRecord, UserRecord } from '../../../storage/tenancy-ports.js';
+import type { BudgetSettings, CustomerRecord, KeyRecord, ModelBudget, ModelRecord, TeamRecord, UserRecord } from '../../../policy/records.js';
 
 type Json = Record<string, unknown>;
 

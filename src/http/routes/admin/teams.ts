@@ -6,7 +6,7 @@
  * routes); members and the team's keys may read `/team/info`.
  */
 import type { FastifyInstance } from 'fastify';
-import { invalidRequest } from '../../../core/errors.js';
+import { errors } from '../../../core/errors.js';
 import type { TeamChanges } from '../../../policy/admin/people.js';
 import { canViewAll, forbidden, requireTeamAdmin } from '../../../policy/admin/roles.js';
 import { bodyOf, bool, budgetChanges, extras, member, members, object, queryParam, requiredStr, str, strings, TEAM_EXTRAS, usd, type Body } from './fields.js';
@@ -42,7 +42,7 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: AdminContext): voi
 
   app.get('/team/info', route('self', async (request, caller) => {
     const teamId = queryParam(request.query, 'team_id') ?? caller.principal.teamId;
-    if (teamId === undefined) throw invalidRequest('Malformed request. No team id passed in.', 'team_id');
+    if (teamId === undefined) throw errors.invalidRequest('Malformed request. No team id passed in.', 'team_id');
     const team = await people.getTeam(teamId);
     const isMember = team.members_with_roles.some((m) => m.user_id !== null && m.user_id === caller.userId);
     // LiteLLM validate_membership: admins and viewers, the team's own keys, and its members.
@@ -68,7 +68,7 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: AdminContext): voi
 
   app.post('/team/delete', route('write', async (request) => {
     const ids = strings(jsonBody(request), 'team_ids');
-    if (ids === undefined || ids.length === 0) throw invalidRequest('team_ids: required', 'team_ids');
+    if (ids === undefined || ids.length === 0) throw errors.invalidRequest('team_ids: required', 'team_ids');
     return { deleted_teams: await people.deleteTeams(ids) };
   }));
 
@@ -88,7 +88,7 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: AdminContext): voi
   app.post('/team/member_add', route('self', async (request, caller) => {
     const b = jsonBody(request);
     const raw = b.member;
-    if (raw === undefined || raw === null) throw invalidRequest('No member/members passed in', 'member');
+    if (raw === undefined || raw === null) throw errors.invalidRequest('No member/members passed in', 'member');
     const list = (Array.isArray(raw) ? raw : [raw]).map((m) => member(bodyOf(m)));
     const maxBudget = usd(b, 'max_budget_in_team');
     const teamId = requiredStr(b, 'team_id');
@@ -119,7 +119,7 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: AdminContext): voi
     const teamId = requiredStr(b, 'team_id');
     requireTeamAdmin(caller.who, await people.getTeam(teamId), '/team/member_update');
     const role = str(b, 'role') ?? undefined;
-    if (role !== undefined && role !== 'admin' && role !== 'user') throw invalidRequest('role: must be "admin" or "user"', 'role');
+    if (role !== undefined && role !== 'admin' && role !== 'user') throw errors.invalidRequest('role: must be "admin" or "user"', 'role');
     const maxBudget = usd(b, 'max_budget_in_team');
     const userEmail = str(b, 'user_email') ?? undefined;
     const { member: updated } = await people.updateMember(teamId, { user_id: str(b, 'user_id') ?? undefined, user_email: userEmail }, role);

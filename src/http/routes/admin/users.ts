@@ -4,9 +4,9 @@
  * is the only one carrying the key's plaintext.
  */
 import type { FastifyInstance } from 'fastify';
-import { invalidRequest } from '../../../core/errors.js';
+import { errors } from '../../../core/errors.js';
 import type { UserChanges } from '../../../policy/admin/people.js';
-import type { UserFilter } from '../../../storage/tenancy-ports.js';
+import type { UserFilter } from '../../../policy/records.js';
 import { bodyOf, bool, budgetChanges, expiry, extras, object, pageParams, queryParam, str, strings, USER_EXTRAS, userRole, type Body } from './fields.js';
 import { canViewAll, forbidden } from '../../../policy/admin/roles.js';
 import { jsonBody, pages, requireRead, type AdminContext } from './context.js';
@@ -29,7 +29,7 @@ function teamIds(b: Body): string[] | undefined {
   const raw = b.teams;
   if (raw === undefined) return undefined;
   if (raw === null) return [];
-  if (!Array.isArray(raw)) throw invalidRequest('teams: must be a list of team ids', 'teams');
+  if (!Array.isArray(raw)) throw errors.invalidRequest('teams: must be a list of team ids', 'teams');
   return raw.map((t) => (typeof t === 'string' ? t : (str(bodyOf(t), 'team_id') ?? '')));
 }
 
@@ -57,7 +57,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: AdminContext): voi
 
   app.get('/user/info', route('self', async (request, caller) => {
     const userId = queryParam(request.query, 'user_id') ?? caller.principal.userId;
-    if (userId === undefined) throw invalidRequest('user_id: required', 'user_id');
+    if (userId === undefined) throw errors.invalidRequest('user_id: required', 'user_id');
     // LiteLLM route_checks: a non-admin may read only its own user.
     if (!canViewAll(caller.who) && userId !== caller.principal.userId) {
       throw forbidden(`key not allowed to access this user's info. user_id=${userId}, key's user_id=${caller.principal.userId ?? 'None'}`, 'user_id');
@@ -82,7 +82,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: AdminContext): voi
 
   app.post('/user/delete', route('write', async (request) => {
     const ids = strings(jsonBody(request), 'user_ids');
-    if (ids === undefined || ids.length === 0) throw invalidRequest('user_ids: required', 'user_ids');
+    if (ids === undefined || ids.length === 0) throw errors.invalidRequest('user_ids: required', 'user_ids');
     // LiteLLM answers with the number of users deleted.
     return people.deleteUsers(ids);
   }));

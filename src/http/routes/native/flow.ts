@@ -6,7 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Surface } from '../../../core/call-record.js';
-import { GatewayError } from '../../../core/errors.js';
+import { errors } from '../../../core/errors.js';
 import { isObject } from '../../../core/json.js';
 import type { NativeKind } from '../../../routing/native.js';
 import type { ParsedBody } from '../../body.js';
@@ -38,7 +38,7 @@ export function handleNative(deps: NativeDeps, request: FastifyRequest, reply: F
       ctx.requestedModel = native.modelId;
       ctx.passthrough = true;
       const parsed = request.body as ParsedBody | undefined;
-      if (parsed === undefined || !isObject(parsed.json)) throw new GatewayError({ code: 'invalid_request', status: 400, message: 'The request body must be a JSON object' });
+      if (parsed === undefined || !isObject(parsed.json)) throw errors.invalidRequest('The request body must be a JSON object');
       const body = parsed.json;
       ctx.metadata = isObject(body.metadata) ? body.metadata : undefined;
       const group = deps.calls.resolveNative(native.kind, native.modelId);
