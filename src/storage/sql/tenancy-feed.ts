@@ -12,7 +12,7 @@ import type { EntitySpend, RecordChanges, RecordKind, TenancyChanges, TenancyFee
 import { budgetCodec, organizationCodec, teamMembershipCodec } from './litellm-budget-codecs.js';
 import { customerCodec, keyCodec, modelCodec, teamCodec, userCodec, type Codec, type Obj } from './litellm-codecs.js';
 import { str, time, usdToNano, type Row } from './litellm-values.js';
-import type { LooseDb } from './tenancy-db.js';
+import { extrasDoc, type LooseDb } from './tenancy-db.js';
 
 export const EXTRAS_TABLE = 'tollgate_record_extras';
 
@@ -58,16 +58,6 @@ const CHUNK = 250;
 
 const idOf = (t: FeedTable, key: RowKey): string => key.join(':');
 const keyOfRow = (t: FeedTable, row: Row): string[] => t.codec.key.map((k) => str(row[k]) ?? '');
-
-function parseDoc(text: unknown): Obj {
-  if (typeof text !== 'string') return {};
-  try {
-    const v = JSON.parse(text) as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {};
-  } catch {
-    return {};
-  }
-}
 
 /** `(k1, k2) IN ((…), …)` for any key width; a row-value list both databases accept. */
 function keyIn(t: FeedTable, keys: readonly RowKey[]): RawBuilder<unknown> {
@@ -168,6 +158,6 @@ export class SqlTenancyFeed implements TenancyFeed {
     let q = this.db.selectFrom(EXTRAS_TABLE).select([sql.ref<string>('id').as('id'), sql.ref<string>('doc').as('doc')]).where(sql.ref('kind'), '=', t.codec.kind);
     if (ids !== undefined) q = q.where(sql.ref('id'), 'in', [...ids]);
     const rows = (await q.execute()) as { id: string; doc: string }[];
-    return new Map(rows.map((r) => [r.id, parseDoc(r.doc)]));
+    return new Map(rows.map((r) => [r.id, extrasDoc(r.doc)]));
   }
 }

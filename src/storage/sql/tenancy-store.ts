@@ -33,7 +33,7 @@ import { customerCodec, keyCodec, modelCodec, teamCodec, userCodec, type Codec }
 import { Encoder, str, time, usdToNano, type Row } from './litellm-values.js';
 import { PostgresFingerprints } from './tenancy-changes-postgres.js';
 import { SqliteChangeLog } from './tenancy-changes-sqlite.js';
-import type { LooseDb } from './tenancy-db.js';
+import { extrasDoc, type LooseDb } from './tenancy-db.js';
 import { SqlTenancyFeed } from './tenancy-feed.js';
 
 // Re-exported for budget-counter-store.ts, which still names it here.
@@ -48,23 +48,13 @@ function inList(eb: Eb, column: string, values: readonly string[] | undefined): 
   return values.length === 0 ? [eb.lit(false)] : [eb(sql.ref(column), 'in', [...values])];
 }
 
-function parseDoc(text: unknown): Obj {
-  if (typeof text !== 'string') return {};
-  try {
-    const v = JSON.parse(text) as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {};
-  } catch {
-    return {};
-  }
-}
-
 /** Extras docs of one kind, by record id. */
 async function loadExtras(db: LooseDb | Transaction<Record<string, Row>>, kind: string, ids?: readonly string[]): Promise<Map<string, Obj>> {
   if (ids !== undefined && ids.length === 0) return new Map();
   let q = db.selectFrom(EXTRAS).select([sql.ref<string>('id').as('id'), sql.ref<string>('doc').as('doc')]).where(sql.ref('kind'), '=', kind);
   if (ids !== undefined) q = q.where(sql.ref('id'), 'in', [...ids]);
   const rows = (await q.execute()) as { id: string; doc: string }[];
-  return new Map(rows.map((r) => [r.id, parseDoc(r.doc)]));
+  return new Map(rows.map((r) => [r.id, extrasDoc(r.doc)]));
 }
 
 export class SqlRecordStore<R extends { updated_at: number }, F> implements RecordStore<R, F> {
