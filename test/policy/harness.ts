@@ -12,6 +12,7 @@ import { Policy, type Admission, type PolicyOptions } from '../../src/policy/adm
 import { Tenancy, type TenancyLogger } from '../../src/policy/tenancy.js';
 import { VirtualKeyAuthenticator } from '../../src/policy/virtual-keys.js';
 import { MemorySharedState } from '../../src/storage/memory/shared-state.js';
+import type { SharedState } from '../../src/storage/shared-state.js';
 import type { Database } from '../../src/storage/ports.js';
 import { makeCall } from '../storage/calls.js';
 
@@ -39,7 +40,7 @@ export interface LogLine {
 export interface Stack {
   db: Database;
   clock: Clock;
-  state: MemorySharedState;
+  state: SharedState;
   tenancy: Tenancy;
   keys: KeyAdmin;
   people: PeopleAdmin;
@@ -51,7 +52,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function stack(db: Database, options: { clock?: Clock; timeZone?: string; policy?: PolicyOptions; masterKey?: string | null; modelSecret?: string | null } = {}): Promise<Stack> {
+export async function stack(db: Database, options: { clock?: Clock; timeZone?: string; policy?: PolicyOptions; masterKey?: string | null; modelSecret?: string | null; state?: SharedState } = {}): Promise<Stack> {
   const c = options.clock ?? clock();
   const logs: LogLine[] = [];
   const logger: TenancyLogger = {
@@ -59,7 +60,7 @@ export async function stack(db: Database, options: { clock?: Clock; timeZone?: s
     warn: (obj, msg) => logs.push({ level: 'warn', msg, obj }),
     error: (obj, msg) => logs.push({ level: 'error', msg, obj }),
   };
-  const state = new MemorySharedState({ now: c.now });
+  const state = options.state ?? new MemorySharedState({ now: c.now });
   const tenancy = new Tenancy(db.tenancy, state, { now: c.now, timeZone: options.timeZone, refreshIntervalMs: 1e9, flushIntervalMs: 1e9, logger, modelSecret: options.modelSecret === null ? undefined : (options.modelSecret ?? MASTER) });
   await tenancy.start();
   const keys = new KeyAdmin(tenancy);

@@ -1,0 +1,104 @@
+/**
+ * What a Redis outage means for admission (`general_settings.redis_failure_mode`):
+ *
+ * - `fail_closed` (default): a request that needs the shared counters is refused with a 503 while
+ *   Redis is unreachable — budgets are never overshot, at the price of availability.
+ * - `fail_open`: this instance counts in its own memory until Redis answers again — it keeps
+ *   serving, limits hold per instance only meanwhile.
+ *
+ * Either way no request waits longer than the Redis command timeout, every failure is counted for
+ * the health metrics, and the first success after an outage is logged: recovery is automatic
+ * because the client keeps reconnecting.
+ */
+import { errors } from '../../core/errors.js';
+import { MemorySharedState } from '../memory/shared-state.js';
+import type { AdmitOutcome, CounterCheck, CounterIncrement, SharedState } from '../shared-state.js';
+import type { RedisSharedState } from './shared-state.js';
+
+export type RedisFailureMode = 'fail_closed' | 'fail_open';
+
+export interface RedisHealthEvent {
+  /** Milliseconds the command took (failed or not). */
+  latencyMs: number;
+  ok: boolean;
+  operation: 'admit' | 'add' | 'get' | 'set';
+}
+
+export interface FailoverOptions {
+  mode: RedisFailureMode;
+  log?: ((message: string) => void) | undefined;
+  onCommand?: ((event: RedisHealthEvent) => void) | undefined;
+  now?: (() => number) | undefined;
+}
+
+export class FailoverSharedState implements SharedState {
+  readonly shared = true;
+  private readonly local: MemorySharedState;
+  private healthy = true;
+  private lastError: string | undefined;
+
+  constructor(
+    readonly redis: RedisSharedState,
+    private readonly options: FailoverOptions,
+  ) {
+    this.local = new MemorySharedState({ now: options.now });
+  }
+
+  get mode(): RedisFailureMode {
+    return this.options.mode;
+  }
+
+  /** Whether the last Redis command succeeded (and the client is connected). */
+  get up(): boolean {
+    return this.healthy && this.redis.ready;
+  }
+
+  get error(): string | undefined {
+    return this.healthy ? undefined : this.lastError;
+  }
+
+  admit(checks: readonly CounterCheck[], increments: readonly CounterIncrement[]): Promise<AdmitOutcome> {
+    return this.run('admit', () => this.redis.admit(checks, increments), () => this.local.admit(checks, increments));
+  }
+
+  add(increments: readonly CounterIncrement[]): Promise<number[]> {
+    return this.run('add', () => this.redis.add(increments), () => this.local.add(increments));
+  }
+
+  get(keys: readonly string[]): Promise<number[]> {
+    return this.run('get', () => this.redis.get(keys), () => this.local.get(keys));
+  }
+
+  set(entries: readonly { key: string; value: number; expiresAt?: number | undefined }[]): Promise<void> {
+    return this.run('set', () => this.redis.set(entries), () => this.local.set(entries));
+  }
+
+  async close(): Promise<void> {
+    await this.local.close();
+    await this.redis.close();
+  }
+
+  private async run<T>(operation: RedisHealthEvent['operation'], remote: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const value = await remote();
+      this.options.onCommand?.({ latencyMs: performance.now() - started, ok: true, operation });
+      if (!this.healthy) this.options.log?.('redis: reachable again; shared counters in use');
+      this.healthy = true;
+      return value;
+    } catch (err) {
+      this.options.onCommand?.({ latencyMs: performance.now() - started, ok: false, operation });
+      this.lastError = err instanceof Error ? err.message : String(err);
+      if (this.healthy) {
+        this.options.log?.(
+          this.options.mode === 'fail_open'
+            ? `redis: unreachable (${this.lastError}); fail_open: counting in this instance's memory until it returns`
+            : `redis: unreachable (${this.lastError}); fail_closed: requests that need shared counters are refused until it returns`,
+        );
+      }
+      this.healthy = false;
+      if (this.options.mode === 'fail_open') return fallback();
+      throw errors.serviceUnavailable('Rate-limit and budget state (Redis) is unreachable; redis_failure_mode is fail_closed');
+    }
+  }
+}
