@@ -33,7 +33,8 @@ export interface FailoverOptions {
 
 export class FailoverSharedState implements SharedState {
   readonly shared = true;
-  private readonly local: MemorySharedState;
+  /** Only fail_open counts locally during an outage. */
+  private readonly local: MemorySharedState | undefined;
   private healthy = true;
   private lastError: string | undefined;
 
@@ -41,7 +42,7 @@ export class FailoverSharedState implements SharedState {
     readonly redis: RedisSharedState,
     private readonly options: FailoverOptions,
   ) {
-    this.local = new MemorySharedState({ now: options.now });
+    this.local = options.mode === 'fail_open' ? new MemorySharedState({ now: options.now }) : undefined;
   }
 
   get mode(): RedisFailureMode {
@@ -58,27 +59,27 @@ export class FailoverSharedState implements SharedState {
   }
 
   admit(checks: readonly CounterCheck[], increments: readonly CounterIncrement[]): Promise<AdmitOutcome> {
-    return this.run('admit', () => this.redis.admit(checks, increments), () => this.local.admit(checks, increments));
+    return this.run('admit', () => this.redis.admit(checks, increments), (local) => local.admit(checks, increments));
   }
 
   add(increments: readonly CounterIncrement[]): Promise<number[]> {
-    return this.run('add', () => this.redis.add(increments), () => this.local.add(increments));
+    return this.run('add', () => this.redis.add(increments), (local) => local.add(increments));
   }
 
   get(keys: readonly string[]): Promise<number[]> {
-    return this.run('get', () => this.redis.get(keys), () => this.local.get(keys));
+    return this.run('get', () => this.redis.get(keys), (local) => local.get(keys));
   }
 
   set(entries: readonly { key: string; value: number; expiresAt?: number | undefined }[]): Promise<void> {
-    return this.run('set', () => this.redis.set(entries), () => this.local.set(entries));
+    return this.run('set', () => this.redis.set(entries), (local) => local.set(entries));
   }
 
   async close(): Promise<void> {
-    await this.local.close();
+    await this.local?.close();
     await this.redis.close();
   }
 
-  private async run<T>(operation: RedisHealthEvent['operation'], remote: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+  private async run<T>(operation: RedisHealthEvent['operation'], remote: () => Promise<T>, fallback: (local: MemorySharedState) => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
       const value = await remote();
@@ -97,7 +98,7 @@ export class FailoverSharedState implements SharedState {
         );
       }
       this.healthy = false;
-      if (this.options.mode === 'fail_open') return fallback();
+      if (this.local !== undefined) return fallback(this.local);
       throw errors.serviceUnavailable('Rate-limit and budget state (Redis) is unreachable; redis_failure_mode is fail_closed');
     }
   }

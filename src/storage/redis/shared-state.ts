@@ -24,8 +24,8 @@ export interface RedisSharedStateOptions {
 // Applies one increment: INCRBYFLOAT, then the expiry rule (no expiry wins; else the later one).
 const APPLY = `
 local function apply(key, amount, expiresAt, nowMs)
-  local existed = redis.call('EXISTS', key) == 1
-  local ttl = existed and redis.call('PTTL', key) or -2
+  local ttl = redis.call('PTTL', key) -- -2: absent, -1: no expiry
+  local existed = ttl ~= -2
   local value = tonumber(redis.call('INCRBYFLOAT', key, amount))
   if expiresAt < 0 then
     redis.call('PERSIST', key)
