@@ -18,6 +18,11 @@ import { modelSecretFrom } from './policy/model-secrets.js';
 import { Policy, type BudgetStateUpdate } from './policy/admission.js';
 import { accessGroupsOf, SettingsError, TENANCY_CONFIG_KEYS, tenancySettings } from './policy/settings.js';
 import { MemorySharedState } from './storage/memory/shared-state.js';
+import type { SharedState } from './storage/shared-state.js';
+import { RedisSharedState } from './storage/redis/shared-state.js';
+import { FailoverSharedState } from './storage/redis/failover.js';
+import { RedisChangeSignal } from './storage/redis/change-signal.js';
+import { resolveRedis, type RedisTarget } from './config/redis.js';
 import { PLANNED_PROVIDERS, ProviderRegistry } from './providers/registry.js';
 import { setupRouting } from './routing/setup.js';
 import type { ModelTable } from './routing/router.js';
@@ -27,6 +32,7 @@ import { createMetrics, resolveMetricsConfig, type BudgetOwner, type Metrics } f
 import { KNOWN_CALLBACKS } from './config/schema.js';
 import { priceWarner } from './observability/price-warnings.js';
 import { startMetricsServer, type MetricsServer } from './observability/metrics-server.js';
+import type { StateHealth } from './http/routes/info.js';
 
 export interface ServerOptions {
   env?: NodeJS.ProcessEnv | undefined;
@@ -54,6 +60,8 @@ export interface Gateway {
   policy: Policy;
   /** Warnings for the operator (open mode, unimplemented keys). */
   warnings: string[];
+  /** Where rate-limit, budget and admin-change state is shared, for the startup log. */
+  stateMode: string;
   masterKeyConfigured: boolean;
   listen(port: number, host: string): Promise<string>;
   /** Serve /metrics on a port of its own (`--metrics-port`). */
@@ -97,7 +105,16 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   if (masterKey === undefined) {
     warnings.push('NO MASTER KEY CONFIGURED: the gateway is OPEN and accepts every request without a key. Set general_settings.master_key or TOLLGATE_MASTER_KEY.');
   }
-  const unimplemented = loaded.unimplemented.filter((k) => !TENANCY_CONFIG_KEYS.includes(k));
+  let redisTarget: RedisTarget | undefined;
+  try {
+    redisTarget = resolveRedis(config, env, file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(file, 'router_settings.redis_host', err instanceof Error ? err.message : String(err));
+  }
+  // cache_params is LiteLLM's response cache too (not built yet); its Redis is used when it names one.
+  const usesCacheParams = redisTarget?.source.startsWith('litellm_settings.cache_params') === true;
+  const unimplemented = loaded.unimplemented.filter((k) => !TENANCY_CONFIG_KEYS.includes(k) && !(usesCacheParams && k === 'litellm_settings.cache_params'));
   if (unimplemented.length > 0) {
     warnings.push(`Config keys accepted but not implemented by Tollgate yet (ignored): ${unimplemented.join(', ')}`);
   }
@@ -116,6 +133,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   const byId = new Map(deployments.map((d) => [d.id, d]));
   const metrics = createMetrics({
     config: metricsConfig,
+    redis: redisTarget !== undefined,
     lookupDeployment: (id) => byId.get(id),
     // team_alias and user_email labels, as LiteLLM fills them from the team and user records.
     // `tenancy` is built further down; calls (and so lookups) only happen once it exists.
@@ -159,9 +177,15 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     if (err instanceof SettingsError) throw new ConfigError(file, err.path, err.reason);
     throw err;
   }
-  const sharedState = new MemorySharedState({ now: options.now });
+  const shared = sharedStateFor(redisTarget, config.general_settings, metrics, options.now);
+  const { sharedState } = shared;
+  if (shared.redis === undefined && database.dialect === 'postgres') {
+    warnings.push(
+      'No Redis configured: rate limits, parallel-request limits and budget reservations are counted in this process only. Run one instance on this database, or configure Redis (REDIS_URL, router_settings.redis_host or litellm_settings.cache_params) so several instances count together.',
+    );
+  }
   const tenancyLog = { info: (obj: object, msg: string) => logLine(msg, obj), warn: (obj: object, msg: string) => logLine(msg, obj), error: (obj: object, msg: string) => logLine(msg, obj) };
-  const tenancy = new Tenancy(database.tenancy, sharedState, { ...tenancyConfig, now: options.now, logger: tenancyLog, modelSecret: modelSecretFrom(env, masterKey) });
+  const tenancy = new Tenancy(database.tenancy, sharedState, { ...tenancyConfig, now: options.now, logger: tenancyLog, modelSecret: modelSecretFrom(env, masterKey), signal: shared.signal });
   tenancyRef.current = tenancy;
   const auth = new VirtualKeyAuthenticator(masterKey, tenancy, { keyHeader: tenancyConfig.keyHeaderName });
   const policy = new Policy(tenancy, {
@@ -172,6 +196,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   });
   const app = buildApp(
     { auth, models, calls: routing.calls, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics, policy, tenancy,
+      stateHealth: shared.health,
       admin: { auth, tenancy, configModels: () => deployments, storeModelInDb: tenancyConfig.storeModelInDb, checkModel: (m) => routableProblem([m])[0] },
       metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true,
       requestLimits: { maxMessages: config.general_settings.max_request_messages, maxTools: config.general_settings.max_request_tools } },
@@ -213,6 +238,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   });
   // Migrations run before the server accepts anything (listen and inject both wait for onReady).
   app.addHook('onReady', async () => {
+    await shared.connect();
     await database.migrate();
     await tenancy.start();
     syncStoredModels();
@@ -229,6 +255,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     tenancy,
     policy,
     warnings,
+    stateMode: shared.description,
     masterKeyConfigured: !auth.open,
     async listen(port, host) {
       return app.listen({ port, host });
@@ -245,8 +272,56 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
       await app.close();
       await spendWriter.close();
       await tenancy.close();
+      await shared.signal?.close();
       await sharedState.close();
       await database.close();
+    },
+  };
+}
+
+interface SharedStateSetup {
+  sharedState: SharedState;
+  redis: RedisSharedState | undefined;
+  signal: RedisChangeSignal | undefined;
+  description: string;
+  health: () => StateHealth;
+  connect: () => Promise<void>;
+}
+
+/** In memory (one instance), or in Redis with the failure mode chosen in general_settings. */
+function sharedStateFor(target: RedisTarget | undefined, general: { redis_failure_mode?: 'fail_closed' | 'fail_open' | undefined; redis_key_prefix?: string | undefined }, metrics: Metrics, now: (() => number) | undefined): SharedStateSetup {
+  if (target === undefined) {
+    return {
+      sharedState: new MemorySharedState({ now }),
+      redis: undefined,
+      signal: undefined,
+      description: 'rate limits and budgets counted in this process (no Redis configured)',
+      health: () => ({ backend: 'memory', reachable: true }),
+      connect: () => Promise.resolve(),
+    };
+  }
+  const mode = general.redis_failure_mode ?? 'fail_closed';
+  const prefix = general.redis_key_prefix ?? 'tollgate:';
+  const redis = new RedisSharedState({ url: target.url, prefix });
+  const log = (message: string): void => void process.stderr.write(`tollgate: ${message}\n`);
+  const sharedState = new FailoverSharedState(redis, { mode, log, now, onCommand: (event) => metrics.redisCommand(event) });
+  const signal = new RedisChangeSignal(redis.client, prefix, log);
+  return {
+    sharedState,
+    redis,
+    signal,
+    description: `rate limits, budgets and admin changes shared through Redis ${target.display} (from ${target.source}; redis_failure_mode ${mode}, key prefix ${prefix})`,
+    health: () => ({ backend: 'redis', reachable: sharedState.up, failureMode: mode, error: sharedState.error }),
+    async connect() {
+      try {
+        await redis.connect();
+        await signal.start();
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        // fail_closed would refuse every request that counts: better not to start (and say why).
+        if (mode === 'fail_closed') throw new Error(`Redis at ${target.display} (from ${target.source}) is unreachable: ${reason}. Start it, or set general_settings.redis_failure_mode: fail_open to serve with per-instance limits meanwhile.`);
+        log(`redis: unreachable at startup (${reason}); fail_open: counting in this instance's memory until it answers`);
+      }
     },
   };
 }

@@ -37,6 +37,9 @@ Environment:
   PORT, HOST            Defaults for --port and --host.
   DATABASE_URL          Store for spend logs, keys, users, teams (postgres://… or a SQLite path);
                         general_settings.database_url wins. Default: ./data/tollgate.db.
+  REDIS_URL             Redis shared by several instances (limits, budgets, admin changes);
+                        wins over router_settings.redis_host / litellm_settings.cache_params.
+  REDIS_HOST, REDIS_PORT, REDIS_PASSWORD   Used when no config section names a Redis.
   TOLLGATE_METRICS_PORT Same as --metrics-port (PROMETHEUS_METRICS_PORT is read too).
   LITELLM_SALT_KEY      Secret that encrypts upstream credentials stored with /model/new
                         (TOLLGATE_SALT_KEY is read too; else the master key is used).
@@ -116,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
     const logLevel = process.env.TOLLGATE_LOG;
     const gateway = createGateway(loaded, { logger: logLevel === 'debug' || logLevel === 'info' });
     for (const warning of gateway.warnings) process.stderr.write(`WARNING: ${warning}\n`);
+    process.stdout.write(`tollgate: ${gateway.stateMode}\n`);
     const address = await gateway.listen(port, host);
     const metricsPort = values['metrics-port'] ?? process.env.TOLLGATE_METRICS_PORT ?? process.env.PROMETHEUS_METRICS_PORT;
     if (metricsPort !== undefined && metricsPort !== '') {

@@ -112,6 +112,10 @@ export const generalSettingsSchema = z.looseObject({
   background_health_checks: z.boolean().optional(),
   /** Seconds between background health checks (LiteLLM's default 300). */
   health_check_interval: positiveNumber.optional(),
+  /** Tollgate: what a Redis outage means for admission (default fail_closed: refuse rather than overshoot). */
+  redis_failure_mode: z.enum(['fail_closed', 'fail_open']).optional(),
+  /** Tollgate: prefix of every Redis key and channel (default `tollgate:`), so deployments can share one Redis. */
+  redis_key_prefix: z.string().min(1).optional(),
 });
 
 /** LiteLLM callback names; only `prometheus` means something to Tollgate (metrics are always on). */
@@ -194,6 +198,11 @@ export const routerSettingsSchema = z.looseObject({
   /** Tag-based routing (LiteLLM's rules); unset = lenient, see routing/tags.ts. */
   enable_tag_filtering: z.boolean().optional(),
   tag_filtering_match_any: z.boolean().optional(),
+  // The Redis that shared state lives in; validated (naming the field) by config/redis.ts.
+  redis_host: z.unknown().optional(),
+  redis_port: z.unknown().optional(),
+  redis_password: z.unknown().optional(),
+  redis_url: z.unknown().optional(),
 });
 
 export const configSchema = z.looseObject({

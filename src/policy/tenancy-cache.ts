@@ -139,6 +139,12 @@ export class TenancyCache {
 
   private touch(kind: RecordKind, id: string): void {
     this.localWrites.set(`${kind}:${id}`, ++this.writeSeq);
+    this.announceWrite();
+  }
+
+  /** Called after every local write (the store already holds it); tells other instances to re-read. */
+  protected announceWrite(): void {
+    // No other instances to tell by default.
   }
 
   private mapOf(kind: RecordKind): Map<string, unknown> {

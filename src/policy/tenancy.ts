@@ -20,6 +20,7 @@
  * Postgres converge within a refresh. Flush and refresh never overlap, which is what keeps that sum
  * from counting anything twice.
  */
+import type { ChangeSignal } from '../storage/change-signal.js';
 import type { SharedState } from '../storage/shared-state.js';
 import type { BudgetRecord } from '../storage/tenancy-ports-budgets.js';
 import type { BudgetSettings, ModelRecord, TenancyFeed, TenancyStores } from '../storage/tenancy-ports.js';
@@ -45,6 +46,8 @@ export interface TenancyOptions {
   logger?: TenancyLogger | undefined;
   /** Secret the credentials of stored models are encrypted under (LITELLM_SALT_KEY, else TOLLGATE_SALT_KEY, else the master key). */
   modelSecret?: string | undefined;
+  /** Announces this instance's admin writes to the others and triggers a re-read on theirs (Redis pub/sub). */
+  signal?: ChangeSignal | undefined;
 }
 
 /** How far back each refresh looks for counters, so a write stamped by a slightly slow clock is not missed. */
@@ -75,6 +78,9 @@ export class Tenancy extends TenancyCache {
   private lastRefreshAt = 0;
   private storeFailing = false;
   private closed = false;
+  /** Another instance announced a change while a sync was under way: read again after it. */
+  private refreshAgain = false;
+  private readonly signal: ChangeSignal | undefined;
 
   constructor(
     readonly stores: TenancyStores,
@@ -88,6 +94,8 @@ export class Tenancy extends TenancyCache {
     this.flushIntervalMs = options.flushIntervalMs ?? 1000;
     this.logger = options.logger ?? silent;
     this.modelSecrets = new ModelSecrets(options.modelSecret);
+    this.signal = options.signal;
+    this.signal?.subscribe(() => this.refreshNow());
     this.feed = stores.changeFeed();
     this.spend = new SpendColumns(stores.budgets, state, this.ledger, this.logger, (scope, now) => this.periodOf(scope, now));
   }
@@ -129,10 +137,26 @@ export class Tenancy extends TenancyCache {
         this.storeFailing = true;
       } finally {
         this.syncing = undefined;
+        if (this.refreshAgain && !this.closed) {
+          this.refreshAgain = false;
+          void this.sync(true);
+        }
       }
     };
     this.syncing = run();
     return this.syncing;
+  }
+
+  /** Re-read the store as soon as possible: another instance changed a record. */
+  refreshNow(): void {
+    // Before start() the first full read is still to come; after close() nothing is read.
+    if (this.closed || this.timer === undefined) return;
+    if (this.syncing !== undefined) this.refreshAgain = true;
+    else void this.sync(true);
+  }
+
+  protected override announceWrite(): void {
+    this.signal?.publish();
   }
 
   async close(): Promise<void> {

@@ -52,3 +52,4 @@ export interface SharedState {
   set(entries: readonly { key: string; value: number; expiresAt?: number | undefined }[]): Promise<void>;
   close(): Promise<void>;
 }
+

@@ -66,16 +66,27 @@ const sqliteMemory: Backend = {
   },
 };
 
+/** A fresh, empty schema on the test Postgres: a database URL that uses it, and its removal. */
+export async function createPostgresSchema(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const schema = `tg_test_${randomBytes(6).toString('hex')}`;
+  const run = async (sql: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`create schema ${schema}`);
+  return { url: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, drop: () => run(`drop schema ${schema} cascade`) };
+}
+
 const postgres: Backend = {
   name: 'postgres',
   skip: unreachable === undefined ? undefined : `Postgres unreachable: ${unreachable}`,
   async open() {
-    const schema = `tg_test_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    const url = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    const { url, drop } = await createPostgresSchema();
     const opened: Database[] = [];
     const reopen = (): Database => {
       const db = openDatabase(url, tmpdir());
@@ -88,10 +99,7 @@ const postgres: Backend = {
       reopen,
       cleanup: async () => {
         for (const d of opened) await d.close();
-        const c = new pg.Client({ connectionString: POSTGRES_URL });
-        await c.connect();
-        await c.query(`drop schema ${schema} cascade`);
-        await c.end();
+        await drop();
       },
     };
   },

@@ -111,7 +111,7 @@ model_list:
     model_info: { id: a1, access_groups: [beta] }
   - model_name: b
     litellm_params: { model: openai/b, custom_llm_provider: openai }
-router_settings: { routing_strategy: usage-based-routing-v2, redis_host: localhost, timeout: 30 }
+router_settings: { routing_strategy: usage-based-routing-v2, provider_budget_config: {}, timeout: 30 }
 litellm_settings: { callbacks: [prometheus], drop_params: true }
 general_settings: { master_key: sk-1, alerting: [slack] }
 guardrails: []
@@ -124,10 +124,10 @@ guardrails: []
       'guardrails',
       'model_list[].litellm_params.custom_llm_provider',
       'model_list[].model_info.access_groups',
-      'router_settings.redis_host',
+      'router_settings.provider_budget_config',
     ]);
     // unknown keys are kept, not stripped
-    expect((config.router_settings as Record<string, unknown>).redis_host).toBe('localhost');
+    expect((config.router_settings as Record<string, unknown>).provider_budget_config).toEqual({});
   });
 
   it('the shipped default config has none', async () => {

@@ -13,12 +13,23 @@ import type { ModelTable } from '../../routing/router.js';
 import { sendError, surfaceErrors } from '../call/errors.js';
 import { openAIChatCodec } from '../surfaces.js';
 
+/** What /health/readiness reports about where limits and budgets are counted. */
+export interface StateHealth {
+  backend: 'memory' | 'redis';
+  /** False while Redis does not answer. */
+  reachable: boolean;
+  failureMode?: 'fail_closed' | 'fail_open' | undefined;
+  error?: string | undefined;
+}
+
 export interface InfoDeps {
   auth: Authenticator;
   models: ModelTable;
   startedAt: number;
   database: { dialect: string };
   policy: Pick<Policy, 'allowedModels'>;
+  /** Where limits and budgets are counted; unset = in memory. */
+  stateHealth?: (() => StateHealth) | undefined;
 }
 
 export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
@@ -45,16 +56,31 @@ export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
   app.get('/models', listModels);
   app.get('/health/liveliness', (_request, reply) => reply.send("I'm alive!"));
   app.get('/health/liveness', (_request, reply) => reply.send("I'm alive!"));
-  const readiness = (): Record<string, unknown> => ({
-    status: 'connected',
-    db: 'connected',
-    db_dialect: deps.database.dialect,
-    cache: null,
-    litellm_version: GATEWAY_VERSION,
-    success_callbacks: [],
-    last_updated: new Date().toISOString(),
-  });
-  app.get('/health/readiness', (_request, reply) => reply.send(readiness()));
+  const readiness = (): { status: number; body: Record<string, unknown> } => {
+    const state = deps.stateHealth?.() ?? { backend: 'memory', reachable: true };
+    // fail_closed refuses counted requests while Redis is away: this instance is not ready.
+    const refusing = !state.reachable && state.failureMode !== 'fail_open';
+    return {
+      status: refusing ? 503 : 200,
+      body: {
+        status: refusing ? 'unhealthy' : 'connected',
+        db: 'connected',
+        db_dialect: deps.database.dialect,
+        cache: state.backend === 'redis' ? 'redis' : null,
+        ...(state.backend === 'redis'
+          ? { redis: state.reachable ? 'connected' : 'unreachable', redis_failure_mode: state.failureMode, ...(state.error === undefined ? {} : { redis_error: state.error }) }
+          : {}),
+        litellm_version: GATEWAY_VERSION,
+        success_callbacks: [],
+        last_updated: new Date().toISOString(),
+      },
+    };
+  };
+  const sendReadiness = (reply: FastifyReply): FastifyReply => {
+    const { status, body } = readiness();
+    return reply.code(status).send(body);
+  };
+  app.get('/health/readiness', (_request, reply) => sendReadiness(reply));
   // LiteLLM's authenticated variant (any valid key), with the same diagnostics.
   app.get('/health/readiness/details', (request, reply) => {
     try {
@@ -64,7 +90,7 @@ export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
       sendError(reply.raw, surfaceErrors(openAIChatCodec), toGatewayError(err), '');
       return;
     }
-    return reply.send(readiness());
+    return sendReadiness(reply);
   });
   // Public, as LiteLLM's: every route with its methods.
   app.get('/routes', () => ({ routes: routeList(app.printRoutes({ commonPrefix: false })) }));

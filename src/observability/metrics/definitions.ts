@@ -24,6 +24,8 @@ export interface MetricDefinition<N extends string = string, T extends MetricTyp
   readonly source: 'call' | 'state';
   /** What the number means in Tollgate, for docs/metrics.md. */
   readonly meaning: string;
+  /** Exposed only when the gateway uses this service (LiteLLM registers its service metrics only then, too). */
+  readonly requires?: 'redis';
 }
 
 /** LiteLLM's LATENCY_BUCKETS, in seconds (its trailing +Inf is added by the client library). */
@@ -114,6 +116,10 @@ const DEFINITIONS = [
 
   // Pod health.
   gauge('litellm_in_flight_requests', { help: 'Number of HTTP requests currently in-flight on this instance', labels: [], source: 'state', meaning: 'Requests admitted and not yet finished on this instance.' }),
+  // Redis, as LiteLLM's service logger names them (`litellm_<service>_…`, the service as the one label's name and value).
+  histogram('litellm_redis_latency', { help: 'Latency for redis service', labels: ['redis'], buckets: LATENCY_BUCKETS, source: 'state', requires: 'redis', meaning: 'Seconds each successful shared-state command (admit, settle, read, load) took; only when Redis is configured.' }),
+  counter('litellm_redis_failed_requests', { help: 'Total failed_requests for redis service', labels: ['redis', 'error_class', 'function_name'], source: 'state', requires: 'redis', meaning: 'Shared-state commands that failed (Redis unreachable, timed out), by error class and operation (`admit`, `add`, `get`, `set`); only when Redis is configured.' }),
+  counter('litellm_redis_total_requests', { help: 'Total total_requests for redis service', labels: ['redis'], source: 'state', requires: 'redis', meaning: 'Shared-state commands sent to Redis, failed or not; only when Redis is configured.' }),
 
   // Tollgate's own response cache (not provider prompt caching).
   counter('litellm_cache_hits_metric', { help: 'Total number of LiteLLM cache hits', labels: CACHE, source: 'call', meaning: "Requests answered entirely from Tollgate's response cache (no provider call)." }),

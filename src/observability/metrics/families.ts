@@ -21,12 +21,12 @@ export interface FamilySet {
   readonly render: () => ExpositionWriter;
 }
 
-export function buildFamilies(config: ResolvedMetricsConfig): FamilySet {
+export function buildFamilies(config: ResolvedMetricsConfig, services: { redis?: boolean | undefined } = {}): FamilySet {
   const byName: Record<string, AnyFamily> = {};
   const enabled: AnyFamily[] = [];
   for (const def of METRICS) {
     const labels = config.metrics.get(def.name);
-    const on = labels !== undefined;
+    const on = labels !== undefined && (def.requires !== 'redis' || services.redis === true);
     const args = [def, exposedName(def), labels ?? [], on] as const;
     const family = (def.type === 'counter' ? new CounterFamily(...args) : def.type === 'gauge' ? new GaugeFamily(...args) : new HistogramFamily(...args)).init();
     byName[def.name] = family;

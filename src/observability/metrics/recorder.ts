@@ -12,7 +12,7 @@ import { CONTENT_TYPE } from './exposition.js';
 import { buildFamilies, type Families } from './families.js';
 import { NONE, sanitizeLabelValue, statusText, type PrincipalLookup } from './labels.js';
 import { CallObserver, type DeploymentLookup } from './observe.js';
-import { add, type CounterFamily, type GaugeFamily, type LabelView, type NumberSeries } from './series.js';
+import { add, observePending, pending, validPending, type CounterFamily, type GaugeFamily, type LabelView, type NumberSeries } from './series.js';
 import { Trie } from './trie.js';
 
 export interface MetricsOptions {
@@ -22,6 +22,8 @@ export interface MetricsOptions {
   lookupDeployment?: DeploymentLookup | undefined;
   /** Team alias and user email of a call's principal (from the tenancy cache), for their labels. */
   lookupPrincipal?: PrincipalLookup | undefined;
+  /** Redis is configured: its `litellm_redis_*` metrics are exposed. */
+  redis?: boolean | undefined;
 }
 
 /** Whose budget a budget gauge describes. */
@@ -52,6 +54,8 @@ export interface Metrics {
   setKeyModelRemaining(key: { keyHash: string; keyAlias?: string | undefined }, model: string, modelId: string | undefined, remaining: { requests?: number | undefined; tokens?: number | undefined }): void;
   deploymentCooledDown(deployment: DeploymentRef, exceptionStatus: number | undefined): void;
   setDeploymentLimits(deployment: DeploymentRef, limits: { tpm?: number | undefined; rpm?: number | undefined }): void;
+  /** One shared-state command sent to Redis (`litellm_redis_*`). */
+  redisCommand(event: { latencyMs: number; ok: boolean; operation: string; errorClass?: string | undefined }): void;
   /** The exposition text (Prometheus text format 0.0.4), built from the cells when called. */
   render(): Promise<string>;
   /**
@@ -63,7 +67,7 @@ export interface Metrics {
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const config = options.config ?? resolveMetricsConfig();
-  const { families: f, render } = buildFamilies(config);
+  const { families: f, render } = buildFamilies(config, { redis: options.redis });
   const calls = new CallObserver(f, { lookupDeployment: options.lookupDeployment, lookupPrincipal: options.lookupPrincipal, endUser: config.endUser, customLabels: config.customLabels });
   // In-flight is inc'ed and dec'ed around every request: a plain number cell.
   const inFlight = f.litellm_in_flight_requests.seriesOf([]);
@@ -119,11 +123,20 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       if (l.tpm !== undefined) limits.at(scratch, 0).value = l.tpm;
       if (l.rpm !== undefined) limits.at(scratch, 1).value = l.rpm;
     },
+    redisCommand(event) {
+      add(f.litellm_redis_total_requests.seriesOf(REDIS), 1);
+      if (event.ok) {
+        pending[0] = event.latencyMs / 1000;
+        if (validPending()) observePending(f.litellm_redis_latency.seriesOf(REDIS), f.litellm_redis_latency.bounds);
+      } else add(f.litellm_redis_failed_requests.seriesOf(['redis', event.errorClass ?? 'Error', event.operation]), 1);
+    },
     render: () => Promise.resolve(render().text()),
     renderBuffer: () => render().bytesWritten(),
   };
 }
 
+/** LiteLLM labels its service metrics with the service's name, valued with the name. */
+const REDIS = ['redis'];
 const KEY_MODEL = ['hashed_api_key', 'api_key_alias', 'model', 'model_id'];
 /** LiteLLM's [dep4] labels. */
 const DEP4 = ['litellm_model_name', 'model_id', 'api_base', 'api_provider'];

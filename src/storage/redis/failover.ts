@@ -22,6 +22,8 @@ export interface RedisHealthEvent {
   latencyMs: number;
   ok: boolean;
   operation: 'admit' | 'add' | 'get' | 'set';
+  /** The failure's class name (LiteLLM's `error_class` label), when it failed. */
+  errorClass?: string | undefined;
 }
 
 export interface FailoverOptions {
@@ -88,7 +90,7 @@ export class FailoverSharedState implements SharedState {
       this.healthy = true;
       return value;
     } catch (err) {
-      this.options.onCommand?.({ latencyMs: performance.now() - started, ok: false, operation });
+      this.options.onCommand?.({ latencyMs: performance.now() - started, ok: false, operation, errorClass: err instanceof Error ? err.constructor.name : 'Error' });
       this.lastError = err instanceof Error ? err.message : String(err);
       if (this.healthy) {
         this.options.log?.(

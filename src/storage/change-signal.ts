@@ -1,0 +1,12 @@
+/**
+ * "Records changed": how an admin write on one instance reaches the others at once instead of at
+ * their next poll. The signal carries no data — a receiver re-reads the store (the system of
+ * record), so a lost or duplicated signal costs at most one extra read, never a wrong cache.
+ */
+export interface ChangeSignal {
+  /** Tell the other instances (coalesced: many calls in one tick send one message). */
+  publish(): void;
+  /** `listener` runs when another instance published, and after a reconnect (signals may have been missed). */
+  subscribe(listener: () => void): void;
+  close(): Promise<void>;
+}

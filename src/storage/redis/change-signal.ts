@@ -1,0 +1,77 @@
+/**
+ * ChangeSignal over Redis pub/sub: one channel per key prefix, the publishing instance's id as the
+ * message (so it ignores its own). Subscribing needs a connection of its own (a subscribed Redis
+ * connection can do nothing else); ioredis re-subscribes it after a reconnect, and since messages
+ * sent meanwhile are gone, a reconnect is reported to the listeners like a change.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { ChangeSignal } from '../change-signal.js';
+
+export class RedisChangeSignal implements ChangeSignal {
+  readonly channel: string;
+  private readonly instanceId = randomUUID();
+  private readonly subscriber: Redis;
+  private readonly listeners: (() => void)[] = [];
+  private pending = false;
+  private connectedOnce = false;
+
+  constructor(
+    private readonly publisher: Redis,
+    prefix: string,
+    private readonly log: (message: string) => void = () => undefined,
+  ) {
+    this.channel = `${prefix}tenancy-changed`;
+    // Subscribe commands must not fail while disconnected: they are replayed on connect.
+    this.subscriber = publisher.duplicate({ enableOfflineQueue: true, lazyConnect: true });
+    this.subscriber.on('error', () => undefined);
+    this.subscriber.on('message', (channel: string, from: string) => {
+      if (channel === this.channel && from !== this.instanceId) this.notify();
+    });
+    this.subscriber.on('ready', () => {
+      if (this.connectedOnce) this.notify();
+      this.connectedOnce = true;
+    });
+  }
+
+  /** Subscribe now; rejects when Redis cannot be reached (the client keeps retrying). */
+  async start(): Promise<void> {
+    if (this.subscriber.status === 'wait') await this.subscriber.connect();
+    await this.subscriber.subscribe(this.channel);
+  }
+
+  publish(): void {
+    if (this.pending) return;
+    this.pending = true;
+    setImmediate(() => {
+      this.pending = false;
+      this.publisher.publish(this.channel, this.instanceId).catch((err: unknown) => {
+        // The others still see the change at their next poll (general_settings refresh interval).
+        this.log(`redis: could not announce an admin change (${err instanceof Error ? err.message : String(err)}); other instances see it at their next refresh`);
+      });
+    });
+  }
+
+  subscribe(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.subscriber.status === 'end') return;
+    try {
+      await this.subscriber.quit();
+    } catch {
+      this.subscriber.disconnect();
+    }
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch {
+        // One failing listener must not keep the others from refreshing.
+      }
+    }
+  }
+}

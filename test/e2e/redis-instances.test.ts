@@ -1,0 +1,107 @@
+/**
+ * Three real Tollgate servers started together on one empty Postgres and one real Redis, configured
+ * the way a LiteLLM user configures Redis (`router_settings.redis_host`/`redis_port`). Over HTTP:
+ * a key created on one instance works on the others within a second — with the poll interval
+ * (`user_api_key_cache_ttl`) set to a minute, so only the pushed signal can explain it — and so does
+ * blocking it; an `rpm_limit: 60` key admits exactly 60 of 300 concurrent calls spread over the
+ * three; readiness and the `litellm_redis_*` metrics say Redis is in use.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/loader.js';
+import { createGateway, type Gateway } from '../../src/server.js';
+import { BACKENDS, createPostgresSchema } from '../storage/backends.js';
+import { REDIS_URL, redisSkip, testPrefix } from '../storage/redis-gate.js';
+
+const MASTER = 'sk-master-redis-e2e';
+const postgresSkip = BACKENDS.find((b) => b.name === 'postgres')?.skip;
+const skip = postgresSkip ?? redisSkip;
+const redis = new URL(REDIS_URL);
+
+const yaml = (prefix: string): string => `
+model_list:
+  - model_name: gpt-4o-mini
+    litellm_params: { model: mock/gpt-4o-mini }
+router_settings: { redis_host: "${redis.hostname}", redis_port: ${redis.port === '' ? 6379 : Number(redis.port)} }
+general_settings: { master_key: ${MASTER}, user_api_key_cache_ttl: 60, proxy_batch_write_at: 0.2, redis_key_prefix: "${prefix}" }
+`;
+
+const chat = (url: string, key: string): Promise<Response> =>
+  fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }),
+  });
+
+const admin = async (url: string, path: string, body: object): Promise<Record<string, unknown>> => {
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(res.status, `${path}: ${await res.clone().text()}`).toBe(200);
+  return (await res.json()) as Record<string, unknown>;
+};
+
+/** Milliseconds until `probe` answers true (polled every 20 ms), or throws after `limitMs`. */
+async function msUntil(probe: () => Promise<boolean>, limitMs: number): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    if (await probe()) return performance.now() - started;
+    if (performance.now() - started > limitMs) throw new Error(`not within ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.skipIf(skip !== undefined)(`three servers on one Postgres and one Redis${skip === undefined ? '' : ` (skipped: ${skip})`}`, () => {
+  const gateways: Gateway[] = [];
+  const urls: string[] = [];
+  let drop: () => Promise<void> = () => Promise.resolve();
+
+  beforeAll(async () => {
+    const schema = await createPostgresSchema();
+    drop = schema.drop;
+    const text = yaml(testPrefix());
+    for (let i = 0; i < 3; i++) gateways.push(createGateway(parseConfigText(text, 'config.yaml', {}), { env: {}, databaseUrl: schema.url }));
+    // Started at the same moment on the empty database: the migrations must not trip over each other.
+    urls.push(...(await Promise.all(gateways.map((g) => g.listen(0, '127.0.0.1')))));
+  });
+  afterAll(async () => {
+    await Promise.all(gateways.map((g) => g.close()));
+    await drop();
+  });
+
+  it('says at startup and in readiness that state is shared through Redis', async () => {
+    expect(gateways[0]!.stateMode).toContain(`shared through Redis redis://${redis.hostname}:`);
+    expect(gateways[0]!.stateMode).toContain('from router_settings.redis_host');
+    expect(gateways[0]!.stateMode).toContain('redis_failure_mode fail_closed');
+    expect(gateways[0]!.warnings.join('\n')).not.toContain('router_settings.redis');
+    const res = await fetch(`${urls[1]}/health/readiness`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'connected', cache: 'redis', redis: 'connected', redis_failure_mode: 'fail_closed' });
+  });
+
+  it('a key created, then blocked, on one instance is honoured by the others within a second', async () => {
+    const { key } = (await admin(urls[0]!, '/key/generate', {})) as { key: string };
+    for (const url of urls.slice(1)) {
+      const ms = await msUntil(async () => (await chat(url, key)).status === 200, 1000);
+      expect(ms).toBeLessThan(1000);
+    }
+    await admin(urls[0]!, '/key/block', { key });
+    for (const url of urls.slice(1)) {
+      const ms = await msUntil(async () => (await chat(url, key)).status !== 200, 1000);
+      expect(ms).toBeLessThan(1000);
+      const refused = await chat(url, key);
+      expect(refused.status).toBe(401);
+    }
+  });
+
+  it('an rpm_limit of 60 admits exactly 60 of 300 concurrent calls spread over the three', async () => {
+    const { key } = (await admin(urls[2]!, '/key/generate', { rpm_limit: 60 })) as { key: string };
+    // Known everywhere first (the signal, as above), without spending any of its 60.
+    for (const g of gateways) await g.tenancy.sync(true);
+    const statuses = await Promise.all(Array.from({ length: 300 }, (_, i) => chat(urls[i % 3]!, key).then(async (r) => (await r.arrayBuffer(), r.status))));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(60);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(240);
+    // Each instance sent its admissions to Redis: LiteLLM's service metrics count them.
+    const metrics = await (await fetch(`${urls[1]}/metrics`, { headers: { authorization: `Bearer ${MASTER}` } })).text();
+    const total = Number(/^litellm_redis_total_requests_total\{redis="redis"\} (\d+)/m.exec(metrics)?.[1]);
+    expect(total).toBeGreaterThanOrEqual(100);
+    expect(metrics).toMatch(/^litellm_redis_latency_count\{redis="redis"\} \d+/m);
+  });
+});

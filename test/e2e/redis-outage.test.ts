@@ -1,0 +1,135 @@
+/**
+ * Redis stopped and started again under a running server, in both `redis_failure_mode`s. Redis is
+ * the real one, reached through a TCP relay the test can cut (every connection dropped, the port
+ * closed) and restore on the same port, as a Redis restart looks to a client. `REDIS_URL` names the
+ * relay, so the environment source is exercised too.
+ *
+ * fail_closed: while Redis is away a call that needs the shared counters gets a 503 quickly (no
+ * hang), readiness answers 503; once Redis is back calls succeed again by themselves.
+ * fail_open: calls keep succeeding (counted in the instance), readiness stays 200 but says Redis
+ * is unreachable; it reports connected again after the restart.
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/loader.js';
+import { createGateway, type Gateway } from '../../src/server.js';
+import { REDIS_URL, redisSkip, testPrefix } from '../storage/redis-gate.js';
+
+const MASTER = 'sk-master-outage';
+const target = new URL(REDIS_URL);
+
+/** A TCP relay to the real Redis that can be cut and restored on the same port. */
+class Relay {
+  port = 0;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  async start(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect(Number(target.port === '' ? 6379 : target.port), target.hostname);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => s.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    const address = server.address();
+    if (address !== null && typeof address === 'object') this.port = address.port;
+    this.server = server;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server === undefined ? resolve() : this.server.close(() => resolve())));
+    this.server = undefined;
+  }
+}
+
+const yaml = (mode: string): string => `
+model_list:
+  - model_name: gpt-4o-mini
+    litellm_params: { model: mock/gpt-4o-mini }
+general_settings: { master_key: ${MASTER}, redis_failure_mode: ${mode}, redis_key_prefix: "${testPrefix()}" }
+`;
+
+const chat = async (url: string, key: string): Promise<{ status: number; ms: number }> => {
+  const started = performance.now();
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }),
+  });
+  await res.arrayBuffer();
+  return { status: res.status, ms: performance.now() - started };
+};
+
+const readiness = async (url: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+  const res = await fetch(`${url}/health/readiness`);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+
+async function eventually(what: string, probe: () => Promise<boolean>, limitMs = 8000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.skipIf(redisSkip !== undefined)(`Redis stopped and restarted under a running server${redisSkip === undefined ? '' : ` (skipped: ${redisSkip})`}`, () => {
+  const relay = new Relay();
+  const started: Gateway[] = [];
+
+  beforeAll(() => relay.start());
+  afterAll(async () => {
+    await Promise.all(started.map((g) => g.close()));
+    await relay.stop();
+  });
+
+  const start = async (mode: string): Promise<{ url: string; key: string }> => {
+    const env = { REDIS_URL: `redis://127.0.0.1:${relay.port}` };
+    const gateway = createGateway(parseConfigText(yaml(mode), 'config.yaml', env), { env, databaseUrl: ':memory:' });
+    started.push(gateway);
+    expect(gateway.stateMode).toContain(`from REDIS_URL; redis_failure_mode ${mode}`);
+    const url = await gateway.listen(0, '127.0.0.1');
+    const res = await fetch(`${url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify({ rpm_limit: 100000 }) });
+    const { key } = (await res.json()) as { key: string };
+    return { url, key };
+  };
+
+  it('fail_closed: 503 quickly while Redis is away, readiness 503, and recovery by itself', async () => {
+    const { url, key } = await start('fail_closed');
+    expect((await chat(url, key)).status).toBe(200);
+    await relay.stop();
+    const during = await Promise.all(Array.from({ length: 5 }, () => chat(url, key)));
+    expect(during.map((c) => c.status)).toEqual([503, 503, 503, 503, 503]);
+    // Bounded by the Redis command timeout (1 s), never a hang.
+    expect(Math.max(...during.map((c) => c.ms))).toBeLessThan(2500);
+    const down = await readiness(url);
+    expect(down.status).toBe(503);
+    expect(down.body).toMatchObject({ status: 'unhealthy', redis: 'unreachable', redis_failure_mode: 'fail_closed' });
+    await relay.start();
+    await eventually('calls to succeed again', async () => (await chat(url, key)).status === 200);
+    expect(await readiness(url)).toMatchObject({ status: 200, body: { redis: 'connected' } });
+  });
+
+  it('fail_open: calls keep succeeding while Redis is away, readiness says so, and it reconnects', async () => {
+    const { url, key } = await start('fail_open');
+    expect((await chat(url, key)).status).toBe(200);
+    await relay.stop();
+    const during = await Promise.all(Array.from({ length: 5 }, () => chat(url, key)));
+    expect(during.map((c) => c.status)).toEqual([200, 200, 200, 200, 200]);
+    const down = await readiness(url);
+    expect(down.status).toBe(200);
+    expect(down.body).toMatchObject({ redis: 'unreachable', redis_failure_mode: 'fail_open' });
+    await relay.start();
+    await eventually('Redis to be reported connected', async () => {
+      await chat(url, key);
+      return (await readiness(url)).body.redis === 'connected';
+    });
+  });
+});
