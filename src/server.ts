@@ -22,6 +22,9 @@ import type { SharedState } from './storage/shared-state.js';
 import { RedisSharedState } from './storage/redis/shared-state.js';
 import { FailoverSharedState } from './storage/redis/failover.js';
 import { RedisChangeSignal } from './storage/redis/change-signal.js';
+import { RedisRoutingState } from './routing/redis-state.js';
+import { FailoverRoutingState } from './routing/failover-state.js';
+import { InMemoryRoutingState } from './routing/state.js';
 import { resolveRedis, type RedisTarget } from './config/redis.js';
 import { PLANNED_PROVIDERS, ProviderRegistry } from './providers/registry.js';
 import { setupRouting } from './routing/setup.js';
@@ -88,6 +91,15 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   });
 
   const masterKey = config.general_settings.master_key ?? env.TOLLGATE_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
+  let redisTarget: RedisTarget | undefined;
+  try {
+    redisTarget = resolveRedis(config, env, file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(file, 'router_settings.redis_host', err instanceof Error ? err.message : String(err));
+  }
+  const redisKeyPrefix = config.general_settings.redis_key_prefix ?? 'tollgate:';
+  const redis = redisTarget === undefined ? undefined : new RedisSharedState({ url: redisTarget.url, prefix: redisKeyPrefix });
   const pricing = new Pricing();
   const routing = setupRouting({
     sections: config,
@@ -98,19 +110,17 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
       return base?.input === undefined && base?.output === undefined ? undefined : (base.input ?? 0) + (base.output ?? 0);
     },
     onCooldown: (d, status) => metrics.deploymentCooledDown({ id: d.id, modelGroup: d.modelGroup, provider: d.provider, model: d.model, apiBase: d.apiBase }, status),
+    // Cooldowns and deployment rpm/tpm/in-flight shared too, with memory standing in during an outage.
+    sharedState:
+      redis === undefined
+        ? undefined
+        : (latency) => new FailoverRoutingState(new RedisRoutingState(redis.client, { prefix: redisKeyPrefix, ...latency }), new InMemoryRoutingState(latency), (m) => logLine(m, {})),
   });
   const { models } = routing;
   const calls = new CallLog();
   const warnings: string[] = [];
   if (masterKey === undefined) {
     warnings.push('NO MASTER KEY CONFIGURED: the gateway is OPEN and accepts every request without a key. Set general_settings.master_key or TOLLGATE_MASTER_KEY.');
-  }
-  let redisTarget: RedisTarget | undefined;
-  try {
-    redisTarget = resolveRedis(config, env, file);
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(file, 'router_settings.redis_host', err instanceof Error ? err.message : String(err));
   }
   // cache_params is LiteLLM's response cache too (not built yet); its Redis is used when it names one.
   const usesCacheParams = redisTarget?.source.startsWith('litellm_settings.cache_params') === true;
@@ -177,7 +187,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     if (err instanceof SettingsError) throw new ConfigError(file, err.path, err.reason);
     throw err;
   }
-  const shared = sharedStateFor(redisTarget, config.general_settings, metrics, options.now);
+  const shared = sharedStateFor(redisTarget, redis, config.general_settings, metrics, options.now);
   const { sharedState } = shared;
   if (shared.redis === undefined && database.dialect === 'postgres') {
     warnings.push(
@@ -289,8 +299,14 @@ interface SharedStateSetup {
 }
 
 /** In memory (one instance), or in Redis with the failure mode chosen in general_settings. */
-function sharedStateFor(target: RedisTarget | undefined, general: { redis_failure_mode?: 'fail_closed' | 'fail_open' | undefined; redis_key_prefix?: string | undefined }, metrics: Metrics, now: (() => number) | undefined): SharedStateSetup {
-  if (target === undefined) {
+function sharedStateFor(
+  target: RedisTarget | undefined,
+  redis: RedisSharedState | undefined,
+  general: { redis_failure_mode?: 'fail_closed' | 'fail_open' | undefined; redis_key_prefix?: string | undefined },
+  metrics: Metrics,
+  now: (() => number) | undefined,
+): SharedStateSetup {
+  if (target === undefined || redis === undefined) {
     return {
       sharedState: new MemorySharedState({ now }),
       redis: undefined,
@@ -302,7 +318,6 @@ function sharedStateFor(target: RedisTarget | undefined, general: { redis_failur
   }
   const mode = general.redis_failure_mode ?? 'fail_closed';
   const prefix = general.redis_key_prefix ?? 'tollgate:';
-  const redis = new RedisSharedState({ url: target.url, prefix });
   const log = (message: string): void => void process.stderr.write(`tollgate: ${message}\n`);
   const sharedState = new FailoverSharedState(redis, { mode, log, now, onCommand: (event) => metrics.redisCommand(event) });
   const signal = new RedisChangeSignal(redis.client, prefix, log);
@@ -310,7 +325,7 @@ function sharedStateFor(target: RedisTarget | undefined, general: { redis_failur
     sharedState,
     redis,
     signal,
-    description: `rate limits, budgets and admin changes shared through Redis ${target.display} (from ${target.source}; redis_failure_mode ${mode}, key prefix ${prefix})`,
+    description: `rate limits, budgets, cooldowns and admin changes shared through Redis ${target.display} (from ${target.source}; redis_failure_mode ${mode}, key prefix ${prefix})`,
     health: () => ({ backend: 'redis', reachable: sharedState.up, failureMode: mode, error: sharedState.error }),
     async connect() {
       try {

@@ -12,7 +12,7 @@ import { Router } from './engine.js';
 import { HealthChecker } from './health.js';
 import { ModelTable } from './router.js';
 import { resolveRouterSettings, type ConfigSections, type FallbackRule } from './settings.js';
-import { InMemoryRoutingState, type RoutingState } from './state.js';
+import { InMemoryRoutingState, type InMemoryStateOptions, type RoutingState } from './state.js';
 
 export interface RoutingSetupOptions {
   sections: ConfigSections;
@@ -20,6 +20,8 @@ export interface RoutingSetupOptions {
   providers: ProviderRegistry;
   /** Shared state; one process's memory when absent. */
   state?: RoutingState | undefined;
+  /** Builds a shared state from the latency settings (a Redis one, say), when `state` is not given. */
+  sharedState?: ((options: Required<InMemoryStateOptions>) => RoutingState) | undefined;
   costPerToken?: ((deployment: Deployment, upstreamModel: string) => number | undefined) | undefined;
   onCooldown?: ((deployment: Deployment, status: number | undefined, until: number) => void) | undefined;
   now?: (() => number) | undefined;
@@ -42,7 +44,8 @@ export interface Routing {
 export function setupRouting(options: RoutingSetupOptions): Routing {
   const settings = resolveRouterSettings(options.sections);
   const models = new ModelTable(options.deployments, settings.aliases);
-  const state = options.state ?? new InMemoryRoutingState({ latencyWindow: settings.latencyWindow, latencyTtlMs: settings.latencyTtlMs });
+  const latency = { latencyWindow: settings.latencyWindow, latencyTtlMs: settings.latencyTtlMs };
+  const state = options.state ?? options.sharedState?.(latency) ?? new InMemoryRoutingState(latency);
   const router = new Router({
     models,
     settings,

@@ -4,11 +4,13 @@
  * a key created on one instance works on the others within a second — with the poll interval
  * (`user_api_key_cache_ttl`) set to a minute, so only the pushed signal can explain it — and so does
  * blocking it; an `rpm_limit: 60` key admits exactly 60 of 300 concurrent calls spread over the
- * three; readiness and the `litellm_redis_*` metrics say Redis is in use.
+ * three; a deployment cooled down by a 429 on one instance is skipped by the others; readiness and
+ * the `litellm_redis_*` metrics say Redis is in use.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/loader.js';
 import { createGateway, type Gateway } from '../../src/server.js';
+import { OPENAI_FAKE_KEY, startFakeOpenAI, type FakeUpstream } from '../fakes/index.js';
 import { BACKENDS, createPostgresSchema } from '../storage/backends.js';
 import { REDIS_URL, redisSkip, testPrefix } from '../storage/redis-gate.js';
 
@@ -17,19 +19,26 @@ const postgresSkip = BACKENDS.find((b) => b.name === 'postgres')?.skip;
 const skip = postgresSkip ?? redisSkip;
 const redis = new URL(REDIS_URL);
 
-const yaml = (prefix: string): string => `
+// `flaky`: one deployment that always answers 429 (a cooldown at once) and one that works.
+const yaml = (prefix: string, bad: FakeUpstream): string => `
 model_list:
   - model_name: gpt-4o-mini
     litellm_params: { model: mock/gpt-4o-mini }
-router_settings: { redis_host: "${redis.hostname}", redis_port: ${redis.port === '' ? 6379 : Number(redis.port)} }
+  - model_name: flaky
+    litellm_params: { model: openai/gpt-4o-mini, api_base: "${bad.url}/v1", api_key: ${OPENAI_FAKE_KEY} }
+    model_info: { id: flaky-bad }
+  - model_name: flaky
+    litellm_params: { model: mock/gpt-4o-mini }
+    model_info: { id: flaky-good }
+router_settings: { cooldown_time: 120, redis_host: "${redis.hostname}", redis_port: ${redis.port === '' ? 6379 : Number(redis.port)} }
 general_settings: { master_key: ${MASTER}, user_api_key_cache_ttl: 60, proxy_batch_write_at: 0.2, redis_key_prefix: "${prefix}" }
 `;
 
-const chat = (url: string, key: string): Promise<Response> =>
+const chat = (url: string, key: string, model = 'gpt-4o-mini'): Promise<Response> =>
   fetch(`${url}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }),
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }),
   });
 
 const admin = async (url: string, path: string, body: object): Promise<Record<string, unknown>> => {
@@ -52,17 +61,21 @@ describe.skipIf(skip !== undefined)(`three servers on one Postgres and one Redis
   const gateways: Gateway[] = [];
   const urls: string[] = [];
   let drop: () => Promise<void> = () => Promise.resolve();
+  let bad: FakeUpstream;
 
   beforeAll(async () => {
+    bad = await startFakeOpenAI();
+    bad.script(Array.from({ length: 500 }, () => ({ status: 429 })));
     const schema = await createPostgresSchema();
     drop = schema.drop;
-    const text = yaml(testPrefix());
+    const text = yaml(testPrefix(), bad);
     for (let i = 0; i < 3; i++) gateways.push(createGateway(parseConfigText(text, 'config.yaml', {}), { env: {}, databaseUrl: schema.url }));
     // Started at the same moment on the empty database: the migrations must not trip over each other.
     urls.push(...(await Promise.all(gateways.map((g) => g.listen(0, '127.0.0.1')))));
   });
   afterAll(async () => {
     await Promise.all(gateways.map((g) => g.close()));
+    await bad.close();
     await drop();
   });
 
@@ -103,5 +116,16 @@ describe.skipIf(skip !== undefined)(`three servers on one Postgres and one Redis
     const total = Number(/^litellm_redis_total_requests_total\{redis="redis"\} (\d+)/m.exec(metrics)?.[1]);
     expect(total).toBeGreaterThanOrEqual(100);
     expect(metrics).toMatch(/^litellm_redis_latency_count\{redis="redis"\} \d+/m);
+  });
+
+  it('a deployment cooled down on one instance is skipped by the others', async () => {
+    // Until the bad deployment has been tried once on instance 0 (its 429 cools it down at once).
+    for (let i = 0; i < 50 && bad.requests.length === 0; i++) expect((await chat(urls[0]!, MASTER, 'flaky')).status).toBe(200);
+    expect(bad.requests).toHaveLength(1);
+    // Were cooldowns per instance, each of these would pick the bad deployment half the time.
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => chat(urls[1 + (i % 2)]!, MASTER, 'flaky')));
+    expect(answers.map((r) => r.status)).toEqual(Array.from({ length: 40 }, () => 200));
+    expect(answers.map((r) => r.headers.get('x-litellm-model-id'))).toEqual(Array.from({ length: 40 }, () => 'flaky-good'));
+    expect(bad.requests).toHaveLength(1);
   });
 });
