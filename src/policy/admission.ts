@@ -28,7 +28,8 @@ import type { CounterCheck, CounterIncrement } from '../storage/shared-state.js'
 import type { KeyRecord } from '../storage/tenancy-ports.js';
 import { BudgetResolver, type BudgetLine, type Descriptor } from './budget-links.js';
 import { allowedModelNames, checkModelAccess, type AccessGroups } from './model-access.js';
-import { parallelCounter, periodCounterExpiry, RATE_WINDOW_MS, reservedCounter, spendCounter, windowCounter } from './scopes.js';
+import { periodCounterExpiry, RATE_WINDOW_MS, reservedCounter, spendCounter, windowCounter } from './scopes.js';
+import { ParallelSlots, parallelReads, type ParallelSlot } from './parallel-slots.js';
 import type { Tenancy } from './tenancy.js';
 
 export interface AdmitRequest {
@@ -98,20 +99,19 @@ export interface BudgetStateUpdate {
 }
 
 interface Check extends CounterCheck {
-  what: { kind: 'budget'; line: BudgetLine } | { kind: 'rate'; type: 'requests' | 'tokens' | 'max_parallel_requests'; descriptor: Descriptor; value: string } | { kind: 'observe' };
+  what: { kind: 'budget'; line: BudgetLine } | { kind: 'rate'; type: 'requests' | 'tokens' | 'max_parallel_requests'; descriptor: Descriptor; value: string; scope?: string } | { kind: 'observe' };
 }
 
 interface AdmissionState extends Omit<Admission, 'headers'> {
   headers: Record<string, string>;
   lines: BudgetLine[];
   tpm: { key: string; reserved: number; expiresAt: number }[];
-  parallel: string[];
+  parallel: ParallelSlot[];
   admittedAt: number;
   settled: boolean;
 }
 
 const NEVER = Number.MAX_SAFE_INTEGER;
-const PARALLEL_TTL_MS = 3_600_000;
 /** How many parallel scopes' slot-hold times are remembered (oldest forgotten first). */
 const SLOT_TIMES_KEPT = 10_000;
 /** A parallel refusal never asks to wait longer than this. */
@@ -124,12 +124,15 @@ export class Policy {
   /** Per parallel-slot counter: how long a call holds a slot (moving average, ms), for the refusal's retry-after. */
   private readonly slotTimes = new Map<string, number>();
   private readonly budgets: BudgetResolver;
+  /** max_parallel_requests slots held by this instance's calls in flight (leases, see parallel-slots.ts). */
+  private readonly slots: ParallelSlots;
 
   constructor(
     private readonly tenancy: Tenancy,
     private readonly options: PolicyOptions = {},
   ) {
     this.accessGroups = options.accessGroups ?? new Map();
+    this.slots = new ParallelSlots(tenancy.state, tenancy.now, (err) => options.onError?.(err));
     this.defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? 4096;
     this.budgets = new BudgetResolver(tenancy, options.maxEndUserBudgetNano);
   }
@@ -217,10 +220,10 @@ export class Policy {
         state.tpm.push({ key: counter, reserved: reservedTokens, expiresAt: windowEnd + RATE_WINDOW_MS });
       }
       if (r.parallel !== null) {
-        const counter = parallelCounter(r.scope);
-        checks.push({ read: [counter], limit: r.parallel, incoming: 1, refuse: 'over', what: { kind: 'rate', type: 'max_parallel_requests', descriptor: r.descriptor, value: r.value } });
-        increments.push({ key: counter, amount: 1, expiresAt: now + PARALLEL_TTL_MS });
-        state.parallel.push(counter);
+        checks.push({ read: parallelReads(r.scope, now), limit: r.parallel, incoming: 1, refuse: 'over', what: { kind: 'rate', type: 'max_parallel_requests', descriptor: r.descriptor, value: r.value, scope: r.scope } });
+        const { slot, increment } = this.slots.take(r.scope, now);
+        increments.push(increment);
+        state.parallel.push(slot);
       }
     }
     const keyLine = key === undefined ? undefined : lines[0];
@@ -232,9 +235,10 @@ export class Policy {
       const failed = outcome.failed ?? 0;
       const check = checks[failed];
       if (check?.what.kind === 'budget') throw await this.budgetError(check.what.line);
-      if (check?.what.kind === 'rate') throw rateLimitError(check, sum(failed), windowEnd, now, this.slotTimes.get(check.read[0] ?? ''));
+      if (check?.what.kind === 'rate') throw rateLimitError(check, sum(failed), windowEnd, now, this.slotTimes.get(check.what.scope ?? ''));
       throw errors.internal('Admission refused without a reason');
     }
+    this.slots.hold(state.parallel);
     state.headers = key === undefined ? {} : keyHeaders(this.budgets.keySettings(key), checks, sum, reservedTokens, windowEnd, now);
     return state;
   }
@@ -270,9 +274,9 @@ export class Policy {
     }
     const tokens = record === undefined ? 0 : (totalTokens(record.usage) ?? 0);
     for (const t of a.tpm) increments.push({ key: t.key, amount: tokens - t.reserved, expiresAt: t.expiresAt });
-    for (const p of a.parallel) increments.push({ key: p, amount: -1 });
+    increments.push(...this.slots.release(a.parallel));
     // Calls that ran teach how long a slot is held: what a parallel refusal tells the client to wait.
-    if (record !== undefined) for (const p of a.parallel) this.noteSlotTime(p, now - a.admittedAt);
+    if (record !== undefined) for (const p of a.parallel) this.noteSlotTime(p.scope, now - a.admittedAt);
     // The ledger entries above and this call happen in one synchronous step, so a refresh that
     // reloads spend as "store + unflushed" sees this cost either in both or in neither.
     const values = await this.tenancy.state.add(increments);

@@ -35,10 +35,6 @@ export function windowCounter(kind: 'rpm' | 'tpm', scope: string, windowStart: n
   return `${kind}:${scope}@${windowStart}`;
 }
 
-export function parallelCounter(scope: string): string {
-  return `par:${scope}`;
-}
-
 export const RATE_WINDOW_MS = 60_000;
 
 /**

@@ -6,7 +6,8 @@
  */
 import { countTokens } from 'gpt-tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parallelCounter, reservedCounter, scopeOf } from '../../src/policy/scopes.js';
+import { reservedCounter, scopeOf } from '../../src/policy/scopes.js';
+import { parallelReads } from '../../src/policy/parallel-slots.js';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/index.js';
 import { startGateway, waitForCalls, type TestGateway } from '../helpers/gateway.js';
 
@@ -160,7 +161,7 @@ general_settings: { master_key: sk-1234 }
       expect(record).toBeDefined();
       const scope = scopeOf('key', record!.token);
       const periodEnd = gw.gateway.tenancy.clock.end(record!.budget_duration, gw.gateway.tenancy.now());
-      expect(await gw.gateway.tenancy.state.get([reservedCounter(scope, periodEnd), parallelCounter(scope)])).toEqual([0, 0]);
+      expect(await gw.gateway.tenancy.state.get([reservedCounter(scope, periodEnd), ...parallelReads(scope, gw.gateway.tenancy.now())])).toEqual([0, 0, 0]);
       expect((await keyInfo(key)).spend).toBeGreaterThan(0);
     });
   });
