@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { ConfigError, type LoadedConfig } from './config/loader.js';
 import { buildDeployments, buildStoredDeployments } from './config/deployments.js';
 import { buildApp } from './http/app.js';
+import { InFlightCalls } from './http/call/in-flight.js';
 import { Pricing } from './accounting/pricing.js';
 import { SpendWriter } from './accounting/spend-writer.js';
 import { linkField } from './policy/budget-links.js';
@@ -69,7 +70,13 @@ export interface Gateway {
   listen(port: number, host: string): Promise<string>;
   /** Serve /metrics on a port of its own (`--metrics-port`). */
   listenMetrics(port: number, host: string): Promise<string>;
+  /**
+   * Stop accepting, let requests in flight finish (at most `general_settings.graceful_shutdown_seconds`,
+   * then their connections are cut: each still gets its call record), flush spend, close the stores.
+   */
   close(): Promise<void>;
+  /** Milliseconds `close()` waits for requests in flight. */
+  readonly shutdownGraceMs: number;
 }
 
 export function createGateway(loaded: LoadedConfig, options: ServerOptions = {}): Gateway {
@@ -204,8 +211,9 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     onError: (err) => logLine('settling a call failed', { err }),
     onBudgetState: (state) => reportBudget(metrics, tenancy, state),
   });
+  const inFlight = new InFlightCalls();
   const app = buildApp(
-    { auth, models, calls: routing.calls, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics, policy, tenancy,
+    { auth, models, inFlight, calls: routing.calls, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics, policy, tenancy,
       stateHealth: shared.health,
       admin: { auth, tenancy, configModels: () => deployments, storeModelInDb: tenancyConfig.storeModelInDb, checkModel: (m) => routableProblem([m])[0] },
       metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true,
@@ -255,6 +263,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     routing.start();
   });
   let metricsServer: MetricsServer | undefined;
+  const shutdownGraceMs = (config.general_settings.graceful_shutdown_seconds ?? 30) * 1000;
   return {
     app,
     calls,
@@ -275,11 +284,19 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
       metricsServer = await startMetricsServer(metrics, port, host, authorize);
       return metricsServer.url;
     },
+    shutdownGraceMs,
     async close() {
       await metricsServer?.close();
       routing.stop();
       // Order matters: finish in-flight requests (their records), flush their spend, then close the store.
+      // A request still running when the grace period ends is cut like a client disconnect, so
+      // it is recorded (and its reservation released) before the spend is flushed below.
+      const cut = setTimeout(() => app.server.closeAllConnections(), shutdownGraceMs);
+      cut.unref();
       await app.close();
+      clearTimeout(cut);
+      // Cut calls record themselves a moment after their connection went; a bounded wait.
+      await inFlight.drained(5000);
       await spendWriter.close();
       await tenancy.close();
       await shared.signal?.close();

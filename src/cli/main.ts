@@ -129,7 +129,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`tollgate ${GATEWAY_VERSION} listening on ${address} (config: ${configPath}, models: ${gateway.models.publicNames().join(', ')})\n`);
     const stop = (signal: string): void => {
       // Drains in-flight requests and flushes their spend logs before exiting.
-      process.stdout.write(`tollgate: ${signal} received, shutting down\n`);
+      process.stdout.write(`tollgate: ${signal} received; finishing requests in flight (up to ${gateway.shutdownGraceMs / 1000} s), then flushing spend\n`);
+      // A second signal means "now": exit without waiting any longer.
+      process.once(signal as NodeJS.Signals, () => process.exit(1));
       gateway.close().then(
         () => process.exit(0),
         () => process.exit(1),

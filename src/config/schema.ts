@@ -114,6 +114,8 @@ export const generalSettingsSchema = z.looseObject({
   health_check_interval: positiveNumber.optional(),
   /** Tollgate: what a Redis outage means for admission (default fail_closed: refuse rather than overshoot). */
   redis_failure_mode: z.enum(['fail_closed', 'fail_open']).optional(),
+  /** Seconds a shutdown (SIGTERM) lets requests in flight finish before cutting them (default 30). */
+  graceful_shutdown_seconds: z.number().nonnegative().optional(),
   /** Tollgate: prefix of every Redis key and channel (default `tollgate:`), so deployments can share one Redis. */
   redis_key_prefix: z.string().min(1).optional(),
 });

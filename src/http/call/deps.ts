@@ -8,6 +8,7 @@ import type { RequestLimits } from '../../protocols/shared/validate.js';
 import type { Tenancy } from '../../policy/tenancy.js';
 import type { CallRouter } from '../../routing/calls.js';
 import type { ModelTable } from '../../routing/router.js';
+import type { InFlightCalls } from './in-flight.js';
 
 export interface CallDeps {
   auth: Authenticator;
@@ -28,4 +29,6 @@ export interface CallDeps {
    * defaults. The output limit is the model's, found per request.
    */
   requestLimits?: Omit<RequestLimits, 'maxOutputTokens'> | undefined;
+  /** Counts calls until their record is made, so shutdown can wait for the last records. */
+  inFlight?: InFlightCalls | undefined;
 }

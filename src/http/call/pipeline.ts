@@ -58,7 +58,7 @@ export function authenticate(deps: Pick<CallDeps, 'auth'>, request: FastifyReque
 }
 
 /** A call context for an admitted caller, counted in flight until its record is made. */
-export function openContext(deps: Pick<CallDeps, 'sink' | 'metrics'>, request: FastifyRequest, spec: Pick<CallSpec, 'surface' | 'route' | 'stream'>, requestId: string, principal: Principal): CallContext {
+export function openContext(deps: Pick<CallDeps, 'sink' | 'metrics' | 'inFlight'>, request: FastifyRequest, spec: Pick<CallSpec, 'surface' | 'route' | 'stream'>, requestId: string, principal: Principal): CallContext {
   const ua = request.headers['user-agent'];
   const ctx = new CallContext({
     requestId,
@@ -71,7 +71,11 @@ export function openContext(deps: Pick<CallDeps, 'sink' | 'metrics'>, request: F
     principal,
   });
   deps.metrics.inFlight.inc();
-  ctx.onFinish(() => deps.metrics.inFlight.dec());
+  deps.inFlight?.enter();
+  ctx.onFinish(() => {
+    deps.metrics.inFlight.dec();
+    deps.inFlight?.leave();
+  });
   return ctx;
 }
 

@@ -1,0 +1,8 @@
+/**
+ * The `tollgate` command run from the TypeScript sources (through vite-node), so tests can start
+ * real gateway processes without a build: `vite-node test/helpers/tollgate-cli.ts -- serve …`.
+ */
+import { main } from '../../src/cli/main.js';
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exitCode = code;
