@@ -18,15 +18,14 @@ import { Tenancy } from './policy/tenancy.js';
 import { modelSecretFrom } from './policy/model-secrets.js';
 import { Policy, type BudgetStateUpdate } from './policy/admission.js';
 import { accessGroupsOf, SettingsError, TENANCY_CONFIG_KEYS, tenancySettings } from './policy/settings.js';
-import { MemorySharedState } from './storage/memory/shared-state.js';
-import type { SharedState } from './storage/shared-state.js';
 import { RedisSharedState } from './storage/redis/shared-state.js';
-import { FailoverSharedState } from './storage/redis/failover.js';
-import { RedisChangeSignal } from './storage/redis/change-signal.js';
 import { RedisRoutingState } from './routing/redis-state.js';
 import { FailoverRoutingState } from './routing/failover-state.js';
 import { InMemoryRoutingState } from './routing/state.js';
 import { resolveRedis, type RedisTarget } from './config/redis.js';
+import { sharedStateFor } from './shared-state-setup.js';
+import { IpcRoutingState } from './routing/ipc-state.js';
+import type { IpcChannel } from './core/ipc-channel.js';
 import { PLANNED_PROVIDERS, ProviderRegistry } from './providers/registry.js';
 import { setupRouting } from './routing/setup.js';
 import type { ModelTable } from './routing/router.js';
@@ -36,7 +35,6 @@ import { createMetrics, resolveMetricsConfig, type BudgetOwner, type Metrics } f
 import { KNOWN_CALLBACKS } from './config/schema.js';
 import { priceWarner } from './observability/price-warnings.js';
 import { startMetricsServer, type MetricsServer } from './observability/metrics-server.js';
-import type { StateHealth } from './http/routes/info.js';
 
 export interface ServerOptions {
   env?: NodeJS.ProcessEnv | undefined;
@@ -49,6 +47,8 @@ export interface ServerOptions {
   dataDir?: string | undefined;
   /** Milliseconds between spend-log batch writes (default 1000). */
   spendFlushIntervalMs?: number | undefined;
+  /** This gateway is one worker of `--workers N`: the channel to the primary (state without Redis, /metrics totals). */
+  cluster?: IpcChannel | undefined;
 }
 
 export interface Gateway {
@@ -119,9 +119,11 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     onCooldown: (d, status) => metrics.deploymentCooledDown({ id: d.id, modelGroup: d.modelGroup, provider: d.provider, model: d.model, apiBase: d.apiBase }, status),
     // Cooldowns and deployment rpm/tpm/in-flight shared too, with memory standing in during an outage.
     sharedState:
-      redis === undefined
-        ? undefined
-        : (latency) => new FailoverRoutingState(new RedisRoutingState(redis.client, { prefix: redisKeyPrefix, ...latency }), new InMemoryRoutingState(latency), (m) => logLine(m, {})),
+      redis !== undefined
+        ? (latency) => new FailoverRoutingState(new RedisRoutingState(redis.client, { prefix: redisKeyPrefix, ...latency }), new InMemoryRoutingState(latency), (m) => logLine(m, {}))
+        : options.cluster !== undefined
+          ? () => new IpcRoutingState(options.cluster!)
+          : undefined,
   });
   const { models } = routing;
   const calls = new CallLog();
@@ -194,7 +196,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     if (err instanceof SettingsError) throw new ConfigError(file, err.path, err.reason);
     throw err;
   }
-  const shared = sharedStateFor(redisTarget, redis, config.general_settings, metrics, options.now);
+  const shared = sharedStateFor({ target: redisTarget, redis, general: config.general_settings, metrics, now: options.now, cluster: options.cluster });
   const { sharedState } = shared;
   if (shared.redis === undefined && database.dialect === 'postgres') {
     warnings.push(
@@ -212,8 +214,13 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     onBudgetState: (state) => reportBudget(metrics, tenancy, state),
   });
   const inFlight = new InFlightCalls();
+  // With --workers, a scrape answers every worker's metrics summed (asked through the primary).
+  const cluster = options.cluster;
+  cluster?.handle('metrics.render', () => metrics.render());
+  const renderAll = cluster === undefined ? undefined : () => cluster.request<string>('metrics.all');
+  const scraped: Metrics = renderAll === undefined ? metrics : { ...metrics, render: renderAll };
   const app = buildApp(
-    { auth, models, inFlight, calls: routing.calls, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics, policy, tenancy,
+    { auth, models, inFlight, calls: routing.calls, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics: scraped, policy, tenancy,
       stateHealth: shared.health,
       admin: { auth, tenancy, configModels: () => deployments, storeModelInDb: tenancyConfig.storeModelInDb, checkModel: (m) => routableProblem([m])[0] },
       metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true,
@@ -281,7 +288,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     },
     async listenMetrics(port, host) {
       const authorize = config.litellm_settings.require_auth_for_metrics_port === true ? (headers: IncomingHttpHeaders) => auth.authenticate(headers) : undefined;
-      metricsServer = await startMetricsServer(metrics, port, host, authorize);
+      metricsServer = await startMetricsServer(metrics, port, host, authorize, renderAll);
       return metricsServer.url;
     },
     shutdownGraceMs,
@@ -302,58 +309,6 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
       await shared.signal?.close();
       await sharedState.close();
       await database.close();
-    },
-  };
-}
-
-interface SharedStateSetup {
-  sharedState: SharedState;
-  redis: RedisSharedState | undefined;
-  signal: RedisChangeSignal | undefined;
-  description: string;
-  health: () => StateHealth;
-  connect: () => Promise<void>;
-}
-
-/** In memory (one instance), or in Redis with the failure mode chosen in general_settings. */
-function sharedStateFor(
-  target: RedisTarget | undefined,
-  redis: RedisSharedState | undefined,
-  general: { redis_failure_mode?: 'fail_closed' | 'fail_open' | undefined; redis_key_prefix?: string | undefined },
-  metrics: Metrics,
-  now: (() => number) | undefined,
-): SharedStateSetup {
-  if (target === undefined || redis === undefined) {
-    return {
-      sharedState: new MemorySharedState({ now }),
-      redis: undefined,
-      signal: undefined,
-      description: 'rate limits and budgets counted in this process (no Redis configured)',
-      health: () => ({ backend: 'memory', reachable: true }),
-      connect: () => Promise.resolve(),
-    };
-  }
-  const mode = general.redis_failure_mode ?? 'fail_closed';
-  const prefix = general.redis_key_prefix ?? 'tollgate:';
-  const log = (message: string): void => void process.stderr.write(`tollgate: ${message}\n`);
-  const sharedState = new FailoverSharedState(redis, { mode, log, now, onCommand: (event) => metrics.redisCommand(event) });
-  const signal = new RedisChangeSignal(redis.client, prefix, log);
-  return {
-    sharedState,
-    redis,
-    signal,
-    description: `rate limits, budgets, cooldowns and admin changes shared through Redis ${target.display} (from ${target.source}; redis_failure_mode ${mode}, key prefix ${prefix})`,
-    health: () => ({ backend: 'redis', reachable: sharedState.up, failureMode: mode, error: sharedState.error }),
-    async connect() {
-      try {
-        await redis.connect();
-        await signal.start();
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        // fail_closed would refuse every request that counts: better not to start (and say why).
-        if (mode === 'fail_closed') throw new Error(`Redis at ${target.display} (from ${target.source}) is unreachable: ${reason}. Start it, or set general_settings.redis_failure_mode: fail_open to serve with per-instance limits meanwhile.`);
-        log(`redis: unreachable at startup (${reason}); fail_open: counting in this instance's memory until it answers`);
-      }
     },
   };
 }
@@ -385,3 +340,6 @@ function reportBudget(metrics: Metrics, tenancy: Tenancy, state: BudgetStateUpda
     resetAt: state.periodEnd > 0 ? state.periodEnd : undefined,
   });
 }
+
+export { createClusterHost, type ClusterHost } from './cluster-host.js';
+export { IpcChannel } from './core/ipc-channel.js';

@@ -9,11 +9,12 @@ import { ConfigError, loadConfigFile } from '../config/loader.js';
 import { createGateway } from '../server.js';
 import { GATEWAY_VERSION } from '../observability/headers.js';
 import { ADMIN_HELP, runAdminCommand } from './admin.js';
+import { isClusterWorker, parseWorkers, primaryChannel, runPrimary } from './cluster.js';
 
 export const HELP = `tollgate ${GATEWAY_VERSION} — an LLM gateway speaking the OpenAI and Anthropic APIs
 
 Usage:
-  tollgate serve [--config FILE] [--port N] [--host H] [--metrics-port N]
+  tollgate serve [--config FILE] [--port N] [--host H] [--metrics-port N] [--workers N|auto]
   tollgate keys|users|teams <command> ...   (the management API from a terminal; see below)
   tollgate --help | --version
 
@@ -27,6 +28,9 @@ Options:
   -H, --host H       Address to bind. Default: 0.0.0.0 (or $HOST).
       --metrics-port N  Also serve /metrics on this port, without authentication, so scrapes
                      never compete with traffic (or $TOLLGATE_METRICS_PORT / $PROMETHEUS_METRICS_PORT).
+  -w, --workers N    Worker processes sharing the port (default 1; "auto" = one per CPU, or
+                     $TOLLGATE_WORKERS). Without Redis they share limits, budgets and
+                     cooldowns through the primary process; /metrics sums every worker.
   -h, --help         Show this help.
   -v, --version      Show the version.
 
@@ -85,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
         port: { type: 'string', short: 'p' },
         host: { type: 'string', short: 'H' },
         'metrics-port': { type: 'string' },
+        workers: { type: 'string', short: 'w' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -113,11 +118,17 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const host = values.host ?? process.env.HOST ?? '0.0.0.0';
+  const workers = parseWorkers(values.workers ?? process.env.TOLLGATE_WORKERS);
+  if (workers === undefined) {
+    process.stderr.write(`tollgate: --workers must be a positive integer or "auto", got "${values.workers ?? process.env.TOLLGATE_WORKERS}"\n`);
+    return 2;
+  }
   const configPath = values.config ?? defaultConfigPath();
   try {
     const loaded = await loadConfigFile(configPath);
+    if (workers > 1 && !isClusterWorker()) return await runPrimary(loaded, workers, (line) => void process.stdout.write(`${line}\n`));
     const logLevel = process.env.TOLLGATE_LOG;
-    const gateway = createGateway(loaded, { logger: logLevel === 'debug' || logLevel === 'info' });
+    const gateway = createGateway(loaded, { logger: logLevel === 'debug' || logLevel === 'info', cluster: isClusterWorker() ? primaryChannel() : undefined });
     for (const warning of gateway.warnings) process.stderr.write(`WARNING: ${warning}\n`);
     process.stdout.write(`tollgate: ${gateway.stateMode}\n`);
     const address = await gateway.listen(port, host);
@@ -127,18 +138,24 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`tollgate metrics on ${metricsUrl}\n`);
     }
     process.stdout.write(`tollgate ${GATEWAY_VERSION} listening on ${address} (config: ${configPath}, models: ${gateway.models.publicNames().join(', ')})\n`);
-    const stop = (signal: string): void => {
+    let stopping: NodeJS.Signals | undefined;
+    const stop = (signal: NodeJS.Signals): void => {
+      // The same signal again means "now"; another one (a worker gets Ctrl-C's SIGINT and the
+      // primary's SIGTERM) changes nothing.
+      if (stopping !== undefined) {
+        if (signal === stopping) process.exit(1);
+        return;
+      }
+      stopping = signal;
       // Drains in-flight requests and flushes their spend logs before exiting.
       process.stdout.write(`tollgate: ${signal} received; finishing requests in flight (up to ${gateway.shutdownGraceMs / 1000} s), then flushing spend\n`);
-      // A second signal means "now": exit without waiting any longer.
-      process.once(signal as NodeJS.Signals, () => process.exit(1));
       gateway.close().then(
         () => process.exit(0),
         () => process.exit(1),
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
     return -1;
   } catch (err) {
     if (err instanceof ConfigError) process.stderr.write(`tollgate: configuration error: ${err.message}\n`);

@@ -16,6 +16,8 @@ export async function startMetricsServer(
   host: string,
   /** Throws when the request may not read metrics (litellm_settings.require_auth_for_metrics_port). */
   authorize?: (headers: IncomingHttpHeaders) => unknown,
+  /** The exposition to serve instead of this process's own (`--workers N`: every worker's, summed). */
+  renderAll?: () => Promise<string>,
 ): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -30,15 +32,18 @@ export async function startMetricsServer(
       res.writeHead(401, { 'content-type': 'text/plain' }).end('A key is required to read metrics on this port\n');
       return;
     }
-    let body: Buffer;
-    try {
-      // Bytes, not a string: a large exposition is sent without being turned into one first.
-      body = metrics.renderBuffer();
-    } catch (err) {
-      res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${String(err)}\n`);
+    const fail = (err: unknown): void => void res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${String(err)}\n`);
+    const send = (body: Buffer): void => void res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': body.length }).end(body);
+    if (renderAll !== undefined) {
+      renderAll().then((text) => send(Buffer.from(text, 'utf8')), fail);
       return;
     }
-    res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': body.length }).end(body);
+    try {
+      // Bytes, not a string: a large exposition is sent without being turned into one first.
+      send(metrics.renderBuffer());
+    } catch (err) {
+      fail(err);
+    }
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,0 +1,71 @@
+/**
+ * `tollgate serve --workers 2` as a real process tree, without Redis: the workers share one port
+ * and, through the primary, one set of counters — an `rpm_limit: 30` key admits exactly 30 of 60
+ * concurrent calls, a key created through one worker works on the other at once — and every
+ * `/metrics` scrape, whichever worker answers it, counts all 60 calls. SIGTERM stops the tree
+ * with exit code 0.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startTollgate, type TollgateProcess } from '../helpers/tollgate-process.js';
+
+const MASTER = 'sk-master-workers';
+const CONFIG = `
+model_list:
+  - model_name: gpt-4o-mini
+    litellm_params: { model: mock/gpt-4o-mini }
+general_settings: { master_key: ${MASTER} }
+`;
+
+const chat = async (url: string, key: string): Promise<number> => {
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }),
+  });
+  await res.arrayBuffer();
+  return res.status;
+};
+
+/** Σ of every series of a counter in an exposition. */
+function total(exposition: string, name: string): number {
+  return exposition
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+describe('--workers 2 without Redis', () => {
+  let tree: TollgateProcess | undefined;
+  afterAll(() => tree?.kill('SIGKILL'));
+
+  it('two workers count as one process: exact limits, shared keys, summed metrics, clean stop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-workers-'));
+    tree = await startTollgate(CONFIG, { DATABASE_URL: join(dir, 'tollgate.db') }, { args: ['--workers', '2'] });
+    const { url } = tree;
+    // Both workers up (the second starts once the first listens).
+    await expect.poll(() => tree!.output().match(/listening on/g)?.length ?? 0, { timeout: 15_000 }).toBe(2);
+    expect(tree.output()).toContain('2 workers on one port');
+    expect(tree.output()).toContain('shared by the workers through the primary process');
+
+    // Created through whichever worker takes the connection, used at once through both.
+    const generated = await fetch(`${url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify({ rpm_limit: 30 }) });
+    const { key } = (await generated.json()) as { key: string };
+    await new Promise((r) => setTimeout(r, 300));
+    const statuses = await Promise.all(Array.from({ length: 60 }, () => chat(url, key)));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(30);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(30);
+
+    // Every scrape sees both workers' calls, whichever worker answers it.
+    for (let i = 0; i < 6; i++) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      expect(total(text, 'litellm_proxy_total_requests_metric_total')).toBe(60);
+      expect(total(text, 'litellm_requests_metric_total')).toBe(30);
+    }
+
+    tree.kill('SIGTERM');
+    expect(await tree.exited).toBe(0);
+  });
+});
