@@ -196,11 +196,11 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     if (err instanceof SettingsError) throw new ConfigError(file, err.path, err.reason);
     throw err;
   }
-  const shared = sharedStateFor({ target: redisTarget, redis, general: config.general_settings, metrics, now: options.now, cluster: options.cluster });
+  const shared = sharedStateFor({ target: redisTarget, redis, general: config.general_settings, metrics, now: options.now, cluster: options.cluster, database, sharedCounters: config.general_settings.shared_counters });
   const { sharedState } = shared;
-  if (shared.redis === undefined && database.dialect === 'postgres') {
+  if (shared.redis === undefined && database.dialect === 'postgres' && config.general_settings.shared_counters === 'memory') {
     warnings.push(
-      'No Redis configured: rate limits, parallel-request limits and budget reservations are counted in this process only. Run one instance on this database, or configure Redis (REDIS_URL, router_settings.redis_host or litellm_settings.cache_params) so several instances count together.',
+      'general_settings.shared_counters is memory: rate limits, parallel-request limits and budget reservations are counted in this process only. Run one instance on this database, or configure Redis (REDIS_URL, router_settings.redis_host or litellm_settings.cache_params) so several instances count together.',
     );
   }
   const tenancyLog = { info: (obj: object, msg: string) => logLine(msg, obj), warn: (obj: object, msg: string) => logLine(msg, obj), error: (obj: object, msg: string) => logLine(msg, obj) };

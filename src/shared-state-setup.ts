@@ -16,6 +16,7 @@ import { RedisChangeSignal } from './storage/redis/change-signal.js';
 import { FailoverSharedState } from './storage/redis/failover.js';
 import type { RedisSharedState } from './storage/redis/shared-state.js';
 import type { SharedState } from './storage/shared-state.js';
+import type { Database } from './storage/ports.js';
 
 export interface SharedStateSetup {
   sharedState: SharedState;
@@ -33,9 +34,24 @@ export interface SharedStateChoice {
   metrics: Metrics;
   now: (() => number) | undefined;
   cluster: IpcChannel | undefined;
+  database: Pick<Database, 'dialect' | 'sharedCounters'>;
+  /** `general_settings.shared_counters` (Postgres without Redis). */
+  sharedCounters: 'database' | 'memory' | undefined;
 }
 
-export function sharedStateFor({ target, redis, general, metrics, now, cluster }: SharedStateChoice): SharedStateSetup {
+export function sharedStateFor({ target, redis, general, metrics, now, cluster, database, sharedCounters }: SharedStateChoice): SharedStateSetup {
+  const inDatabase = target === undefined && sharedCounters !== 'memory' ? database.sharedCounters() : undefined;
+  if (inDatabase !== undefined) {
+    return {
+      sharedState: inDatabase,
+      redis: undefined,
+      // Admin changes reach the others at their next refresh (user_api_key_cache_ttl).
+      signal: cluster === undefined ? undefined : new IpcChangeSignal(cluster),
+      description: `rate limits, parallel-request slots and budgets counted in ${database.dialect} (exact across every instance on this database; no Redis configured, so cooldowns stay per instance and admin changes are seen at each refresh)`,
+      health: () => ({ backend: 'memory', reachable: true }),
+      connect: () => Promise.resolve(),
+    };
+  }
   if ((target === undefined || redis === undefined) && cluster !== undefined) {
     return {
       sharedState: new IpcSharedState(cluster),

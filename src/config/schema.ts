@@ -116,6 +116,12 @@ export const generalSettingsSchema = z.looseObject({
   redis_failure_mode: z.enum(['fail_closed', 'fail_open']).optional(),
   /** Seconds a shutdown (SIGTERM) lets requests in flight finish before cutting them (default 30). */
   graceful_shutdown_seconds: z.number().nonnegative().optional(),
+  /**
+   * Tollgate: where admission counters live on Postgres without Redis — `database` (default: exact
+   * across every instance on it, a transaction per admission) or `memory` (this process only; for
+   * one instance that wants the microseconds back).
+   */
+  shared_counters: z.enum(['database', 'memory']).optional(),
   /** Tollgate: prefix of every Redis key and channel (default `tollgate:`), so deployments can share one Redis. */
   redis_key_prefix: z.string().min(1).optional(),
 });

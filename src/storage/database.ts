@@ -12,6 +12,8 @@ import type { StorageSchema } from './sql/schema.js';
 import { SqlSpendLogStore } from './sql/spend-log-store.js';
 import { SqlTenancyStores } from './sql/tenancy-store.js';
 import { connectSqlite, MEMORY } from './sqlite/connect.js';
+import { PostgresSharedState } from './sql/counter-state.js';
+import type { SharedState } from './shared-state.js';
 
 export interface OpenDatabaseOptions {
   /** Postgres pool size (default 10). */
@@ -50,6 +52,10 @@ class KyselyDatabase implements Database {
   ) {
     this.spendLogs = new SqlSpendLogStore(db, dialect);
     this.tenancy = new SqlTenancyStores(db as Kysely<unknown>, dialect);
+  }
+
+  sharedCounters(): SharedState | undefined {
+    return this.dialect === 'postgres' ? new PostgresSharedState(this.db as Kysely<unknown>) : undefined;
   }
 
   async migrate(): Promise<void> {

@@ -13,6 +13,7 @@ import { createTollgateTables, ensureLiteLLMTables } from './sql/litellm-migrati
 import { importTenancyRecords } from './sql/tenancy-import.js';
 import { createSpendIngestTables, createSpendTables } from './sql/spend-migration.js';
 import { createTenancyTables } from './sql/tenancy-migration.js';
+import { COUNTERS_TABLE } from './sql/counter-state.js';
 
 async function createSpendLogs(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -83,6 +84,19 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
     },
     '0004_spend_details': { up: (db) => createSpendTables(db, dialect) },
     '0005_spend_ingest': { up: (db) => createSpendIngestTables(db, dialect) },
+    // Admission counters for several instances on one Postgres without Redis (sql/counter-state.ts).
+    '0006_shared_counters': {
+      up: async (db) => {
+        await db.schema
+          .createTable(COUNTERS_TABLE)
+          .ifNotExists()
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'double precision', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint')
+          .execute();
+        await db.schema.createIndex(`${COUNTERS_TABLE}_expires_at_idx`).ifNotExists().on(COUNTERS_TABLE).column('expires_at').execute();
+      },
+    },
   };
 }
 

@@ -8,6 +8,7 @@
  * connection pool, one migration run and one `close()` serve them all.
  */
 import type { TenancyStores } from './tenancy-ports.js';
+import type { SharedState } from './shared-state.js';
 
 /**
  * One `LiteLLM_SpendLogs` row, column for column, with the values LiteLLM's proxy puts there
@@ -224,5 +225,7 @@ export interface Database {
   readonly tenancy: TenancyStores;
   /** Apply pending migrations. Idempotent, and safe when several instances start at once. */
   migrate(): Promise<void>;
+  /** Admission counters kept in this database, exact across instances (Postgres only; undefined on SQLite). */
+  sharedCounters(): SharedState | undefined;
   close(): Promise<void>;
 }

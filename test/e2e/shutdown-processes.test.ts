@@ -127,14 +127,19 @@ describe.skipIf(skip !== undefined)(`SIGTERM under load${skip === undefined ? ''
     // 24 words at 2 per second: 12 s, far beyond the half-second grace.
     const instance = await startTollgate(config(0.5, 2), { DATABASE_URL: file });
     started.push(instance);
-    const call = stream(instance.url, MASTER);
-    await new Promise((r) => setTimeout(r, 400));
+    // The stream has begun (its headers come with the first event) before the signal.
+    const res = await fetch(`${instance.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'tell me something' }] }),
+    });
+    expect(res.status).toBe(200);
+    const body = res.text().catch(() => '(cut)');
     const stoppedAt = performance.now();
     instance.kill('SIGTERM');
     expect(await instance.exited).toBe(0);
     expect(performance.now() - stoppedAt).toBeLessThan(5000);
-    const answer = await call;
-    expect(answer?.body.includes('data: [DONE]')).toBe(false);
+    expect((await body).includes('data: [DONE]')).toBe(false);
     const db = new Database(file, { readonly: true });
     try {
       const { n } = db.prepare(`SELECT count(*) AS n FROM "LiteLLM_SpendLogs"`).get() as { n: number };

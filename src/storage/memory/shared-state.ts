@@ -3,12 +3,8 @@
  * turn of the event loop, which is what makes `admit` atomic here; the Promise-returning interface
  * is for the Redis implementation, where each operation is one round trip.
  */
+import { incremented, live, refuses, type CounterEntry } from '../counter-rules.js';
 import type { AdmitOutcome, CounterCheck, CounterIncrement, SharedState } from '../shared-state.js';
-
-interface Entry {
-  value: number;
-  expiresAt: number | undefined;
-}
 
 export interface MemorySharedStateOptions {
   /** Clock for expiry (tests inject one). */
@@ -19,7 +15,7 @@ export interface MemorySharedStateOptions {
 
 export class MemorySharedState implements SharedState {
   readonly shared = false;
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, CounterEntry>();
   private readonly now: () => number;
   private readonly timer: NodeJS.Timeout;
 
@@ -64,31 +60,19 @@ export class MemorySharedState implements SharedState {
   }
 
   private value(key: string, now: number): number {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return 0;
-    if (entry.expiresAt !== undefined && entry.expiresAt <= now) {
-      this.entries.delete(key);
-      return 0;
-    }
-    return entry.value;
+    const entry = live(this.entries.get(key), now);
+    if (entry === undefined) this.entries.delete(key);
+    return entry?.value ?? 0;
   }
 
   private apply(inc: CounterIncrement, now: number): number {
-    const value = this.value(inc.key, now) + inc.amount;
-    const previous = this.entries.get(inc.key);
-    // A counter lives as long as its longest-lived user needs it (no expiry is the longest).
-    let expiresAt = inc.expiresAt;
-    if (previous !== undefined) expiresAt = previous.expiresAt === undefined || inc.expiresAt === undefined ? undefined : Math.max(inc.expiresAt, previous.expiresAt);
-    this.entries.set(inc.key, { value, expiresAt });
-    return value;
+    const next = incremented(live(this.entries.get(inc.key), now), inc);
+    this.entries.set(inc.key, next);
+    return next.value;
   }
 
   private sweep(): void {
     const now = this.now();
     for (const [key, entry] of this.entries) if (entry.expiresAt !== undefined && entry.expiresAt <= now) this.entries.delete(key);
   }
-}
-
-function refuses(check: CounterCheck, sum: number): boolean {
-  return check.refuse === 'reached' ? sum >= check.limit : sum + check.incoming > check.limit;
 }
