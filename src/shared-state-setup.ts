@@ -34,7 +34,7 @@ export interface SharedStateChoice {
   metrics: Metrics;
   now: (() => number) | undefined;
   cluster: IpcChannel | undefined;
-  database: Pick<Database, 'dialect' | 'sharedCounters'>;
+  database: Pick<Database, 'dialect' | 'sharedCounters' | 'changeSignal'>;
   /** `general_settings.shared_counters` (Postgres without Redis). */
   sharedCounters: 'database' | 'memory' | undefined;
 }
@@ -42,14 +42,19 @@ export interface SharedStateChoice {
 export function sharedStateFor({ target, redis, general, metrics, now, cluster, database, sharedCounters }: SharedStateChoice): SharedStateSetup {
   const inDatabase = target === undefined && sharedCounters !== 'memory' ? database.sharedCounters() : undefined;
   if (inDatabase !== undefined) {
+    const log = (message: string): void => void process.stderr.write(`tollgate: ${message}\n`);
+    // LISTEN/NOTIFY reaches every instance on the database, the other workers of this one included.
+    const signal = database.changeSignal(log);
     return {
       sharedState: inDatabase,
       redis: undefined,
-      // Admin changes reach the others at their next refresh (user_api_key_cache_ttl).
-      signal: cluster === undefined ? undefined : new IpcChangeSignal(cluster),
-      description: `rate limits, parallel-request slots and budgets counted in ${database.dialect} (exact across every instance on this database; no Redis configured, so cooldowns stay per instance and admin changes are seen at each refresh)`,
+      signal,
+      description: `rate limits, parallel-request slots, budgets and admin changes shared through ${database.dialect} (exact across every instance on this database; no Redis configured, so cooldowns stay per instance)`,
       health: () => ({ backend: 'memory', reachable: true }),
-      connect: () => Promise.resolve(),
+      async connect() {
+        // Without the listener admin changes still arrive, at the next refresh: not a reason to refuse to start.
+        await signal?.start().catch((err: unknown) => log(`postgres: cannot listen for admin changes (${err instanceof Error ? err.message : String(err)}); they are seen at each refresh`));
+      },
     };
   }
   if ((target === undefined || redis === undefined) && cluster !== undefined) {

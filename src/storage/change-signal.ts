@@ -4,6 +4,8 @@
  * record), so a lost or duplicated signal costs at most one extra read, never a wrong cache.
  */
 export interface ChangeSignal {
+  /** Start listening; rejects when the transport cannot be reached now. */
+  start(): Promise<void>;
   /** Tell the other instances (coalesced: many calls in one tick send one message). */
   publish(): void;
   /** `listener` runs when another instance published, and after a reconnect (signals may have been missed). */

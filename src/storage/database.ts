@@ -13,6 +13,8 @@ import { SqlSpendLogStore } from './sql/spend-log-store.js';
 import { SqlTenancyStores } from './sql/tenancy-store.js';
 import { connectSqlite, MEMORY } from './sqlite/connect.js';
 import { PostgresSharedState } from './sql/counter-state.js';
+import { PostgresChangeSignal } from './postgres/change-signal.js';
+import type { ChangeSignal } from './change-signal.js';
 import type { SharedState } from './shared-state.js';
 
 export interface OpenDatabaseOptions {
@@ -36,7 +38,7 @@ export function sqlitePath(url: string | undefined, dataDir: string): string {
 
 export function openDatabase(url: string | undefined, dataDir: string, options: OpenDatabaseOptions = {}): Database {
   if (isPostgresUrl(url)) {
-    return new KyselyDatabase('postgres', connectPostgres(url, { poolSize: options.poolSize, onPoolError: options.onError }));
+    return new KyselyDatabase('postgres', connectPostgres(url, { poolSize: options.poolSize, onPoolError: options.onError }), url);
   }
   return new KyselyDatabase('sqlite', connectSqlite(sqlitePath(url, dataDir)));
 }
@@ -49,9 +51,15 @@ class KyselyDatabase implements Database {
   constructor(
     readonly dialect: DatabaseDialect,
     private readonly db: Kysely<StorageSchema>,
+    /** The Postgres URL, for the connection that listens for admin changes. */
+    private readonly url?: string | undefined,
   ) {
     this.spendLogs = new SqlSpendLogStore(db, dialect);
     this.tenancy = new SqlTenancyStores(db as Kysely<unknown>, dialect);
+  }
+
+  changeSignal(log?: (message: string) => void): ChangeSignal | undefined {
+    return this.dialect === 'postgres' && this.url !== undefined ? new PostgresChangeSignal(this.url, log) : undefined;
   }
 
   sharedCounters(): SharedState | undefined {

@@ -9,6 +9,7 @@
  */
 import type { TenancyStores } from './tenancy-ports.js';
 import type { SharedState } from './shared-state.js';
+import type { ChangeSignal } from './change-signal.js';
 
 /**
  * One `LiteLLM_SpendLogs` row, column for column, with the values LiteLLM's proxy puts there
@@ -227,5 +228,7 @@ export interface Database {
   migrate(): Promise<void>;
   /** Admission counters kept in this database, exact across instances (Postgres only; undefined on SQLite). */
   sharedCounters(): SharedState | undefined;
+  /** Admin changes announced to the other instances on this database (Postgres LISTEN/NOTIFY; undefined on SQLite). */
+  changeSignal(log?: (message: string) => void): ChangeSignal | undefined;
   close(): Promise<void>;
 }

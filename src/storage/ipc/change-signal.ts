@@ -12,6 +12,10 @@ export class IpcChangeSignal implements ChangeSignal {
 
   constructor(private readonly channel: IpcChannel) {}
 
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
   publish(): void {
     if (this.pending) return;
     this.pending = true;
