@@ -8,10 +8,13 @@
 // Per state it prints µs of CPU per request (this process: policy, serialisation, the Redis
 // client), wall µs per request one at a time (latency: includes Redis's own time and the round
 // trip) and requests/s with N in flight. Redis: REDIS_URL or TOLLGATE_TEST_REDIS_URL (default
-// 127.0.0.1:6379), under a prefix of its own that is deleted afterwards; skipped when unreachable.
+// 127.0.0.1:6379), under a prefix of its own that is deleted afterwards; Postgres (the counters in
+// the database, as several instances without Redis use them): TOLLGATE_TEST_POSTGRES_URL, in a
+// schema of its own; each skipped when unreachable.
 // `npm run bench` runs it at the end (BENCH_ADMISSION=0 skips it).
 
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { openDatabase } from '../dist/storage/database.js';
 import { Tenancy } from '../dist/policy/tenancy.js';
@@ -26,9 +29,10 @@ const N = Number(process.env.BENCH_ADMISSION_N ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_ADMISSION_CONCURRENCY ?? 50);
 const REDIS_URL = process.env.REDIS_URL ?? process.env.TOLLGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-async function measure(name, state) {
-  const db = openDatabase(':memory:', tmpdir());
+async function measure(name, makeState, dbUrl = ':memory:') {
+  const db = openDatabase(dbUrl, tmpdir());
   await db.migrate();
+  const state = makeState(db);
   const tenancy = new Tenancy(db.tenancy, state, { refreshIntervalMs: 1e9, flushIntervalMs: 1e9 });
   await tenancy.start();
   const keys = new KeyAdmin(tenancy);
@@ -61,12 +65,12 @@ async function measure(name, state) {
   return { name, cpuUs: ((cpu.user + cpu.system) / N), serialUs: (serialMs * 1000) / N, rps: N / (parallelMs / 1000) };
 }
 
-const rows = [await measure('memory', new MemorySharedState())];
+const rows = [await measure('memory', () => new MemorySharedState())];
 const prefix = `tollgate-bench:${randomBytes(4).toString('hex')}:`;
 const redis = new RedisSharedState({ url: REDIS_URL, prefix });
 try {
   await redis.connect();
-  rows.push(await measure('redis', new FailoverSharedState(redis, { mode: 'fail_closed' })));
+  rows.push(await measure('redis', () => new FailoverSharedState(redis, { mode: 'fail_closed' })));
   const cleaner = new RedisSharedState({ url: REDIS_URL });
   await cleaner.connect();
   const stale = await cleaner.client.keys(`${prefix}*`);
@@ -75,6 +79,21 @@ try {
 } catch (err) {
   console.log(`admission bench: Redis at ${REDIS_URL} skipped (${err instanceof Error ? err.message : String(err)})`);
   await redis.close().catch(() => undefined);
+}
+
+// Postgres without Redis: the counters in the database (a transaction per admit and per settle).
+const PG_URL = process.env.TOLLGATE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schema = `tg_bench_${randomBytes(4).toString('hex')}`;
+const admin = new pg.Client({ connectionString: PG_URL });
+try {
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  rows.push(await measure('postgres', (db) => db.sharedCounters(), `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`));
+} catch (err) {
+  console.log(`admission bench: Postgres at ${PG_URL} skipped (${err instanceof Error ? err.message : String(err)})`);
+} finally {
+  await admin.query(`drop schema if exists ${schema} cascade`).catch(() => undefined);
+  await admin.end().catch(() => undefined);
 }
 
 console.log(`\nAdmission (admit + settle) per request, ${N} requests, key with budget + rpm/tpm + max_parallel:`);

@@ -53,6 +53,7 @@ function usage() {
   BENCH_SOAK_SECONDS=600    length of the soak scenario (gateway only, fixed rate, RSS every 10 s)
   BENCH_PREWARM=1           seconds of discarded load per target before the first scenario
   BENCH_PIN=1               0 disables taskset pinning
+  BENCH_ADMISSION=1         0 skips the admission benchmark (bench/admission.mjs) at the end
   BENCH_PASSTHROUGH_JSON=1  the passthrough parses + re-serialises request bodies (issue 10's floor); 0 pipes bytes
   BENCH_GATEWAY_URL=        benchmark an already running gateway (loopback) instead of spawning one
   BENCH_GATEWAY_KEY=        key for BENCH_GATEWAY_URL (default: a virtual key made with the master key)
@@ -412,6 +413,12 @@ async function main() {
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, JSON.stringify({ meta, results }, null, 2) + '\n');
   console.log(`results written to ${outFile}`);
+
+  // Admission cost per shared state (memory, Redis, Postgres): issue 11's figure, after the load runs.
+  if (process.env.BENCH_ADMISSION !== '0') {
+    const admission = spawnSync(process.execPath, [join(BENCH_DIR, 'admission.mjs')], { stdio: 'inherit', env: process.env });
+    if (admission.status !== 0) console.error('bench: the admission benchmark failed (see above)');
+  }
 
   const failed = Object.values(servers).some((s) => s.error) || results.some((s) => Object.values(s.targets).some((x) => x.error || x.throughput?.error || x.rate?.error || x.streams?.error));
   if (failed) console.error('bench: some targets or runs failed (see above); exit code 1');

@@ -49,7 +49,7 @@ export function sharedStateFor({ target, redis, general, metrics, now, cluster, 
       sharedState: inDatabase,
       redis: undefined,
       signal,
-      description: `rate limits, parallel-request slots, budgets and admin changes shared through ${database.dialect} (exact across every instance on this database; no Redis configured, so cooldowns stay per instance)`,
+      description: `rate limits, parallel-request slots, budgets and admin changes shared through ${database.dialect} (exact across every instance on this database; no Redis configured, so cooldowns stay per instance; one instance alone may set general_settings.shared_counters: memory for in-process speed)`,
       health: () => ({ backend: 'memory', reachable: true }),
       async connect() {
         // Without the listener admin changes still arrive, at the next refresh: not a reason to refuse to start.

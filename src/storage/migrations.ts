@@ -13,7 +13,9 @@ import { createTollgateTables, ensureLiteLLMTables } from './sql/litellm-migrati
 import { importTenancyRecords } from './sql/tenancy-import.js';
 import { createSpendIngestTables, createSpendTables } from './sql/spend-migration.js';
 import { createTenancyTables } from './sql/tenancy-migration.js';
+import { sql } from 'kysely';
 import { COUNTERS_TABLE } from './sql/counter-state.js';
+import { APPLY_FUNCTION_SQL } from './sql/counter-function.js';
 
 async function createSpendLogs(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -95,6 +97,13 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .addColumn('expires_at', 'bigint')
           .execute();
         await db.schema.createIndex(`${COUNTERS_TABLE}_expires_at_idx`).ifNotExists().on(COUNTERS_TABLE).column('expires_at').execute();
+      },
+    },
+    // The one-round-trip admit/settle of those counters (sql/counter-function.ts); Postgres only.
+    // (CREATE OR REPLACE: a later change to the function is a new migration running it again.)
+    '0007_shared_counters_function': {
+      up: async (db) => {
+        if (dialect === 'postgres') await sql.raw(APPLY_FUNCTION_SQL).execute(db);
       },
     },
   };

@@ -1,17 +1,19 @@
 /**
  * SharedState in Postgres, for several instances on one database without Redis: exact, slower.
- * Each `admit` and `add` is one transaction that first takes a transaction-scoped advisory lock
- * per counter (in one global order — by the key's 64-bit hash — so two admissions can never wait
- * on each other in a cycle), then reads the counters, decides with the same rules as the memory
- * state (counter-rules.ts), and writes the increments back with one upsert. Locks are advisory
- * rather than row locks so a counter nobody has written yet (no row) is locked too.
+ * Each `admit` and `add` is one call of a database function (counter-function.ts: one round trip,
+ * its own transaction) that takes a transaction-scoped advisory lock per counter in one global
+ * order — by the key's 64-bit hash, so two admissions never wait on each other in a cycle — reads
+ * the counters, decides with the memory state's rules (counter-rules.ts, mirrored in PL/pgSQL) and
+ * writes the increments back with one upsert. Locks are advisory rather than row locks so a
+ * counter nobody has written yet (no row) is locked too; they are held only while the function runs.
  *
  * Rows live in `tollgate_shared_counters` (key, value, expires_at); an expired row reads as 0 and
  * is deleted by a sweep. Values are double precision: integers (nano-USD, tokens, requests) are
  * exact up to 2^53.
  */
 import { sql, type Kysely } from 'kysely';
-import { incremented, live, refuses, type CounterEntry } from '../counter-rules.js';
+import { live, type CounterEntry } from '../counter-rules.js';
+import { APPLY_FUNCTION } from './counter-function.js';
 import type { AdmitOutcome, CounterCheck, CounterIncrement, SharedState } from '../shared-state.js';
 
 export const COUNTERS_TABLE = 'tollgate_shared_counters';
@@ -35,26 +37,17 @@ export class PostgresSharedState implements SharedState {
     this.timer.unref();
   }
 
-  admit(checks: readonly CounterCheck[], increments: readonly CounterIncrement[]): Promise<AdmitOutcome> {
-    const keys = [...checks.flatMap((c) => c.read), ...increments.map((i) => i.key)];
-    return this.locked<AdmitOutcome>(keys, (entries, now) => {
-      const value = (key: string): number => live(entries.get(key), now)?.value ?? 0;
-      const sums = checks.map((c) => c.read.reduce((total, key) => total + value(key), 0));
-      const failed = checks.findIndex((c, i) => refuses(c, sums[i] ?? 0));
-      if (failed >= 0) return { result: { ok: false, failed, sums }, writes: [] };
-      return { result: { ok: true, sums }, writes: applyAll(entries, increments, now) };
-    });
+  async admit(checks: readonly CounterCheck[], increments: readonly CounterIncrement[]): Promise<AdmitOutcome> {
+    const keys = new KeyIndex();
+    const c = checks.map((check) => [check.read.map((k) => keys.of(k)), check.limit, check.incoming, check.refuse === 'reached' ? 1 : 0]);
+    const r = await this.apply(keys, { c, i: this.spec(keys, increments) }, true);
+    return r.ok ? { ok: true, sums: r.sums } : { ok: false, failed: r.failed, sums: r.sums };
   }
 
-  add(increments: readonly CounterIncrement[]): Promise<number[]> {
-    if (increments.length === 0) return Promise.resolve([]);
-    return this.locked(
-      increments.map((i) => i.key),
-      (entries, now) => {
-        const writes = applyAll(entries, increments, now);
-        return { result: increments.map((i) => entries.get(i.key)?.value ?? 0), writes };
-      },
-    );
+  async add(increments: readonly CounterIncrement[]): Promise<number[]> {
+    if (increments.length === 0) return [];
+    const keys = new KeyIndex();
+    return (await this.apply(keys, { c: [], i: this.spec(keys, increments) }, false)).values;
   }
 
   async get(keys: readonly string[]): Promise<number[]> {
@@ -77,17 +70,16 @@ export class PostgresSharedState implements SharedState {
     return Promise.resolve();
   }
 
-  /** Lock `keys`, read them, let `decide` compute, write what it returns; one transaction. */
-  private locked<T>(keys: readonly string[], decide: (entries: Map<string, CounterEntry>, now: number) => { result: T; writes: [string, CounterEntry][] }): Promise<T> {
-    const unique = [...new Set(keys)];
-    return this.db.transaction().execute(async (trx) => {
-      // The ORDER BY in the subquery fixes the order the locks are taken in.
-      await sql`SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 0) AS h FROM unnest(${unique}::text[]) AS k ORDER BY 1) AS ordered`.execute(trx);
-      const entries = await this.read(trx, unique);
-      const { result, writes } = decide(entries, this.now());
-      await this.write(trx, writes);
-      return result;
-    });
+  private spec(keys: KeyIndex, increments: readonly CounterIncrement[]): (number | string)[][] {
+    return increments.map((inc) => [keys.of(inc.key), inc.amount, inc.expiresAt === undefined ? -1 : Math.round(inc.expiresAt)]);
+  }
+
+  /** One call of the database function: lock, read, check, apply, write; one round trip. */
+  private async apply(keys: KeyIndex, spec: object, check: boolean): Promise<{ ok: boolean; failed?: number; sums: number[]; values: number[] }> {
+    const { rows } = await sql<{ r: { ok: boolean; failed?: number; sums: number[]; values?: number[] } }>`SELECT ${sql.raw(APPLY_FUNCTION)}(${keys.list}::text[], ${JSON.stringify(spec)}::jsonb, ${this.now()}::int8, ${check}) AS r`.execute(this.db);
+    const r = rows[0]?.r;
+    if (r === undefined) throw new Error('tollgate_counters_apply returned nothing');
+    return { ok: r.ok, failed: r.failed, sums: r.sums.map(Number), values: (r.values ?? []).map(Number) };
   }
 
   private async read(db: Kysely<unknown>, keys: readonly string[]): Promise<Map<string, CounterEntry>> {
@@ -110,8 +102,18 @@ export class PostgresSharedState implements SharedState {
   }
 }
 
-/** Apply the increments in order to `entries` (updated in place); the final entry of each key written. */
-function applyAll(entries: Map<string, CounterEntry>, increments: readonly CounterIncrement[], now: number): [string, CounterEntry][] {
-  for (const inc of increments) entries.set(inc.key, incremented(live(entries.get(inc.key), now), inc));
-  return [...new Set(increments.map((i) => i.key))].map((k) => [k, entries.get(k) ?? { value: 0, expiresAt: undefined }]);
+/** The keys of one call, each once, as 1-based indexes into the array passed to the function. */
+class KeyIndex {
+  readonly list: string[] = [];
+  private readonly seen = new Map<string, number>();
+
+  of(key: string): number {
+    let at = this.seen.get(key);
+    if (at === undefined) {
+      this.list.push(key);
+      at = this.list.length;
+      this.seen.set(key, at);
+    }
+    return at;
+  }
 }
