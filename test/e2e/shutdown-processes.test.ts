@@ -5,7 +5,9 @@
  * exactly one spend row per answered call (no duplicates, none lost), and the key's spend column
  * equals the sum of those rows — the budget counters of all three instances agree with the logs.
  * And with a short `graceful_shutdown_seconds`, a stream that would outlast it is cut at the
- * deadline: the process still exits 0 and the cut call still has its row.
+ * deadline: the process still exits 0 and the cut call still has its row. After kill -9, a new
+ * instance admits on the Redis spend counters, which hold every settled call, while the spend log
+ * misses at most its last unwritten batch.
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync } from 'node:fs';
@@ -147,5 +149,59 @@ describe.skipIf(skip !== undefined)(`SIGTERM under load${skip === undefined ? ''
     } finally {
       db.close();
     }
+  });
+
+  it('kill -9: a new instance admits on the Redis counters, which hold every settled call; the store misses at most the last batch', async () => {
+    const schema = await createPostgresSchema();
+    cleanups.push(schema.drop);
+    const env = { DATABASE_URL: schema.url, REDIS_URL };
+    const text = config(10, 1000);
+    const first = await startTollgate(text, env);
+    started.push(first);
+    const generated = await fetch(`${first.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: '{}' });
+    const { key, token } = (await generated.json()) as { key: string; token: string };
+    let costs = 0;
+    const CALLS = 20;
+    const answeredAt: number[] = [];
+    // Spread over ~3 s, so several spend batches (one a second) are written before the kill.
+    for (let i = 0; i < CALLS; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      const res = await fetch(`${first.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'tell me something' }] }),
+      });
+      expect(res.status).toBe(200);
+      costs += Number(res.headers.get('x-litellm-response-cost'));
+      await res.arrayBuffer();
+      answeredAt.push(performance.now());
+    }
+    expect(costs).toBeGreaterThan(0);
+    // Settlement reaches Redis right after each answer; the store only at the next batch.
+    await new Promise((r) => setTimeout(r, 50));
+    const killedAt = performance.now();
+    first.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+
+    const second = await startTollgate(text, env);
+    started.push(second);
+    const info = (await (await fetch(`${second.url}/key/info?key=${encodeURIComponent(key)}`, { headers: { authorization: `Bearer ${MASTER}` } })).json()) as { info: { spend: number } };
+    // What admission trusts: every settled call, none lost with the process.
+    expect(info.info.spend).toBeCloseTo(costs, 9);
+    const client = new pg.Client({ connectionString: schema.url });
+    await client.connect();
+    try {
+      const logged = await client.query<{ n: string; spend: number | null }>(`SELECT count(*) AS n, sum(spend) AS spend FROM "LiteLLM_SpendLogs" WHERE api_key = $1`, [token]);
+      const rows = Number(logged.rows[0]!.n);
+      // At most the batch still waiting to be written (the last second or so) is missing, never a
+      // row twice: every call answered more than two flush intervals before the kill is there.
+      expect(rows).toBeLessThanOrEqual(CALLS);
+      expect(rows).toBeGreaterThanOrEqual(answeredAt.filter((t) => killedAt - t > 2000).length);
+      expect(rows).toBeGreaterThan(0);
+    } finally {
+      await client.end();
+    }
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
   });
 });
