@@ -1,8 +1,11 @@
 /**
  * Spend settled in this process and not yet written to the store, per (scope, budget period), and
- * soft-budget crossings not yet claimed. `Tenancy` drains both on its flush tick; a failed write
- * puts the deltas back, so a database outage delays spend persistence rather than losing it.
+ * soft-budget crossings not yet claimed. `Tenancy` writes spend in batches on its flush tick: a
+ * batch keeps its id and its deltas until the store confirms it, so a write whose outcome is
+ * unknown (the commit happened, the answer was lost) is retried as the same batch, which the store
+ * applies once. A database outage delays spend persistence; it neither loses nor doubles it.
  */
+import { randomUUID } from 'node:crypto';
 
 export interface SoftBudgetCrossing {
   scope: string;
@@ -17,8 +20,15 @@ export interface SpendDelta {
   delta_nano: number;
 }
 
+export interface SpendBatch {
+  id: string;
+  deltas: SpendDelta[];
+}
+
 export class SpendLedger {
   private pending = new Map<string, SpendDelta>();
+  /** The batch written and not yet confirmed. */
+  private held: SpendBatch | undefined;
   private crossings: SoftBudgetCrossing[] = [];
 
   add(scope: string, periodEnd: number, nano: number): void {
@@ -29,20 +39,26 @@ export class SpendLedger {
     else entry.delta_nano += nano;
   }
 
-  /** Spend of (scope, period) settled here but not yet in the store. */
+  /** Spend of (scope, period) settled here but not yet confirmed in the store. */
   unflushed(scope: string, periodEnd: number): number {
-    return this.pending.get(ledgerId(scope, periodEnd))?.delta_nano ?? 0;
+    let nano = this.pending.get(ledgerId(scope, periodEnd))?.delta_nano ?? 0;
+    for (const d of this.held?.deltas ?? []) if (d.scope === scope && d.period_end === periodEnd) nano += d.delta_nano;
+    return nano;
   }
 
-  drain(): SpendDelta[] {
-    const out = [...this.pending.values()];
-    this.pending = new Map();
-    return out;
+  /** What to write now: the unconfirmed batch again (same id, same deltas), else a new one of what is pending. */
+  batch(): SpendBatch | undefined {
+    if (this.held === undefined) {
+      if (this.pending.size === 0) return undefined;
+      this.held = { id: randomUUID(), deltas: [...this.pending.values()] };
+      this.pending = new Map();
+    }
+    return this.held;
   }
 
-  /** Put back deltas whose write failed (added to whatever was settled meanwhile). */
-  restore(deltas: readonly SpendDelta[]): void {
-    for (const d of deltas) this.add(d.scope, d.period_end, d.delta_nano);
+  /** The store has the batch: it is no longer this process's to write. */
+  confirm(id: string): void {
+    if (this.held?.id === id) this.held = undefined;
   }
 
   crossed(crossing: SoftBudgetCrossing): void {
@@ -60,7 +76,7 @@ export class SpendLedger {
   }
 
   get size(): number {
-    return this.pending.size;
+    return this.pending.size + (this.held?.deltas.length ?? 0);
   }
 }
 

@@ -197,16 +197,14 @@ export class Tenancy extends TenancyCache {
   }
 
   private async flush(): Promise<void> {
-    const deltas = this.ledger.drain();
-    if (deltas.length > 0) {
-      try {
-        const totals = await this.stores.budgets.add(deltas, this.now());
-        for (const t of totals) this.spend.columns.mark(t.scope, t.period_end, t.spend_nano);
-        await this.spend.adopt(totals.filter((t) => t.adopted));
-      } catch (err) {
-        this.ledger.restore(deltas);
-        throw err;
-      }
+    // An unconfirmed batch goes first (as itself), then what was settled meanwhile.
+    for (let round = 0; round < 2; round++) {
+      const batch = this.ledger.batch();
+      if (batch === undefined) break;
+      const totals = await this.stores.budgets.add(batch.deltas, this.now(), batch.id);
+      this.ledger.confirm(batch.id);
+      for (const t of totals) this.spend.columns.mark(t.scope, t.period_end, t.spend_nano);
+      await this.spend.adopt(totals.filter((t) => t.adopted));
     }
     const crossings = this.ledger.drainCrossings();
     for (const [i, c] of crossings.entries()) {

@@ -15,6 +15,7 @@ import { createSpendIngestTables, createSpendTables } from './sql/spend-migratio
 import { createTenancyTables } from './sql/tenancy-migration.js';
 import { sql } from 'kysely';
 import { COUNTERS_TABLE } from './sql/counter-state.js';
+import { SPEND_BATCHES } from './sql/budget-counter-store.js';
 import { APPLY_FUNCTION_SQL } from './sql/counter-function.js';
 
 async function createSpendLogs(db: Kysely<unknown>): Promise<void> {
@@ -99,9 +100,27 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
         await db.schema.createIndex(`${COUNTERS_TABLE}_expires_at_idx`).ifNotExists().on(COUNTERS_TABLE).column('expires_at').execute();
       },
     },
+    // Flush batches already applied, so a retried budget-counter flush counts once (sql/budget-counter-store.ts).
+    '0008_spend_batches': {
+      up: async (db) => {
+        await db.schema
+          .createTable(SPEND_BATCHES)
+          .ifNotExists()
+          .addColumn('batch_id', 'text', (c) => c.primaryKey())
+          .addColumn('applied_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex(`${SPEND_BATCHES}_applied_at_idx`).ifNotExists().on(SPEND_BATCHES).column('applied_at').execute();
+      },
+    },
     // The one-round-trip admit/settle of those counters (sql/counter-function.ts); Postgres only.
     // (CREATE OR REPLACE: a later change to the function is a new migration running it again.)
     '0007_shared_counters_function': {
+      up: async (db) => {
+        if (dialect === 'postgres') await sql.raw(APPLY_FUNCTION_SQL).execute(db);
+      },
+    },
+    // The function again, after it learnt to restart a counter an earlier increment of the same call expired.
+    '0009_shared_counters_function': {
       up: async (db) => {
         if (dialect === 'postgres') await sql.raw(APPLY_FUNCTION_SQL).execute(db);
       },

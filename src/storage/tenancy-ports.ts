@@ -217,9 +217,10 @@ export interface BudgetCounterStore {
    * `model_spend` for `<scope>:model:<name>` scopes), so LiteLLM's UI shows the same numbers.
    * A row whose `spend` no longer holds its counter's previous value was rewritten by another
    * tool: it gets that value plus the delta, and the counter follows (`adopted`). Returns the
-   * period totals as they now stand.
+   * period totals as they now stand. With `batchId`, a batch applied before under that id (a
+   * retry after a commit whose answer was lost) changes nothing: a retried flush never counts twice.
    */
-  add(deltas: readonly { scope: string; period_end: number; delta_nano: number }[], at: number): Promise<(BudgetCounterRow & { adopted: boolean })[]>;
+  add(deltas: readonly { scope: string; period_end: number; delta_nano: number }[], at: number, batchId?: string): Promise<(BudgetCounterRow & { adopted: boolean })[]>;
   /** Set a period's spend (admin `spend` / `/key/reset_spend`), entity row included. */
   set(scope: string, periodEnd: number, spendNano: number, at: number): Promise<void>;
   /** Create counter rows that do not exist yet (seeding from LiteLLM's `spend`); existing rows win. */

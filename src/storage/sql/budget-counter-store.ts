@@ -62,6 +62,11 @@ export function splitModelScope(scope: string): { entity: string; model: string 
   return at < 0 ? undefined : { entity: scope.slice(0, at), model: scope.slice(at + ':model:'.length) };
 }
 
+/** Flush batches applied (tollgate_spend_batches), so a retried batch is applied once. */
+export const SPEND_BATCHES = 'tollgate_spend_batches';
+/** How long an applied batch id is remembered: far longer than any retry takes. */
+const BATCH_MEMORY_MS = 24 * 3_600_000;
+
 export class SqlBudgetCounterStore implements BudgetCounterStore {
   private readonly enc: Encoder;
 
@@ -72,7 +77,7 @@ export class SqlBudgetCounterStore implements BudgetCounterStore {
     this.enc = new Encoder(dialect);
   }
 
-  async add(deltas: readonly { scope: string; period_end: number; delta_nano: number }[], at: number): Promise<FlushedTotal[]> {
+  async add(deltas: readonly { scope: string; period_end: number; delta_nano: number }[], at: number, batchId?: string): Promise<FlushedTotal[]> {
     // One row per (scope, period) per statement: Postgres refuses to upsert the same row twice in one.
     const merged = new Map<string, { scope: string; period_end: number; spend_nano: number; updated_at: number }>();
     for (const d of deltas) {
@@ -84,6 +89,14 @@ export class SqlBudgetCounterStore implements BudgetCounterStore {
     const rows = [...merged.values()];
     if (rows.length === 0) return [];
     return await this.db.transaction().execute(async (trx) => {
+      if (batchId !== undefined && !(await this.claimBatch(trx, batchId, at))) {
+        // Applied already (this is a retry of a batch whose commit was never confirmed): the totals as they stand.
+        const found = await this.lockCounters(trx, rows);
+        return rows.flatMap((r) => {
+          const spend = found.get(`${r.scope}\u0000${r.period_end}`);
+          return spend === undefined ? [] : [{ scope: r.scope, period_end: r.period_end, spend_nano: spend, updated_at: at, adopted: false }];
+        });
+      }
       const before = await this.lockCounters(trx, rows);
       const totals: BudgetCounterRow[] = [];
       for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
@@ -216,6 +229,13 @@ export class SqlBudgetCounterStore implements BudgetCounterStore {
   async changedSince(since: number): Promise<BudgetCounterRow[]> {
     const rows = await this.db.selectFrom('budget_counters').selectAll().where(sql.ref('updated_at'), '>=', since).execute();
     return rows.map(counterRow);
+  }
+
+  /** Record a flush batch as applied, in its transaction; false when it was already. Old ids are pruned. */
+  private async claimBatch(trx: Trx, batchId: string, at: number): Promise<boolean> {
+    await trx.deleteFrom(SPEND_BATCHES).where('applied_at', '<', at - BATCH_MEMORY_MS).execute();
+    const result = await trx.insertInto(SPEND_BATCHES).values({ batch_id: batchId, applied_at: at }).onConflict((oc) => oc.column('batch_id').doNothing()).executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
   async claimAlert(scope: string, periodEnd: number, kind: string, at: number): Promise<boolean> {

@@ -66,6 +66,11 @@ BEGIN
     idx := (inc->>0)::int;
     amount := (inc->>1)::float8;
     expiry := (inc->>2)::bigint;
+    -- An earlier increment of this call may have given the counter an expiry already past.
+    IF present[idx] AND exps[idx] IS NOT NULL AND exps[idx] <= p_now THEN
+      present[idx] := false;
+      vals[idx] := 0;
+    END IF;
     IF NOT present[idx] THEN
       exps[idx] := CASE WHEN expiry < 0 THEN NULL ELSE expiry END;
       present[idx] := true;

@@ -59,10 +59,9 @@ export class PostgresSharedState implements SharedState {
 
   async set(entries: readonly { key: string; value: number; expiresAt?: number | undefined }[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.write(
-      this.db,
-      entries.map((e) => [e.key, { value: e.value, expiresAt: e.expiresAt }]),
-    );
+    // One row per key per upsert (Postgres refuses to touch a row twice in one); the last entry wins, as elsewhere.
+    const last = new Map(entries.map((e) => [e.key, { value: e.value, expiresAt: e.expiresAt }]));
+    await this.write(this.db, [...last]);
   }
 
   close(): Promise<void> {
