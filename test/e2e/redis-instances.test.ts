@@ -4,8 +4,10 @@
  * a key created on one instance works on the others within a second — with the poll interval
  * (`user_api_key_cache_ttl`) set to a minute, so only the pushed signal can explain it — and so does
  * blocking it; an `rpm_limit: 60` key admits exactly 60 of 300 concurrent calls spread over the
- * three; a deployment cooled down by a 429 on one instance is skipped by the others; readiness and
- * the `litellm_redis_*` metrics say Redis is in use.
+ * three; a `max_budget` key under concurrent load over the three overshoots by at most one call,
+ * and `/spend/logs?api_key=` lists exactly one row per answered call with Σ spend = Σ call costs;
+ * a deployment cooled down by a 429 on one instance is skipped by the others; readiness and the
+ * `litellm_redis_*` metrics say Redis is in use.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/loader.js';
@@ -24,6 +26,8 @@ const yaml = (prefix: string, bad: FakeUpstream): string => `
 model_list:
   - model_name: gpt-4o-mini
     litellm_params: { model: mock/gpt-4o-mini }
+  - model_name: priced
+    litellm_params: { model: mock/priced, input_cost_per_token: 0.001, output_cost_per_token: 0.002 }
   - model_name: flaky
     litellm_params: { model: openai/gpt-4o-mini, api_base: "${bad.url}/v1", api_key: ${OPENAI_FAKE_KEY} }
     model_info: { id: flaky-bad }
@@ -127,5 +131,42 @@ describe.skipIf(skip !== undefined)(`three servers on one Postgres and one Redis
     expect(answers.map((r) => r.status)).toEqual(Array.from({ length: 40 }, () => 200));
     expect(answers.map((r) => r.headers.get('x-litellm-model-id'))).toEqual(Array.from({ length: 40 }, () => 'flaky-good'));
     expect(bad.requests).toHaveLength(1);
+  });
+
+  it('a max_budget key under concurrent load over the three overshoots by at most one call; /spend/logs lists each call once', async () => {
+    const priced = async (url: string, key: string): Promise<{ status: number; cost: number }> => {
+      const res = await chat(url, key, 'priced');
+      await res.arrayBuffer();
+      return { status: res.status, cost: Number(res.headers.get('x-litellm-response-cost') ?? 0) };
+    };
+    // One call's cost, measured through the gateway with the master key.
+    const probe = await priced(urls[0]!, MASTER);
+    expect(probe.status).toBe(200);
+    const callCost = probe.cost;
+    expect(callCost).toBeGreaterThan(0);
+    const budget = 10.5 * callCost;
+    const { key, token } = (await admin(urls[0]!, '/key/generate', { max_budget: budget })) as { key: string; token: string };
+    for (const g of gateways) await g.tenancy.sync(true);
+    const answered: number[] = [];
+    for (let wave = 0; wave < 8; wave++) {
+      const results = await Promise.all(Array.from({ length: 9 }, (_, i) => priced(urls[i % 3]!, key)));
+      for (const r of results) if (r.status === 200) answered.push(r.cost);
+      expect(results.every((r) => r.status === 200 || r.status === 400 || r.status === 429)).toBe(true);
+    }
+    const spent = answered.reduce((a, b) => a + b, 0);
+    // Refused once the budget is reached; the last admitted calls may cross it by one call at most.
+    expect(answered.length).toBeGreaterThanOrEqual(10);
+    expect(spent - budget).toBeLessThanOrEqual(callCost * 1.0001);
+    // Every answered call has exactly one spend row, whichever instance served it.
+    for (const g of gateways) await g.spendWriter.flush();
+    const logs = (await (await fetch(`${urls[1]}/spend/logs?api_key=${encodeURIComponent(key)}`, { headers: { authorization: `Bearer ${MASTER}` } })).json()) as { request_id: string; spend: number; api_key: string; status: string }[];
+    // Refused calls are logged too (status failure, no spend), as LiteLLM logs them.
+    expect(logs).toHaveLength(8 * 9);
+    expect(logs.every((l) => l.api_key === token)).toBe(true);
+    const succeeded = logs.filter((l) => l.status === 'success');
+    expect(succeeded).toHaveLength(answered.length);
+    expect(new Set(succeeded.map((l) => l.request_id)).size).toBe(answered.length);
+    expect(succeeded.reduce((a, l) => a + l.spend, 0)).toBeCloseTo(spent, 9);
+    expect(logs.filter((l) => l.status !== 'success').reduce((a, l) => a + l.spend, 0)).toBe(0);
   });
 });
