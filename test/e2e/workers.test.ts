@@ -3,13 +3,15 @@
  * and, through the primary, one set of counters — an `rpm_limit: 30` key admits exactly 30 of 60
  * concurrent calls, a key created through one worker works on the other at once — and every
  * `/metrics` scrape, whichever worker answers it, counts all 60 calls. SIGTERM stops the tree
- * with exit code 0.
+ * with exit code 0. With Redis configured the workers count through Redis instead, just as
+ * exactly.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTollgate, type TollgateProcess } from '../helpers/tollgate-process.js';
+import { REDIS_URL, redisSkip, testPrefix } from '../storage/redis-gate.js';
 
 const MASTER = 'sk-master-workers';
 const CONFIG = `
@@ -65,6 +67,30 @@ describe('--workers 2 without Redis', () => {
       expect(total(text, 'litellm_requests_metric_total')).toBe(30);
     }
 
+    tree.kill('SIGTERM');
+    expect(await tree.exited).toBe(0);
+  });
+});
+
+describe.skipIf(redisSkip !== undefined)(`--workers 2 with Redis${redisSkip === undefined ? '' : ` (skipped: ${redisSkip})`}`, () => {
+  let tree: TollgateProcess | undefined;
+  afterAll(() => tree?.kill('SIGKILL'));
+
+  it('the workers count through Redis: exact limits and summed metrics', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-workers-redis-'));
+    const config = CONFIG.replace(`master_key: ${MASTER} }`, `master_key: ${MASTER}, redis_key_prefix: "${testPrefix()}" }`);
+    expect(config).toContain('redis_key_prefix');
+    tree = await startTollgate(config, { DATABASE_URL: join(dir, 'tollgate.db'), REDIS_URL }, { args: ['--workers', '2'] });
+    const { url } = tree;
+    await expect.poll(() => tree!.output().match(/listening on/g)?.length ?? 0, { timeout: 15_000 }).toBe(2);
+    expect(tree.output()).toContain('shared through Redis');
+    const generated = await fetch(`${url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify({ rpm_limit: 25 }) });
+    const { key } = (await generated.json()) as { key: string };
+    await new Promise((r) => setTimeout(r, 300));
+    const statuses = await Promise.all(Array.from({ length: 50 }, () => chat(url, key)));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(25);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(total(text, 'litellm_proxy_total_requests_metric_total')).toBe(50);
     tree.kill('SIGTERM');
     expect(await tree.exited).toBe(0);
   });
