@@ -8,12 +8,16 @@
  * hang), readiness answers 503; once Redis is back calls succeed again by themselves.
  * fail_open: calls keep succeeding (counted in the instance), readiness stays 200 but says Redis
  * is unreachable; it reports connected again after the restart.
+ * A call admitted before the outage and ending during it (fail_closed) has its settlement kept and
+ * applied once Redis is back: no reservation left behind, its spend in the shared counter.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/loader.js';
 import { createGateway, type Gateway } from '../../src/server.js';
 import { REDIS_URL, redisSkip, testPrefix } from '../storage/redis-gate.js';
+import { reservedCounter, scopeOf, spendCounter } from '../../src/policy/scopes.js';
+import type { FailoverSharedState } from '../../src/storage/redis/failover.js';
 
 const MASTER = 'sk-master-outage';
 const target = new URL(REDIS_URL);
@@ -53,6 +57,8 @@ const yaml = (mode: string): string => `
 model_list:
   - model_name: gpt-4o-mini
     litellm_params: { model: mock/gpt-4o-mini }
+  - model_name: slow-priced
+    litellm_params: { model: mock/slow-priced, mock_response: "one two three four five six", mock_tokens_per_second: 10, input_cost_per_token: 0.001, output_cost_per_token: 0.002 }
 general_settings: { master_key: ${MASTER}, redis_failure_mode: ${mode}, redis_key_prefix: "${testPrefix()}" }
 `;
 
@@ -131,5 +137,37 @@ describe.skipIf(redisSkip !== undefined)(`Redis stopped and restarted under a ru
       await chat(url, key);
       return (await readiness(url)).body.redis === 'connected';
     });
+  });
+
+  it('fail_closed: a stream admitted before the outage and ending in it is settled in Redis once it returns', async () => {
+    const env = { REDIS_URL: `redis://127.0.0.1:${relay.port}` };
+    const gateway = createGateway(parseConfigText(yaml('fail_closed'), 'config.yaml', env), { env, databaseUrl: ':memory:' });
+    started.push(gateway);
+    const url = await gateway.listen(0, '127.0.0.1');
+    const created = await fetch(`${url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify({ max_budget: 100 }) });
+    const { key, token } = (await created.json()) as { key: string; token: string };
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'slow-priced', stream: true, messages: [{ role: 'user', content: 'count to six' }] }),
+    });
+    expect(res.status).toBe(200);
+    await relay.stop();
+    expect(await res.text()).toContain('data: [DONE]');
+    const state = gateway.tenancy.state as FailoverSharedState;
+    await eventually('the settlement to be kept', () => Promise.resolve(state.pendingReplay === 1));
+    await relay.start();
+    // The first command that reaches Redis again applies what was kept.
+    await eventually('Redis to answer again', async () => (await chat(url, key)).status === 200);
+    await eventually('the kept settlement to be applied', () => Promise.resolve(state.pendingReplay === 0));
+    await new Promise((r) => setTimeout(r, 100));
+    const scope = scopeOf('key', token);
+    const periodEnd = gateway.tenancy.clock.end(null, gateway.tenancy.now());
+    const [reserved, spent] = await state.get([reservedCounter(scope, periodEnd), spendCounter(scope, periodEnd)]);
+    const recorded = gateway.calls.records().filter((c) => c.principal.keyHash === token && c.outcome === 'success');
+    expect(recorded).toHaveLength(2);
+    expect(reserved).toBe(0);
+    expect(spent).toBe(recorded.reduce((sum, c) => sum + (c.costNanoUsd ?? 0), 0));
+    expect(spent).toBeGreaterThan(0);
   });
 });

@@ -9,6 +9,12 @@
  * Either way no request waits longer than the Redis command timeout, every failure is counted for
  * the health metrics, and the first success after an outage is logged: recovery is automatic
  * because the client keeps reconnecting.
+ *
+ * Settlements that could not reach Redis under fail_closed (calls admitted before the outage,
+ * ending during it) are kept and applied when Redis answers again: otherwise their reservations
+ * would stay counted against the budget and their spend be missing from it. Only failures where
+ * the command was certainly not run (the connection was down) are kept; a timed-out command may
+ * have run, and applying it twice would count the spend twice.
  */
 import { errors } from '../../core/errors.js';
 import { MemorySharedState } from '../memory/shared-state.js';
@@ -33,8 +39,14 @@ export interface FailoverOptions {
   now?: (() => number) | undefined;
 }
 
+/** Most settlements kept for replay; beyond it the oldest are dropped (and logged). */
+const MAX_REPLAY = 100_000;
+
 export class FailoverSharedState implements SharedState {
   readonly shared = true;
+  /** fail_closed settlements waiting for Redis (see above). */
+  private replay: CounterIncrement[][] = [];
+  private replaying = false;
   /** Only fail_open counts locally during an outage. */
   private readonly local: MemorySharedState | undefined;
   private healthy = true;
@@ -64,8 +76,18 @@ export class FailoverSharedState implements SharedState {
     return this.run('admit', () => this.redis.admit(checks, increments), (local) => local.admit(checks, increments));
   }
 
-  add(increments: readonly CounterIncrement[]): Promise<number[]> {
-    return this.run('add', () => this.redis.add(increments), (local) => local.add(increments));
+  async add(increments: readonly CounterIncrement[]): Promise<number[]> {
+    try {
+      return await this.run('add', () => this.redis.add(increments), (local) => local.add(increments));
+    } catch (err) {
+      if (this.local === undefined && increments.length > 0 && !this.mayHaveRun()) this.keep(increments);
+      throw err;
+    }
+  }
+
+  /** Settlements waiting for Redis to return. */
+  get pendingReplay(): number {
+    return this.replay.length;
   }
 
   get(keys: readonly string[]): Promise<number[]> {
@@ -77,8 +99,42 @@ export class FailoverSharedState implements SharedState {
   }
 
   async close(): Promise<void> {
+    if (this.replay.length > 0 && this.redis.ready) await this.flushReplay();
+    if (this.replay.length > 0) this.options.log?.(`redis: ${this.replay.length} settlements made during the outage could not be applied before shutdown (their spend is in the store; their reservations expire with their budget period)`);
     await this.local?.close();
     await this.redis.close();
+  }
+
+  /** Whether the last failure may have reached Redis (a timeout), as opposed to never being sent. */
+  private mayHaveRun(): boolean {
+    return /timed out/i.test(this.lastError ?? '');
+  }
+
+  private keep(increments: readonly CounterIncrement[]): void {
+    this.replay.push([...increments]);
+    if (this.replay.length > MAX_REPLAY) {
+      this.replay.shift();
+      this.options.log?.(`redis: more than ${MAX_REPLAY} settlements waiting for Redis; the oldest is dropped`);
+    }
+  }
+
+  private async flushReplay(): Promise<void> {
+    if (this.replaying) return;
+    this.replaying = true;
+    const batch = this.replay;
+    this.replay = [];
+    try {
+      await this.redis.add(batch.flat());
+      this.options.log?.(`redis: applied ${batch.length} settlements made while it was unreachable`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      // A timeout may have applied them: dropping risks a lost settlement, resending a doubled one.
+      if (/timed out/i.test(message)) this.options.log?.(`redis: replaying ${batch.length} settlements timed out (${message}); they are not resent`);
+      // Still away (or away again): keep them for the next success.
+      else this.replay = [...batch, ...this.replay];
+    } finally {
+      this.replaying = false;
+    }
   }
 
   private async run<T>(operation: RedisHealthEvent['operation'], remote: () => Promise<T>, fallback: (local: MemorySharedState) => Promise<T>): Promise<T> {
@@ -88,6 +144,7 @@ export class FailoverSharedState implements SharedState {
       this.options.onCommand?.({ latencyMs: performance.now() - started, ok: true, operation });
       if (!this.healthy) this.options.log?.('redis: reachable again; shared counters in use');
       this.healthy = true;
+      if (this.replay.length > 0) void this.flushReplay();
       return value;
     } catch (err) {
       this.options.onCommand?.({ latencyMs: performance.now() - started, ok: false, operation, errorClass: err instanceof Error ? err.constructor.name : 'Error' });
