@@ -93,12 +93,20 @@ describe.skipIf(skip !== undefined)(`three servers on one Postgres and one Redis
     expect(await res.json()).toMatchObject({ status: 'connected', cache: 'redis', redis: 'connected', redis_failure_mode: 'fail_closed' });
   });
 
-  it('a key created, then blocked, on one instance is honoured by the others within a second', async () => {
+  it('a key created, updated, then blocked, on one instance is honoured by the others within a second', async () => {
     const { key } = (await admin(urls[0]!, '/key/generate', {})) as { key: string };
     for (const url of urls.slice(1)) {
       const ms = await msUntil(async () => (await chat(url, key)).status === 200, 1000);
       expect(ms).toBeLessThan(1000);
     }
+    // Updated: its models no longer include the one called.
+    await admin(urls[0]!, '/key/update', { key, models: ['flaky'] });
+    for (const url of urls.slice(1)) {
+      const ms = await msUntil(async () => (await chat(url, key)).status === 403, 1000);
+      expect(ms).toBeLessThan(1000);
+    }
+    await admin(urls[0]!, '/key/update', { key, models: [] });
+    for (const url of urls.slice(1)) expect(await msUntil(async () => (await chat(url, key)).status === 200, 1000)).toBeLessThan(1000);
     await admin(urls[0]!, '/key/block', { key });
     for (const url of urls.slice(1)) {
       const ms = await msUntil(async () => (await chat(url, key)).status !== 200, 1000);
