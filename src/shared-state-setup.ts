@@ -89,9 +89,17 @@ export function sharedStateFor({ target, redis, general, metrics, now, cluster, 
     description: `rate limits, budgets, cooldowns and admin changes shared through Redis ${target.display} (from ${target.source}; redis_failure_mode ${mode}, key prefix ${prefix})`,
     health: () => ({ backend: 'redis', reachable: sharedState.up, failureMode: mode, error: sharedState.error }),
     async connect() {
+      // The subscriber queues its SUBSCRIBE until Redis answers: started whatever happens below.
+      const subscribed = signal.start().then(
+        () => true,
+        (err: unknown) => {
+          log(`redis: admin-change channel not subscribed (${err instanceof Error ? err.message : String(err)}); changes are seen at each refresh`);
+          return false;
+        },
+      );
       try {
         await redis.connect();
-        await signal.start();
+        await subscribed;
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
         // fail_closed would refuse every request that counts: better not to start (and say why).

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from '../config/loader.js';
-import { createGateway } from '../server.js';
+import { createGateway, type Gateway } from '../server.js';
 import { GATEWAY_VERSION } from '../observability/headers.js';
 import { ADMIN_HELP, runAdminCommand } from './admin.js';
 import { isClusterWorker, parseWorkers, primaryChannel, runPrimary } from './cluster.js';
@@ -124,11 +124,12 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const configPath = values.config ?? defaultConfigPath();
+  let started: Gateway | undefined;
   try {
     const loaded = await loadConfigFile(configPath);
     if (workers > 1 && !isClusterWorker()) return await runPrimary(loaded, workers, (line) => void process.stdout.write(`${line}\n`));
     const logLevel = process.env.TOLLGATE_LOG;
-    const gateway = createGateway(loaded, { logger: logLevel === 'debug' || logLevel === 'info', cluster: isClusterWorker() ? primaryChannel() : undefined });
+    const gateway = (started = createGateway(loaded, { logger: logLevel === 'debug' || logLevel === 'info', cluster: isClusterWorker() ? primaryChannel() : undefined }));
     for (const warning of gateway.warnings) process.stderr.write(`WARNING: ${warning}\n`);
     process.stdout.write(`tollgate: ${gateway.stateMode}\n`);
     const address = await gateway.listen(port, host);
@@ -160,6 +161,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) process.stderr.write(`tollgate: configuration error: ${err.message}\n`);
     else process.stderr.write(`tollgate: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    // Whatever it had opened (database pool, Redis) is let go before the exit.
+    await started?.close().catch(() => undefined);
     return 1;
   }
 }

@@ -37,6 +37,7 @@ export function resolveRedis(config: RedisConfigSections, env: NodeJS.ProcessEnv
       port(router.redis_port, file, 'router_settings.redis_port'),
       text(router.redis_password, file, 'router_settings.redis_password'),
       'router_settings.redis_host',
+      { username: text(router.redis_username, file, 'router_settings.redis_username'), ssl: flag(router.redis_ssl, file, 'router_settings.redis_ssl') },
     );
   }
 
@@ -50,12 +51,17 @@ export function resolveRedis(config: RedisConfigSections, env: NodeJS.ProcessEnv
     const host = text(cacheParams.host, file, `${base}.host`);
     // LiteLLM's cache client falls back to localhost when type is redis but no host is given.
     if (host !== undefined || cacheParams.port !== undefined || cacheParams.password !== undefined) {
-      return fromParts(host ?? 'localhost', port(cacheParams.port, file, `${base}.port`), text(cacheParams.password, file, `${base}.password`), base);
+      return fromParts(host ?? 'localhost', port(cacheParams.port, file, `${base}.port`), text(cacheParams.password, file, `${base}.password`), base, {
+        username: text(cacheParams.username, file, `${base}.username`),
+        ssl: flag(cacheParams.ssl, file, `${base}.ssl`),
+      });
     }
   }
 
   const envHost = text(env.REDIS_HOST);
-  if (envHost !== undefined) return fromParts(envHost, port(text(env.REDIS_PORT), file, 'REDIS_PORT'), text(env.REDIS_PASSWORD), 'REDIS_HOST');
+  if (envHost !== undefined) {
+    return fromParts(envHost, port(text(env.REDIS_PORT), file, 'REDIS_PORT'), text(env.REDIS_PASSWORD), 'REDIS_HOST', { username: text(env.REDIS_USERNAME), ssl: flag(env.REDIS_SSL, file, 'REDIS_SSL') });
+  }
   return undefined;
 }
 
@@ -74,12 +80,25 @@ function port(value: unknown, file: string, path: string): number {
   return n;
 }
 
-function fromParts(host: string, portNumber: number, password: string | undefined, source: string): RedisTarget {
+/** A boolean as YAML or the environment writes it (true/false, "true"/"1"/"yes"); unset = false. */
+function flag(value: unknown, file: string, path: string): boolean {
+  if (value === undefined || value === null || value === '') return false;
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string' && /^(true|1|yes)$/i.test(value.trim())) return true;
+  if (typeof value === 'string' && /^(false|0|no)$/i.test(value.trim())) return false;
+  throw new ConfigError(file, path, `expected true or false, got ${JSON.stringify(value)}`);
+}
+
+function fromParts(host: string, portNumber: number, password: string | undefined, source: string, extra: { username?: string | undefined; ssl?: boolean } = {}): RedisTarget {
   // IPv6 literals need brackets inside a URL.
   const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  const auth = password === undefined ? '' : `:${encodeURIComponent(password)}@`;
-  const url = `redis://${auth}${h}:${portNumber}`;
-  return { url, source, display: password === undefined ? url : `redis://:***@${h}:${portNumber}` };
+  const scheme = extra.ssl === true ? 'rediss' : 'redis';
+  const user = extra.username === undefined ? '' : encodeURIComponent(extra.username);
+  // A username alone would be read as the password (redis://secret@host): it only travels with one.
+  const auth = password === undefined ? '' : `${user}:${encodeURIComponent(password)}@`;
+  const url = `${scheme}://${auth}${h}:${portNumber}`;
+  const shownAuth = password === undefined ? '' : `${user}:***@`;
+  return { url, source, display: `${scheme}://${shownAuth}${h}:${portNumber}` };
 }
 
 function fromUrl(raw: string, source: string, file: string): RedisTarget {
@@ -97,11 +116,12 @@ function fromUrl(raw: string, source: string, file: string): RedisTarget {
   if (parsed.port !== '') port(parsed.port, file, source);
   const db = parsed.pathname.replace(/^\//, '');
   if (db !== '' && !/^\d+$/.test(db)) throw new ConfigError(file, source, `the database index must be a non-negative integer, got "${db}"`);
-  if (parsed.password === '' && parsed.username === '') return { url: raw, source, display: raw };
   const masked = new URL(raw);
+  // ioredis also reads a password from the query string (?password=…): never shown either.
+  for (const key of [...masked.searchParams.keys()]) if (/pass/i.test(key)) masked.searchParams.set(key, '***');
   if (masked.password !== '') masked.password = '***';
-  else masked.username = '***'; // redis://secret@host: a lone userinfo is the password to Redis clients.
-  return { url: raw, source, display: masked.toString().replace('%2A%2A%2A', '***') };
+  else if (masked.username !== '') masked.username = '***'; // redis://secret@host: a lone userinfo is the password to Redis clients.
+  return { url: raw, source, display: masked.toString().replaceAll('%2A%2A%2A', '***') };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -211,6 +211,8 @@ export const routerSettingsSchema = z.looseObject({
   redis_port: z.unknown().optional(),
   redis_password: z.unknown().optional(),
   redis_url: z.unknown().optional(),
+  redis_username: z.unknown().optional(),
+  redis_ssl: z.unknown().optional(),
 });
 
 export const configSchema = z.looseObject({

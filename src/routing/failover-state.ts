@@ -8,6 +8,8 @@ import type { Admission, DeploymentLimits, DeploymentLoad, LatencyKind, RoutingS
 
 export class FailoverRoutingState implements RoutingState {
   private failing = false;
+  /** Calls admitted in memory (during an outage) per deployment: their release goes back there. */
+  private readonly localAdmits = new Map<string, number>();
 
   constructor(
     private readonly shared: RoutingState,
@@ -25,15 +27,28 @@ export class FailoverRoutingState implements RoutingState {
   admit(id: string, limits: DeploymentLimits, estimatedTokens: number, now: number): Promise<Admission> {
     return this.run(
       () => this.shared.admit(id, limits, estimatedTokens, now),
-      () => this.local.admit(id, limits, estimatedTokens, now),
+      async () => {
+        const admission = await this.local.admit(id, limits, estimatedTokens, now);
+        if (admission.ok) this.localAdmits.set(id, (this.localAdmits.get(id) ?? 0) + 1);
+        return admission;
+      },
     );
   }
 
-  release(id: string, tokens: number, now: number): Promise<void> {
-    return this.run(
-      () => this.shared.release(id, tokens, now),
-      () => this.local.release(id, tokens, now),
-    );
+  /** Released where it was admitted: a slot taken in memory is not given back in Redis, nor the reverse. */
+  async release(id: string, tokens: number, now: number): Promise<void> {
+    const local = this.localAdmits.get(id) ?? 0;
+    if (local > 0) {
+      if (local === 1) this.localAdmits.delete(id);
+      else this.localAdmits.set(id, local - 1);
+      await this.local.release(id, tokens, now);
+      return;
+    }
+    try {
+      await this.shared.release(id, tokens, now);
+    } catch {
+      // Redis is away: the slot it holds expires with its in-flight counter's TTL; nothing to give back here.
+    }
   }
 
   recordLatency(id: string, kind: LatencyKind, ms: number, now: number): Promise<void> {

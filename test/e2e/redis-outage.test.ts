@@ -119,8 +119,10 @@ describe.skipIf(redisSkip !== undefined)(`Redis stopped and restarted under a ru
     expect(down.status).toBe(503);
     expect(down.body).toMatchObject({ status: 'unhealthy', redis: 'unreachable', redis_failure_mode: 'fail_closed' });
     await relay.start();
-    await eventually('calls to succeed again', async () => (await chat(url, key)).status === 200);
+    // Ready again by itself, with no request to prove it (an unready pod gets none).
+    await eventually('readiness to recover without traffic', async () => (await readiness(url)).status === 200);
     expect(await readiness(url)).toMatchObject({ status: 200, body: { redis: 'connected' } });
+    await eventually('calls to succeed again', async () => (await chat(url, key)).status === 200);
   });
 
   it('fail_open: calls keep succeeding while Redis is away, readiness says so, and it reconnects', async () => {

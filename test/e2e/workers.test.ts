@@ -95,3 +95,22 @@ describe.skipIf(redisSkip !== undefined)(`--workers 2 with Redis${redisSkip === 
     expect(await tree.exited).toBe(0);
   });
 });
+
+describe('a tree that cannot start', () => {
+  it('exits 1 at once, single process and --workers alike, when fail_closed Redis is unreachable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-nostart-'));
+    // Nothing listens on port 1.
+    const env = { DATABASE_URL: join(dir, 'tollgate.db'), REDIS_URL: 'redis://127.0.0.1:1' };
+    for (const args of [[], ['--workers', '2']]) {
+      const begun = performance.now();
+      const failure = await startTollgate(CONFIG, env, { args, timeoutMs: 15_000 }).then(
+        () => 'started',
+        (err: unknown) => (err instanceof Error ? err.message : String(err)),
+      );
+      expect(failure, args.join(' ')).toMatch(/exited \(1\) before listening/);
+      expect(failure).toMatch(/Redis at redis:\/\/127\.0\.0\.1:1 \(from REDIS_URL\) is unreachable/);
+      expect(performance.now() - begun).toBeLessThan(10_000);
+    }
+  });
+});
+

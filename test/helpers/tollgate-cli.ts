@@ -5,4 +5,6 @@
 import { main } from '../../src/cli/main.js';
 
 const code = await main(process.argv.slice(2));
-if (code >= 0) process.exitCode = code;
+// As bin/tollgate.js: a failure exits now.
+if (code > 0) process.exit(code);
+if (code === 0) process.exitCode = 0;

@@ -36,6 +36,18 @@ describe('resolveRedis', () => {
     expect(u?.display).toBe('rediss://default:***@u.example:6390/3');
   });
 
+  it('takes TLS and an ACL user from cache_params and the environment, and masks query-string passwords', () => {
+    const c = resolveRedis({ router_settings: {}, litellm_settings: { cache_params: { type: 'redis', host: 'c.example', port: 6380, username: 'app', password: 'pw', ssl: true } } }, {});
+    expect(c).toMatchObject({ url: 'rediss://app:pw@c.example:6380', display: 'rediss://app:***@c.example:6380' });
+    const e = resolveRedis(none, { REDIS_HOST: 'e.example', REDIS_SSL: 'true', REDIS_USERNAME: 'u', REDIS_PASSWORD: 'x' });
+    expect(e?.url).toBe('rediss://u:x@e.example:6379');
+    // A username without a password would be read as the password: it is left out.
+    expect(resolveRedis(none, { REDIS_HOST: 'e.example', REDIS_USERNAME: 'u' })?.url).toBe('redis://e.example:6379');
+    const q = resolveRedis(none, { REDIS_URL: 'redis://q.example:6379/0?password=topsecret' });
+    expect(q?.url).toContain('topsecret');
+    expect(q?.display).not.toContain('topsecret');
+  });
+
   it('refuses a bad port, URL or database index, naming the field', () => {
     const bad = (config: typeof none, env: NodeJS.ProcessEnv): ConfigError => {
       try {

@@ -20,6 +20,8 @@ export class PostgresChangeSignal implements ChangeSignal {
   private pending = false;
   private closed = false;
   private failures = 0;
+  /** A reconnect is scheduled: only one chain of retries at a time. */
+  private reconnecting = false;
 
   constructor(
     private readonly url: string,
@@ -27,18 +29,30 @@ export class PostgresChangeSignal implements ChangeSignal {
   ) {}
 
   async start(): Promise<void> {
+    if (this.closed) return;
     const client = new pg.Client({ connectionString: this.url });
     client.on('notification', (m) => {
       if (m.channel === CHANNEL && m.payload !== this.instanceId) this.notify();
     });
-    // A dropped connection: listen again (and re-read, since notifications were missed).
     client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      // Keep trying in the background (one chain: a no-op while a retry is already scheduled).
+      this.reconnect();
+      throw err;
+    }
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    // Only a connection that was listening reconnects on its end (a failed start is retried by its caller).
     client.on('end', () => {
       if (this.client === client) this.client = undefined;
       if (!this.closed) this.reconnect();
     });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
     this.client = client;
   }
 
@@ -66,16 +80,21 @@ export class PostgresChangeSignal implements ChangeSignal {
   }
 
   private reconnect(): void {
+    if (this.reconnecting || this.closed) return;
+    this.reconnecting = true;
     const delay = Math.min(MAX_BACKOFF_MS, 200 * 2 ** this.failures);
     const timer = setTimeout(() => {
       this.start().then(
         () => {
+          this.reconnecting = false;
           this.failures = 0;
           this.notify();
         },
         () => {
+          // start() could not schedule (this chain was running): schedule the next attempt here.
+          this.reconnecting = false;
           this.failures += 1;
-          if (!this.closed) this.reconnect();
+          this.reconnect();
         },
       );
     }, delay);

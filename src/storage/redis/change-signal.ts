@@ -23,7 +23,8 @@ export class RedisChangeSignal implements ChangeSignal {
   ) {
     this.channel = `${prefix}tenancy-changed`;
     // Subscribe commands must not fail while disconnected: they are replayed on connect.
-    this.subscriber = publisher.duplicate({ enableOfflineQueue: true, lazyConnect: true });
+    // Queued while disconnected and never given up on (the publisher's one retry would drop it).
+    this.subscriber = publisher.duplicate({ enableOfflineQueue: true, lazyConnect: true, maxRetriesPerRequest: null });
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', (channel: string, from: string) => {
       if (channel === this.channel && from !== this.instanceId) this.notify();
@@ -34,10 +35,12 @@ export class RedisChangeSignal implements ChangeSignal {
     });
   }
 
-  /** Subscribe now; rejects when Redis cannot be reached (the client keeps retrying). */
+  /** Subscribe; resolves once subscribed. While Redis is away the SUBSCRIBE waits in the client's queue. */
   async start(): Promise<void> {
-    if (this.subscriber.status === 'wait') await this.subscriber.connect();
-    await this.subscriber.subscribe(this.channel);
+    const subscribed = this.subscriber.subscribe(this.channel);
+    // A failed first connect is retried by the client's retry strategy; the queued SUBSCRIBE follows.
+    if (this.subscriber.status === 'wait') this.subscriber.connect().catch(() => undefined);
+    await subscribed;
   }
 
   publish(): void {

@@ -41,6 +41,13 @@ export interface FailoverOptions {
 
 /** Most settlements kept for replay; beyond it the oldest are dropped (and logged). */
 const MAX_REPLAY = 100_000;
+/** Settlements per replayed script. */
+const REPLAY_CHUNK = 200;
+
+/** ioredis's commandTimeout failure: the command may have run. */
+function isTimeout(err: unknown): boolean {
+  return /timed out/i.test(err instanceof Error ? err.message : String(err));
+}
 
 export class FailoverSharedState implements SharedState {
   readonly shared = true;
@@ -57,6 +64,14 @@ export class FailoverSharedState implements SharedState {
     private readonly options: FailoverOptions,
   ) {
     this.local = options.mode === 'fail_open' ? new MemorySharedState({ now: options.now }) : undefined;
+    // Reconnected: healthy again without waiting for a request (readiness would otherwise stay 503
+    // with no traffic to prove it, which is exactly what an unready pod gets).
+    redis.client.on('ready', () => {
+      if (this.healthy) return;
+      this.healthy = true;
+      this.options.log?.('redis: reachable again; shared counters in use');
+      if (this.replay.length > 0) void this.flushReplay();
+    });
   }
 
   get mode(): RedisFailureMode {
@@ -77,10 +92,17 @@ export class FailoverSharedState implements SharedState {
   }
 
   async add(increments: readonly CounterIncrement[]): Promise<number[]> {
+    let timedOut = false;
     try {
-      return await this.run('add', () => this.redis.add(increments), (local) => local.add(increments));
+      return await this.run(
+        'add',
+        () => this.redis.add(increments),
+        (local) => local.add(increments),
+        (raw) => (timedOut = isTimeout(raw)),
+      );
     } catch (err) {
-      if (this.local === undefined && increments.length > 0 && !this.mayHaveRun()) this.keep(increments);
+      // A timed-out command may have run: resending it could count the settlement twice.
+      if (this.local === undefined && increments.length > 0 && !timedOut) this.keep(increments);
       throw err;
     }
   }
@@ -105,11 +127,6 @@ export class FailoverSharedState implements SharedState {
     await this.redis.close();
   }
 
-  /** Whether the last failure may have reached Redis (a timeout), as opposed to never being sent. */
-  private mayHaveRun(): boolean {
-    return /timed out/i.test(this.lastError ?? '');
-  }
-
   private keep(increments: readonly CounterIncrement[]): void {
     this.replay.push([...increments]);
     if (this.replay.length > MAX_REPLAY) {
@@ -121,23 +138,32 @@ export class FailoverSharedState implements SharedState {
   private async flushReplay(): Promise<void> {
     if (this.replaying) return;
     this.replaying = true;
-    const batch = this.replay;
-    this.replay = [];
+    let applied = 0;
     try {
-      await this.redis.add(batch.flat());
-      this.options.log?.(`redis: applied ${batch.length} settlements made while it was unreachable`);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      // A timeout may have applied them: dropping risks a lost settlement, resending a doubled one.
-      if (/timed out/i.test(message)) this.options.log?.(`redis: replaying ${batch.length} settlements timed out (${message}); they are not resent`);
-      // Still away (or away again): keep them for the next success.
-      else this.replay = [...batch, ...this.replay];
+      // In chunks: one script over 100k settlements would hold Redis (and time out) for everyone.
+      while (this.replay.length > 0) {
+        const chunk = this.replay.slice(0, REPLAY_CHUNK);
+        try {
+          await this.redis.add(chunk.flat());
+        } catch (err) {
+          // A timeout may have applied the chunk: it is dropped rather than risk counting it twice.
+          if (isTimeout(err)) {
+            this.replay.splice(0, chunk.length);
+            this.options.log?.(`redis: replaying ${chunk.length} settlements timed out; they are not resent`);
+          }
+          // Away again: the rest waits for the next success.
+          return;
+        }
+        this.replay.splice(0, chunk.length);
+        applied += chunk.length;
+      }
     } finally {
+      if (applied > 0) this.options.log?.(`redis: applied ${applied} settlements made while it was unreachable`);
       this.replaying = false;
     }
   }
 
-  private async run<T>(operation: RedisHealthEvent['operation'], remote: () => Promise<T>, fallback: (local: MemorySharedState) => Promise<T>): Promise<T> {
+  private async run<T>(operation: RedisHealthEvent['operation'], remote: () => Promise<T>, fallback: (local: MemorySharedState) => Promise<T>, onFailure?: (raw: unknown) => void): Promise<T> {
     const started = performance.now();
     try {
       const value = await remote();
@@ -147,6 +173,7 @@ export class FailoverSharedState implements SharedState {
       if (this.replay.length > 0) void this.flushReplay();
       return value;
     } catch (err) {
+      onFailure?.(err);
       this.options.onCommand?.({ latencyMs: performance.now() - started, ok: false, operation, errorClass: err instanceof Error ? err.constructor.name : 'Error' });
       this.lastError = err instanceof Error ? err.message : String(err);
       if (this.healthy) {

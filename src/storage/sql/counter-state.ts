@@ -61,7 +61,11 @@ export class PostgresSharedState implements SharedState {
     if (entries.length === 0) return;
     // One row per key per upsert (Postgres refuses to touch a row twice in one); the last entry wins, as elsewhere.
     const last = new Map(entries.map((e) => [e.key, { value: e.value, expiresAt: e.expiresAt }]));
-    await this.write(this.db, [...last]);
+    // Under the counters' locks, or an admission running meanwhile would write its old sum back over this.
+    await this.db.transaction().execute(async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 0) AS h FROM unnest(${[...last.keys()]}::text[]) AS k ORDER BY 1) AS ordered`.execute(trx);
+      await this.write(trx, [...last]);
+    });
   }
 
   close(): Promise<void> {
