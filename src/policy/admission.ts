@@ -29,7 +29,7 @@ import type { KeyRecord } from '../storage/tenancy-ports.js';
 import { BudgetResolver, type BudgetLine, type Descriptor } from './budget-links.js';
 import { allowedModelNames, checkModelAccess, type AccessGroups } from './model-access.js';
 import { periodCounterExpiry, RATE_WINDOW_MS, reservedCounter, spendCounter, windowCounter } from './scopes.js';
-import { ParallelSlots, parallelReads, type ParallelSlot } from './parallel-slots.js';
+import { leaseReads, parallelBase, ParallelSlots, parallelReads, type ParallelSlot } from './parallel-slots.js';
 import type { Tenancy } from './tenancy.js';
 
 export interface AdmitRequest {
@@ -106,6 +106,7 @@ interface AdmissionState extends Omit<Admission, 'headers'> {
   headers: Record<string, string>;
   lines: BudgetLine[];
   tpm: { key: string; reserved: number; expiresAt: number }[];
+  /** Leases held: parallel slots and budget reservations. */
   parallel: ParallelSlot[];
   admittedAt: number;
   settled: boolean;
@@ -200,11 +201,14 @@ export class Policy {
     };
     for (const line of lines) {
       if (line.maxNano === null) continue;
+      // Reservations are leases too (parallel-slots.ts): a dead instance's stop counting within 30 s.
       const resv = reservedCounter(line.scope, line.periodEnd);
-      checks.push({ read: [spendCounter(line.scope, line.periodEnd), resv], limit: line.maxNano, incoming: reservedNano, refuse: 'reached', what: { kind: 'budget', line } });
+      checks.push({ read: [spendCounter(line.scope, line.periodEnd), ...leaseReads(resv, now)], limit: line.maxNano, incoming: reservedNano, refuse: 'reached', what: { kind: 'budget', line } });
       if (reservedNano > 0) {
         line.reserved = reservedNano;
-        increments.push({ key: resv, amount: reservedNano, expiresAt: periodCounterExpiry(line.periodEnd) });
+        const { slot, increment } = this.slots.take(resv, reservedNano, now);
+        increments.push(increment);
+        state.parallel.push(slot);
       }
     }
     for (const r of rates) {
@@ -221,7 +225,7 @@ export class Policy {
       }
       if (r.parallel !== null) {
         checks.push({ read: parallelReads(r.scope, now), limit: r.parallel, incoming: 1, refuse: 'over', what: { kind: 'rate', type: 'max_parallel_requests', descriptor: r.descriptor, value: r.value, scope: r.scope } });
-        const { slot, increment } = this.slots.take(r.scope, now);
+        const { slot, increment } = this.slots.take(parallelBase(r.scope), 1, now, r.scope);
         increments.push(increment);
         state.parallel.push(slot);
       }
@@ -262,8 +266,7 @@ export class Policy {
     const soft: { line: BudgetLine; index: number; periodEnd: number }[] = [];
     const reported: { line: BudgetLine; index: number; periodEnd: number }[] = [];
     for (const line of a.lines) {
-      // Expiries travel with every increment, so a late settlement cannot resurrect a dropped counter forever.
-      if (line.reserved > 0) increments.push({ key: reservedCounter(line.scope, line.periodEnd), amount: -line.reserved, expiresAt: periodCounterExpiry(line.periodEnd) });
+      // (The reservation goes back with the other leases below.)
       if (cost === 0) continue;
       // Spend counts in the period it is settled in (a reset during the call starts the new period with it).
       const periodEnd = this.tenancy.clock.end(line.duration, now, line.firstEnd);
@@ -276,7 +279,7 @@ export class Policy {
     for (const t of a.tpm) increments.push({ key: t.key, amount: tokens - t.reserved, expiresAt: t.expiresAt });
     increments.push(...this.slots.release(a.parallel));
     // Calls that ran teach how long a slot is held: what a parallel refusal tells the client to wait.
-    if (record !== undefined) for (const p of a.parallel) this.noteSlotTime(p.scope, now - a.admittedAt);
+    if (record !== undefined) for (const p of a.parallel) if (p.scope !== undefined) this.noteSlotTime(p.scope, now - a.admittedAt);
     // The ledger entries above and this call happen in one synchronous step, so a refresh that
     // reloads spend as "store + unflushed" sees this cost either in both or in neither.
     const values = await this.tenancy.state.add(increments);

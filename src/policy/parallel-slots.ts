@@ -18,24 +18,39 @@ export const LEASE_BUCKET_MS = 15_000;
 /** Well within a bucket, so a slot has moved before the bucket it sits in stops being read. */
 const HEARTBEAT_MS = LEASE_BUCKET_MS / 3;
 
-/** One held slot; `bucket` moves with the heartbeat. */
+/**
+ * One held lease: `amount` on the counter `<base>#<bucket>`; `bucket` moves with the heartbeat.
+ * A parallel slot is a lease of 1 on `par:<scope>`; a budget reservation one of its nano-USD on
+ * `resv:<scope>@<period end>`, so a dead instance's reservations stop counting just as its slots do.
+ */
 export interface ParallelSlot {
-  scope: string;
+  base: string;
   bucket: number;
+  amount: number;
+  /** The rate-limit scope of a parallel slot (for its hold-time statistics). */
+  scope?: string | undefined;
 }
 
 export function leaseBucket(now: number): number {
   return Math.floor(now / LEASE_BUCKET_MS);
 }
 
-export function parallelCounter(scope: string, bucket: number): string {
-  return `par:${scope}#${bucket}`;
+export function leaseCounter(base: string, bucket: number): string {
+  return `${base}#${bucket}`;
 }
 
-/** Counters a check sums: the slots of the current and the previous bucket. */
-export function parallelReads(scope: string, now: number): string[] {
+/** Counters a check sums: the leases of the current and the previous bucket. */
+export function leaseReads(base: string, now: number): string[] {
   const bucket = leaseBucket(now);
-  return [parallelCounter(scope, bucket), parallelCounter(scope, bucket - 1)];
+  return [leaseCounter(base, bucket), leaseCounter(base, bucket - 1)];
+}
+
+export function parallelBase(scope: string): string {
+  return `par:${scope}`;
+}
+
+export function parallelReads(scope: string, now: number): string[] {
+  return leaseReads(parallelBase(scope), now);
 }
 
 /** A counter outlives the last bucket that reads it a little (housekeeping only; reads decide). */
@@ -53,10 +68,10 @@ export class ParallelSlots {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  /** The increment that takes a slot of `scope` now (applied by the caller's `admit`). */
-  take(scope: string, now: number): { slot: ParallelSlot; increment: CounterIncrement } {
+  /** The increment that takes a lease of `amount` on `base` now (applied by the caller's `admit`). */
+  take(base: string, amount: number, now: number, scope?: string): { slot: ParallelSlot; increment: CounterIncrement } {
     const bucket = leaseBucket(now);
-    return { slot: { scope, bucket }, increment: { key: parallelCounter(scope, bucket), amount: 1, expiresAt: expiryOf(bucket) } };
+    return { slot: { base, bucket, amount, scope }, increment: { key: leaseCounter(base, bucket), amount, expiresAt: expiryOf(bucket) } };
   }
 
   /** The slots were taken (admission succeeded): keep them alive until released. */
@@ -73,7 +88,7 @@ export class ParallelSlots {
     const out: CounterIncrement[] = [];
     for (const s of slots) {
       this.held.delete(s);
-      out.push({ key: parallelCounter(s.scope, s.bucket), amount: -1, expiresAt: expiryOf(s.bucket) });
+      out.push({ key: leaseCounter(s.base, s.bucket), amount: -s.amount, expiresAt: expiryOf(s.bucket) });
     }
     if (this.held.size === 0) this.stop();
     return out;
@@ -85,8 +100,8 @@ export class ParallelSlots {
     const moves: CounterIncrement[] = [];
     for (const s of this.held) {
       if (s.bucket >= bucket) continue;
-      moves.push({ key: parallelCounter(s.scope, s.bucket), amount: -1, expiresAt: expiryOf(s.bucket) });
-      moves.push({ key: parallelCounter(s.scope, bucket), amount: 1, expiresAt: expiryOf(bucket) });
+      moves.push({ key: leaseCounter(s.base, s.bucket), amount: -s.amount, expiresAt: expiryOf(s.bucket) });
+      moves.push({ key: leaseCounter(s.base, bucket), amount: s.amount, expiresAt: expiryOf(bucket) });
       // Synchronously, so a settlement from now on takes the slot from where the move puts it.
       s.bucket = bucket;
     }

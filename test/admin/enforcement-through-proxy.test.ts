@@ -7,7 +7,7 @@
 import { countTokens } from 'gpt-tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reservedCounter, scopeOf } from '../../src/policy/scopes.js';
-import { parallelReads } from '../../src/policy/parallel-slots.js';
+import { leaseReads, parallelReads } from '../../src/policy/parallel-slots.js';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/index.js';
 import { startGateway, waitForCalls, type TestGateway } from '../helpers/gateway.js';
 
@@ -161,7 +161,8 @@ general_settings: { master_key: sk-1234 }
       expect(record).toBeDefined();
       const scope = scopeOf('key', record!.token);
       const periodEnd = gw.gateway.tenancy.clock.end(record!.budget_duration, gw.gateway.tenancy.now());
-      expect(await gw.gateway.tenancy.state.get([reservedCounter(scope, periodEnd), ...parallelReads(scope, gw.gateway.tenancy.now())])).toEqual([0, 0, 0]);
+      const now = gw.gateway.tenancy.now();
+      expect(await gw.gateway.tenancy.state.get([...leaseReads(reservedCounter(scope, periodEnd), now), ...parallelReads(scope, now)])).toEqual([0, 0, 0, 0]);
       expect((await keyInfo(key)).spend).toBeGreaterThan(0);
     });
   });

@@ -2,14 +2,15 @@
  * max_parallel_requests slots are leases: a call that keeps running keeps its slot (the heartbeat
  * moves it into each new bucket), a slot whose holder died (no heartbeat, never settled) stops
  * counting within two buckets, and a settlement after any number of moves leaves every counter at
- * exactly zero. Two "instances" share one state, as they share Redis.
+ * exactly zero; budget reservations are leases the same way. Two "instances" share one state, as
+ * they share Redis.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LEASE_BUCKET_MS, ParallelSlots, parallelReads } from '../../src/policy/parallel-slots.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { MemorySharedState } from '../../src/storage/memory/shared-state.js';
 import type { Database } from '../../src/storage/ports.js';
-import { bearer, clock, flatPrice, settled, stack, type Stack } from './harness.js';
+import { bearer, clock, flatPrice, settled, stack, USD, type Stack } from './harness.js';
 
 const sum = async (state: MemorySharedState, scope: string, now: number): Promise<number> => (await state.get(parallelReads(scope, now))).reduce((a, b) => a + b, 0);
 
@@ -20,7 +21,7 @@ describe('parallel slots as leases', () => {
     const slots = new ParallelSlots(state, c.now, (err) => {
       throw err;
     });
-    const { slot, increment } = slots.take('key:a', c.now());
+    const { slot, increment } = slots.take('par:key:a', 1, c.now());
     await state.add([increment]);
     slots.hold([slot]);
     for (let i = 0; i < 6; i++) {
@@ -42,7 +43,7 @@ describe('parallel slots as leases', () => {
     const c = clock();
     const state = new MemorySharedState({ now: c.now });
     const dead = new ParallelSlots(state, c.now, () => undefined);
-    const { increment } = dead.take('key:b', c.now());
+    const { increment } = dead.take('par:key:b', 1, c.now());
     await state.add([increment]);
     expect(await sum(state, 'key:b', c.now())).toBe(1);
     c.advance(LEASE_BUCKET_MS);
@@ -89,4 +90,20 @@ describe('max_parallel_requests across instances when one dies holding a slot', 
     await settled();
     await admit(b, plaintext);
   });
+
+  it("a dead instance's budget reservation stops counting within two buckets too", async () => {
+    const { plaintext } = await a.keys.generate({ max_budget_nano: USD }, null);
+    await b.tenancy.sync(true);
+    // 20 tokens reserved at USD/20 each: one reservation is the whole budget.
+    const reserveAll = (s: Stack) => s.policy.admit({ principal: s.auth.authenticate(bearer(plaintext)), requestedModel: 'gpt-4o', estimatedInputTokens: 10, maxOutputTokens: 10, priceNano: flatPrice(USD / 20) });
+    await reserveAll(a); // …and instance a dies with it in flight.
+    await expect(reserveAll(b)).rejects.toMatchObject({ code: 'budget_exceeded' });
+    a.clock.advance(LEASE_BUCKET_MS);
+    await expect(reserveAll(b)).rejects.toMatchObject({ code: 'budget_exceeded' });
+    a.clock.advance(LEASE_BUCKET_MS);
+    const taken = await reserveAll(b);
+    b.policy.settle(taken, undefined);
+    await settled();
+  });
 });
+
