@@ -90,12 +90,17 @@ export class ParallelSlots {
       this.held.delete(s);
       out.push({ key: leaseCounter(s.base, s.bucket), amount: -s.amount, expiresAt: expiryOf(s.bucket) });
     }
-    if (this.held.size === 0) this.stop();
+    // The timer is stopped by the heartbeat that finds nothing held, not here: a request path that
+    // often drains to zero would otherwise create and clear an interval per request.
     return out;
   }
 
   /** Move every held slot into the current bucket. Exposed for tests; runs on a timer. */
   heartbeat(): Promise<void> {
+    if (this.held.size === 0) {
+      this.stop();
+      return Promise.resolve();
+    }
     const bucket = leaseBucket(this.now());
     const moves: CounterIncrement[] = [];
     for (const s of this.held) {

@@ -12,3 +12,22 @@ export interface ChangeSignal {
   subscribe(listener: () => void): void;
   close(): Promise<void>;
 }
+
+/** The listeners of one signal: each is called, and one that throws does not keep the others from refreshing. */
+export class ChangeListeners {
+  private readonly listeners: (() => void)[] = [];
+
+  add(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  notify(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch {
+        // The others still refresh.
+      }
+    }
+  }
+}

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/loader.js';
 import { createGateway, type Gateway } from '../../src/server.js';
+import { adminPost, chatStatus, msUntil } from '../helpers/calls.js';
 import { BACKENDS, createPostgresSchema } from '../storage/backends.js';
 
 const MASTER = 'sk-master-pg-e2e';
@@ -19,30 +20,8 @@ model_list:
 general_settings: { master_key: ${MASTER}, user_api_key_cache_ttl: 60, proxy_batch_write_at: 0.2 }
 `;
 
-const chat = async (url: string, key: string): Promise<number> => {
-  const res = await fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }),
-  });
-  await res.arrayBuffer();
-  return res.status;
-};
-
-const admin = async (url: string, path: string, body: object): Promise<Record<string, unknown>> => {
-  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  expect(res.status).toBe(200);
-  return (await res.json()) as Record<string, unknown>;
-};
-
-async function msUntil(probe: () => Promise<boolean>, limitMs: number): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    if (await probe()) return performance.now() - started;
-    if (performance.now() - started > limitMs) throw new Error(`not within ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const chat = chatStatus;
+const admin = (url: string, path: string, body: object): Promise<Record<string, unknown>> => adminPost(url, MASTER, path, body);
 
 describe.skipIf(skip !== undefined)(`three servers on one Postgres without Redis${skip === undefined ? '' : ` (skipped: ${skip})`}`, () => {
   const gateways: Gateway[] = [];

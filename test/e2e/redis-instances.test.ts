@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/loader.js';
 import { createGateway, type Gateway } from '../../src/server.js';
+import { adminPost, chatCompletion, msUntil } from '../helpers/calls.js';
 import { OPENAI_FAKE_KEY, startFakeOpenAI, type FakeUpstream } from '../fakes/index.js';
 import { BACKENDS, createPostgresSchema } from '../storage/backends.js';
 import { REDIS_URL, redisSkip, testPrefix } from '../storage/redis-gate.js';
@@ -38,28 +39,8 @@ router_settings: { cooldown_time: 120, redis_host: "${redis.hostname}", redis_po
 general_settings: { master_key: ${MASTER}, user_api_key_cache_ttl: 60, proxy_batch_write_at: 0.2, redis_key_prefix: "${prefix}" }
 `;
 
-const chat = (url: string, key: string, model = 'gpt-4o-mini'): Promise<Response> =>
-  fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }),
-  });
-
-const admin = async (url: string, path: string, body: object): Promise<Record<string, unknown>> => {
-  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  expect(res.status, `${path}: ${await res.clone().text()}`).toBe(200);
-  return (await res.json()) as Record<string, unknown>;
-};
-
-/** Milliseconds until `probe` answers true (polled every 20 ms), or throws after `limitMs`. */
-async function msUntil(probe: () => Promise<boolean>, limitMs: number): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    if (await probe()) return performance.now() - started;
-    if (performance.now() - started > limitMs) throw new Error(`not within ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const chat = chatCompletion;
+const admin = (url: string, path: string, body: object): Promise<Record<string, unknown>> => adminPost(url, MASTER, path, body);
 
 describe.skipIf(skip !== undefined)(`three servers on one Postgres and one Redis${skip === undefined ? '' : ` (skipped: ${skip})`}`, () => {
   const gateways: Gateway[] = [];

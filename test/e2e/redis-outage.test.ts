@@ -15,6 +15,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/loader.js';
 import { createGateway, type Gateway } from '../../src/server.js';
+import { waitFor } from '../helpers/calls.js';
 import { REDIS_URL, redisSkip, testPrefix } from '../storage/redis-gate.js';
 import { reservedCounter, scopeOf, spendCounter } from '../../src/policy/scopes.js';
 import { leaseReads } from '../../src/policy/parallel-slots.js';
@@ -79,13 +80,6 @@ const readiness = async (url: string): Promise<{ status: number; body: Record<st
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 
-async function eventually(what: string, probe: () => Promise<boolean>, limitMs = 8000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.skipIf(redisSkip !== undefined)(`Redis stopped and restarted under a running server${redisSkip === undefined ? '' : ` (skipped: ${redisSkip})`}`, () => {
   const relay = new Relay();
@@ -121,9 +115,9 @@ describe.skipIf(redisSkip !== undefined)(`Redis stopped and restarted under a ru
     expect(down.body).toMatchObject({ status: 'unhealthy', redis: 'unreachable', redis_failure_mode: 'fail_closed' });
     await relay.start();
     // Ready again by itself, with no request to prove it (an unready pod gets none).
-    await eventually('readiness to recover without traffic', async () => (await readiness(url)).status === 200);
+    await waitFor('readiness to recover without traffic', async () => (await readiness(url)).status === 200);
     expect(await readiness(url)).toMatchObject({ status: 200, body: { redis: 'connected' } });
-    await eventually('calls to succeed again', async () => (await chat(url, key)).status === 200);
+    await waitFor('calls to succeed again', async () => (await chat(url, key)).status === 200);
   });
 
   it('fail_open: calls keep succeeding while Redis is away, readiness says so, and it reconnects', async () => {
@@ -136,7 +130,7 @@ describe.skipIf(redisSkip !== undefined)(`Redis stopped and restarted under a ru
     expect(down.status).toBe(200);
     expect(down.body).toMatchObject({ redis: 'unreachable', redis_failure_mode: 'fail_open' });
     await relay.start();
-    await eventually('Redis to be reported connected', async () => {
+    await waitFor('Redis to be reported connected', async () => {
       await chat(url, key);
       return (await readiness(url)).body.redis === 'connected';
     });
@@ -158,11 +152,11 @@ describe.skipIf(redisSkip !== undefined)(`Redis stopped and restarted under a ru
     await relay.stop();
     expect(await res.text()).toContain('data: [DONE]');
     const state = gateway.tenancy.state as FailoverSharedState;
-    await eventually('the settlement to be kept', () => Promise.resolve(state.pendingReplay === 1));
+    await waitFor('the settlement to be kept', () => Promise.resolve(state.pendingReplay === 1));
     await relay.start();
     // The first command that reaches Redis again applies what was kept.
-    await eventually('Redis to answer again', async () => (await chat(url, key)).status === 200);
-    await eventually('the kept settlement to be applied', () => Promise.resolve(state.pendingReplay === 0));
+    await waitFor('Redis to answer again', async () => (await chat(url, key)).status === 200);
+    await waitFor('the kept settlement to be applied', () => Promise.resolve(state.pendingReplay === 0));
     await new Promise((r) => setTimeout(r, 100));
     const scope = scopeOf('key', token);
     const periodEnd = gateway.tenancy.clock.end(null, gateway.tenancy.now());

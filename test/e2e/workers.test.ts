@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { chatStatus as chat } from '../helpers/calls.js';
 import { startTollgate, type TollgateProcess } from '../helpers/tollgate-process.js';
 import { REDIS_URL, redisSkip, testPrefix } from '../storage/redis-gate.js';
 
@@ -20,16 +21,6 @@ model_list:
     litellm_params: { model: mock/gpt-4o-mini }
 general_settings: { master_key: ${MASTER} }
 `;
-
-const chat = async (url: string, key: string): Promise<number> => {
-  const res = await fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }),
-  });
-  await res.arrayBuffer();
-  return res.status;
-};
 
 /** Σ of every series of a counter in an exposition. */
 function total(exposition: string, name: string): number {

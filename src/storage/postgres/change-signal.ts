@@ -8,14 +8,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { ChangeSignal } from '../change-signal.js';
+import { ChangeListeners, type ChangeSignal } from '../change-signal.js';
 
 const CHANNEL = 'tollgate_tenancy_changed';
 const MAX_BACKOFF_MS = 5000;
 
 export class PostgresChangeSignal implements ChangeSignal {
   private readonly instanceId = randomUUID();
-  private readonly listeners: (() => void)[] = [];
+  private readonly listeners = new ChangeListeners();
   private client: pg.Client | undefined;
   private pending = false;
   private closed = false;
@@ -70,7 +70,7 @@ export class PostgresChangeSignal implements ChangeSignal {
   }
 
   subscribe(listener: () => void): void {
-    this.listeners.push(listener);
+    this.listeners.add(listener);
   }
 
   async close(): Promise<void> {
@@ -102,12 +102,6 @@ export class PostgresChangeSignal implements ChangeSignal {
   }
 
   private notify(): void {
-    for (const listener of this.listeners) {
-      try {
-        listener();
-      } catch {
-        // One failing listener must not keep the others from refreshing.
-      }
-    }
+    this.listeners.notify();
   }
 }

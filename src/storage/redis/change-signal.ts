@@ -6,13 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ChangeSignal } from '../change-signal.js';
+import { ChangeListeners, type ChangeSignal } from '../change-signal.js';
+import { closeClient } from './shared-state.js';
 
 export class RedisChangeSignal implements ChangeSignal {
   readonly channel: string;
   private readonly instanceId = randomUUID();
   private readonly subscriber: Redis;
-  private readonly listeners: (() => void)[] = [];
+  private readonly listeners = new ChangeListeners();
   private pending = false;
   private connectedOnce = false;
 
@@ -56,25 +57,14 @@ export class RedisChangeSignal implements ChangeSignal {
   }
 
   subscribe(listener: () => void): void {
-    this.listeners.push(listener);
+    this.listeners.add(listener);
   }
 
-  async close(): Promise<void> {
-    if (this.subscriber.status === 'end') return;
-    try {
-      await this.subscriber.quit();
-    } catch {
-      this.subscriber.disconnect();
-    }
+  close(): Promise<void> {
+    return closeClient(this.subscriber);
   }
 
   private notify(): void {
-    for (const listener of this.listeners) {
-      try {
-        listener();
-      } catch {
-        // One failing listener must not keep the others from refreshing.
-      }
-    }
+    this.listeners.notify();
   }
 }

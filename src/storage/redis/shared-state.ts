@@ -143,13 +143,18 @@ export class RedisSharedState implements SharedState {
     await multi.exec();
   }
 
-  async close(): Promise<void> {
-    if (this.client.status === 'end') return;
-    try {
-      await this.client.quit();
-    } catch {
-      this.client.disconnect();
-    }
+  close(): Promise<void> {
+    return closeClient(this.client);
+  }
+}
+
+/** QUIT (pending replies first), or drop the connection when Redis cannot be told; once. */
+export async function closeClient(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
   }
 }
 
