@@ -224,7 +224,8 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
       stateHealth: shared.health,
       admin: { auth, tenancy, configModels: () => deployments, storeModelInDb: tenancyConfig.storeModelInDb, checkModel: (m) => routableProblem([m])[0] },
       metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true,
-      requestLimits: { maxMessages: config.general_settings.max_request_messages, maxTools: config.general_settings.max_request_tools } },
+      requestLimits: { maxMessages: config.general_settings.max_request_messages, maxTools: config.general_settings.max_request_tools },
+      allowClientSideCredentials: config.general_settings.allow_client_side_credentials === true },
     { maxRequestBytes: Math.floor(maxRequestMb * 1024 * 1024), maxJsonDepth: config.general_settings.max_json_depth, logger: options.logger ?? false },
   );
   // Models stored with /model/new (store_model_in_db) are routed like the config file's: the model
@@ -284,7 +285,11 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     stateMode: shared.description,
     masterKeyConfigured: !auth.open,
     async listen(port, host) {
-      return app.listen({ port, host });
+      await app.listen({ port, host });
+      // The socket actually bound, not fastify's pretty form (which says 127.0.0.1 for 0.0.0.0).
+      const bound = app.server.address();
+      if (bound === null || typeof bound === 'string') return `http://${host}:${port}`;
+      return `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
     },
     async listenMetrics(port, host) {
       const authorize = config.litellm_settings.require_auth_for_metrics_port === true ? (headers: IncomingHttpHeaders) => auth.authenticate(headers) : undefined;

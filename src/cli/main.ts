@@ -10,6 +10,7 @@ import { createGateway, type Gateway } from '../server.js';
 import { GATEWAY_VERSION } from '../observability/headers.js';
 import { ADMIN_HELP, runAdminCommand } from './admin.js';
 import { isClusterWorker, parseWorkers, primaryChannel, runPrimary } from './cluster.js';
+import { chooseBindAddress } from './bind-address.js';
 
 export const HELP = `tollgate ${GATEWAY_VERSION} — an LLM gateway speaking the OpenAI and Anthropic APIs
 
@@ -25,7 +26,8 @@ Options:
   -c, --config FILE  LiteLLM-compatible config.yaml. Default: ./tollgate.yaml if it exists,
                      else the bundled config/default.yaml (mock models, no credentials needed).
   -p, --port N       Port to listen on. Default: 4000 (or $PORT).
-  -H, --host H       Address to bind. Default: 0.0.0.0 (or $HOST).
+  -H, --host H       Address to bind. Default: $HOST, else $TOLLGATE_HOST, else 0.0.0.0 when a
+                     master key is configured and 127.0.0.1 (this machine only) when none is.
       --metrics-port N  Also serve /metrics on this port, without authentication, so scrapes
                      never compete with traffic (or $TOLLGATE_METRICS_PORT / $PROMETHEUS_METRICS_PORT).
   -w, --workers N    Worker processes sharing the port (default 1; "auto" = one per CPU, or
@@ -38,7 +40,7 @@ Environment:
   TOLLGATE_MASTER_KEY   Master key when general_settings.master_key is not set
                         (LITELLM_MASTER_KEY is read too). Without one the gateway is open.
   TOLLGATE_CONFIG       Config file, when --config is not given.
-  PORT, HOST            Defaults for --port and --host.
+  PORT, HOST            Defaults for --port and --host (TOLLGATE_HOST is read too).
   DATABASE_URL          Store for spend logs, keys, users, teams (postgres://… or a SQLite path);
                         general_settings.database_url wins. Default: ./data/tollgate.db.
   REDIS_URL             Redis shared by several instances (limits, budgets, admin changes);
@@ -117,7 +119,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tollgate: --port must be a number from 0 to 65535, got "${values.port ?? process.env.PORT}"\n`);
     return 2;
   }
-  const host = values.host ?? process.env.HOST ?? '0.0.0.0';
   const workers = parseWorkers(values.workers ?? process.env.TOLLGATE_WORKERS);
   if (workers === undefined) {
     process.stderr.write(`tollgate: --workers must be a positive integer or "auto", got "${values.workers ?? process.env.TOLLGATE_WORKERS}"\n`);
@@ -132,6 +133,8 @@ export async function main(argv: string[]): Promise<number> {
     const gateway = (started = createGateway(loaded, { logger: logLevel === 'debug' || logLevel === 'info', cluster: isClusterWorker() ? primaryChannel() : undefined }));
     for (const warning of gateway.warnings) process.stderr.write(`WARNING: ${warning}\n`);
     process.stdout.write(`tollgate: ${gateway.stateMode}\n`);
+    const bind = chooseBindAddress(values.host, process.env, gateway.masterKeyConfigured);
+    const host = bind.host;
     const address = await gateway.listen(port, host);
     const metricsPort = values['metrics-port'] ?? process.env.TOLLGATE_METRICS_PORT ?? process.env.PROMETHEUS_METRICS_PORT;
     if (metricsPort !== undefined && metricsPort !== '') {
@@ -139,6 +142,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`tollgate metrics on ${metricsUrl}\n`);
     }
     process.stdout.write(`tollgate ${GATEWAY_VERSION} listening on ${address} (config: ${configPath}, models: ${gateway.models.publicNames().join(', ')})\n`);
+    if (bind.reason !== undefined) process.stdout.write(`tollgate: bound to ${host} because ${bind.reason}\n`);
     let stopping: NodeJS.Signals | undefined;
     const stop = (signal: NodeJS.Signals): void => {
       // The same signal again means "now"; another one (a worker gets Ctrl-C's SIGINT and the

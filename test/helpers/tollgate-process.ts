@@ -39,14 +39,14 @@ export interface TollgateProcess {
 }
 
 /** Start `tollgate serve` on a free port with this config text; resolves once it listens. */
-export async function startTollgate(configYaml: string, env: NodeJS.ProcessEnv = {}, options: { args?: string[]; timeoutMs?: number } = {}): Promise<TollgateProcess> {
+export async function startTollgate(configYaml: string, env: NodeJS.ProcessEnv = {}, options: { args?: string[]; timeoutMs?: number; /** null: no --host at all (the CLI's own default). */ host?: string | null } = {}): Promise<TollgateProcess> {
   const timeoutMs = options.timeoutMs ?? 20_000;
   await buildCli();
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-proc-'));
   const config = join(dir, 'config.yaml');
   writeFileSync(config, configYaml);
   // Only what the test gives, plus PATH: no credentials or Redis from the developer's shell.
-  const child = spawn(process.execPath, [BUNDLE, 'serve', '--config', config, '--port', '0', '--host', '127.0.0.1', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [BUNDLE, 'serve', '--config', config, '--port', '0', ...(options.host === null ? [] : ['--host', options.host ?? '127.0.0.1']), ...(options.args ?? [])], {
     cwd: dir,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
