@@ -109,6 +109,8 @@ export const generalSettingsSchema = z.looseObject({
   max_request_messages: z.number().int().positive().optional(),
   /** Most entries a request's `tools` may hold (default 1000). */
   max_request_tools: z.number().int().positive().optional(),
+  /** LiteLLM's: a request body may name its own `api_base` / `base_url` / `api_key` (refused otherwise). */
+  allow_client_side_credentials: z.boolean().optional(),
   background_health_checks: z.boolean().optional(),
   /** Seconds between background health checks (LiteLLM's default 300). */
   health_check_interval: positiveNumber.optional(),

@@ -21,6 +21,7 @@ import type { RouteRequest, Routed, Router } from './engine.js';
 import { nativeSend, resolveNative, type NativeKind } from './native.js';
 import { upstreamModelFor, type ResolvedGroup } from './router.js';
 import { mockPlanFor, type TestHooks } from './test-hooks.js';
+import type { ClientCredentials } from './client-credentials.js';
 
 export type { Dialect } from '../providers/types.js';
 
@@ -48,6 +49,8 @@ export interface GenerationCall extends CallBase {
   rawBody: Buffer | undefined;
   /** A custom-message fallback's own fields (`{"model": m, "messages": […]}`), by the model they are for. */
   overrides?: ReadonlyMap<string, JsonObject> | undefined;
+  /** The client's own `api_base`/`api_key` (only with `allow_client_side_credentials`): used for every attempt. */
+  credentials?: ClientCredentials | undefined;
   hooks?: TestHooks | undefined;
   /** Fields added to a stream's final usage object (the cost), when the upstream's bytes pass through. */
   annotateFinalUsage?: ((usage: Usage) => Record<string, unknown> | undefined) | undefined;
@@ -89,7 +92,8 @@ export class CallRouter {
         const body = patch === undefined ? call.body : { ...call.body, ...patch };
         const plan = mockPlanFor(target.deployment, call.hooks);
         const adapter = plan === undefined ? this.adapterFor(target.deployment, target.upstreamModel) : new CannedAdapter(plan);
-        const upstream: UpstreamCall = { deployment: target.deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders };
+        const deployment = withClientCredentials(target.deployment, call.credentials);
+        const upstream: UpstreamCall = { deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders };
         return attemptGeneration(adapter, upstream, call, body, patch === undefined ? call.rawBody : undefined, patch === undefined ? decodeOnce : () => call.surface.decode(body));
       },
     });
@@ -169,4 +173,10 @@ async function attemptGeneration(
     return { kind: 'json', status: 200, headers: {}, body: JSON.stringify(call.surface.encodeResponse(response, model, extra)), usage: response.usage, passthrough: false };
   }
   return peekEvents(await adapter.stream(request, upstream), upstream.upstreamModel);
+}
+
+/** The deployment as the client's own credentials change it (the record keeps the configured one). */
+function withClientCredentials(deployment: Deployment, credentials: ClientCredentials | undefined): Deployment {
+  if (credentials === undefined || (credentials.apiBase === undefined && credentials.apiKey === undefined)) return deployment;
+  return { ...deployment, apiBase: credentials.apiBase ?? deployment.apiBase, apiKey: credentials.apiKey ?? deployment.apiKey };
 }

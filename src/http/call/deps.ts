@@ -29,6 +29,8 @@ export interface CallDeps {
    * defaults. The output limit is the model's, found per request.
    */
   requestLimits?: Omit<RequestLimits, 'maxOutputTokens'> | undefined;
+  /** `general_settings.allow_client_side_credentials`: a body's `api_base`/`api_key` are used, not refused. */
+  allowClientSideCredentials?: boolean | undefined;
   /** Counts calls until their record is made, so shutdown can wait for the last records. */
   inFlight?: InFlightCalls | undefined;
 }

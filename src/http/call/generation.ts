@@ -13,6 +13,7 @@ import type { Answer } from '../../routing/answer.js';
 import { ClientGone, effectiveTimeoutMs, type ClientSignal } from '../../routing/attempts.js';
 import { aliasedModel, callScope, type ScopeRecords } from '../../routing/call-scope.js';
 import { batchModels, takeClientControls } from '../../routing/client-controls.js';
+import { takeClientCredentials } from '../../routing/client-credentials.js';
 import type { Routed } from '../../routing/engine.js';
 import type { ResolvedGroup } from '../../routing/router.js';
 import { takeTestHooks } from '../../routing/test-hooks.js';
@@ -88,11 +89,12 @@ export async function routeGeneration(
   // The validator required a non-empty string.
   const requested = typeof body.model === 'string' ? body.model : '';
   ctx.metadata = isObject(body.metadata) ? body.metadata : undefined;
+  const credentials = takeClientCredentials(body, deps.allowClientSideCredentials === true);
   const hooks = takeTestHooks(body);
   const client = takeClientControls(body, request.headers);
   const scope = callScope(body, requested, request.headers['x-litellm-tags'], records);
   // Router options and test hooks were taken out of the body, so its bytes are no longer the client's.
-  const bodyEdited = hooks !== undefined || client.edited || scope.edited;
+  const bodyEdited = hooks !== undefined || client.edited || scope.edited || credentials !== undefined;
   checkFallbackAccess(deps, ctx, client.fallbackModels);
   // A team or key alias replaces the requested model for everything after it — model access, budgets,
   // the record — as LiteLLM rewrites the body's `model` before its auth checks see it.
@@ -132,6 +134,7 @@ export async function routeGeneration(
     body,
     rawBody: bodyEdited ? undefined : rawBody,
     overrides: client.overrides,
+    credentials: credentials?.credentials,
     hooks,
     // The answering deployment's price: ctx follows the attempt (onAttempt above).
     annotateFinalUsage: (usage) => costField(ctx.costOf?.(usage)),
