@@ -5,6 +5,7 @@
  * limits in general_settings and covers the other paths: translated, batch, completions, count_tokens.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
 import { postJson, startE2E, type E2E } from './harness.js';
 
 let e2e: E2E;
@@ -182,5 +183,32 @@ describe('limits from general_settings, on every path', () => {
   it('/v1/completions checks its prompt', async () => {
     const json = await rejected('/v1/completions', JSON.stringify({ model: 'gpt-test', prompt: 42 }), 'prompt');
     expect(json.error.param).toBe('prompt');
+  });
+});
+
+describe('header size', () => {
+  /** One request written on a raw socket; resolves with what the server sent before closing. */
+  function rawExchange(url: string, request: string): Promise<string> {
+    const { hostname, port } = new URL(url);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => socket.end(request));
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', reject);
+    });
+  }
+
+  it.each(Object.entries(PATH))('%s: headers over 16 KB are a 431 that closes the connection; nothing reaches the upstream', async (surface, path) => {
+    const before = e2e.openai.requests.length + e2e.anthropic.requests.length;
+    const body = JSON.stringify({ model: MODEL[surface as SurfaceName], max_tokens: 5, messages: [user] });
+    const big = `x-padding: ${'a'.repeat(20 * 1024)}\r\n`;
+    const answer = await rawExchange(e2e.url, `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n${big}\r\n${body}`);
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+    expect(answer).toContain('Exceeded maximum allowed HTTP header size');
+    expect(e2e.openai.requests.length + e2e.anthropic.requests.length).toBe(before);
+    // The same request with ordinary headers is served on a fresh connection.
+    const ok = await postJson(e2e.url, path, JSON.parse(body), { authorization: 'Bearer sk-master-test', 'x-api-key': 'sk-master-test', 'anthropic-version': '2023-06-01' });
+    expect(ok.status).toBe(200);
   });
 });

@@ -8,16 +8,11 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newCallId, openaiClient, recordFor, sleep } from './harness.js';
+import { awayFromMinuteEdge } from '../helpers/calls.js';
 import { generations, routing, startRouterE2E, type RouterE2E } from '../routing/e2e-helpers.js';
 
 const messages = [{ role: 'user' as const, content: 'Say hello.' }];
 const REPLY = 'Hello from fake openai.';
-
-/** Limits and fail counts are per calendar minute: keep a test's requests inside one minute. */
-async function awayFromMinuteEdge(): Promise<void> {
-  const seconds = new Date().getUTCSeconds();
-  if (seconds >= 57) await sleep((60 - seconds) * 1000 + 50);
-}
 
 describe('rpm, max_parallel_requests, allowed_fails + cooldown_time', () => {
   let e2e: RouterE2E;

@@ -7,14 +7,10 @@
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openaiClient, recordFor, sleep, words } from './harness.js';
+import { awayFromMinuteEdge } from '../helpers/calls.js';
 import { generations, routing, startRouterE2E, type RouterE2E } from '../routing/e2e-helpers.js';
 
 const REPLY = 'Hello from fake openai.';
-
-async function awayFromMinuteEdge(): Promise<void> {
-  const seconds = new Date().getUTCSeconds();
-  if (seconds >= 57) await sleep((60 - seconds) * 1000 + 50);
-}
 
 /** Two OpenAI fakes, one group `pair` of deployments `<prefix>-0` / `<prefix>-1` (extra litellm_params each). */
 function pairGateway(strategy: string, prefix: string, extra: [string, string] = ['', '']): () => Promise<RouterE2E> {

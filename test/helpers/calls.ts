@@ -45,3 +45,12 @@ export async function waitFor(what: string, probe: () => Promise<boolean>, limit
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Rate limits and fail counts are per calendar minute: wait for the next minute when fewer than
+ * `needMs` remain in this one, so a test's burst is counted in a single window even on a loaded machine.
+ */
+export async function awayFromMinuteEdge(needMs = 3000): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < needMs) await new Promise((r) => setTimeout(r, left + 50));
+}
