@@ -5,6 +5,7 @@
  * admins, and team admins for their team's models — is checked by the caller (`modelChangeAllowed`).
  */
 import type { ModelRecord } from '../../storage/tenancy-ports.js';
+import { errors } from '../../core/errors.js';
 import { MissingSecretError } from '../model-secrets.js';
 import type { Tenancy } from '../tenancy.js';
 import { badRequest, notFound } from './common.js';
@@ -45,7 +46,11 @@ export async function updateStoredModel(
 export async function modelChangeAllowed(tenancy: Tenancy, caller: AdminCaller, teamId: unknown, route: string): Promise<void> {
   if (isProxyAdmin(caller)) return;
   if (typeof teamId !== 'string' || teamId === '') {
-    throw forbidden(`Only proxy admins can call ${route} for a model without model_info.team_id. Your role=${caller.role ?? 'None'}`, 'model_info.team_id');
+    // LiteLLM's ModelManagementAuthChecks.can_user_make_model_call: the same 403 (auth_error) for /model/new, update and delete.
+    throw errors.permissionDenied(
+      `User does not have permission to make this model call. Your role=${caller.role ?? 'None'}. You can only make model calls if you are a PROXY_ADMIN or if you are a team admin, by specifying a team_id in the model_info.`,
+      { type: 'auth_error', param: 'model_info.team_id' },
+    );
   }
   const team = await tenancy.stores.teams.get(teamId);
   if (team === undefined) throw notFound(`Team not found, passed team_id=${teamId}`, 'model_info.team_id');

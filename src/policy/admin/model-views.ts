@@ -20,11 +20,15 @@ export interface ModelView {
   model_info: Json;
 }
 
-/** Credentials are never sent back, the way LiteLLM's /model/info leaves them out. */
+/**
+ * Credentials are never sent back, the way LiteLLM's /model/info leaves them out
+ * (`remove_sensitive_info_from_deployment` pops api_key, client_secret, vertex_credentials,
+ * aws_access_key_id and aws_secret_access_key, and masks the other credential-named fields).
+ */
 export function redactParams(params: Readonly<Record<string, unknown>>): Json {
   const out: Json = {};
   for (const [k, v] of Object.entries(params)) {
-    if (/(api_key|secret|token|credentials|password)/i.test(k)) continue;
+    if (/(api_key|secret|token|credentials|password|access_key_id)/i.test(k)) continue;
     out[k] = v;
   }
   return out;

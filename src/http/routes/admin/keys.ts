@@ -78,8 +78,10 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
     const asked = queryParam(request.query, 'key');
     const token = asked === undefined ? caller.principal.keyHash : tokenOf(asked);
     if (token === undefined) throw errors.invalidRequest('key: required', 'key');
-    // An unknown key is a 404 for anyone (LiteLLM's info_key_fn), before whose it is matters.
-    const record = await keys.require(token);
+    // An unknown key is a 404 for anyone, before whose it is matters; LiteLLM's info_key_fn words it
+    // "Key not found in database" (param key).
+    const record = await keys.get(token);
+    if (record === undefined) throw notFound('Key not found in database', 'key');
     await access.requireRead(caller.who, record);
     const info = await render.key(record);
     delete info.token;
