@@ -12,7 +12,7 @@ import { requestIdFor } from './call/pipeline.js';
 import { handleCountTokens } from './routes/count-tokens.js';
 import { registerInfoRoutes, type InfoDeps } from './routes/info.js';
 import { anthropicMessagesCodec, openAIChatCodec, type SurfaceCodec } from './surfaces.js';
-import { registerSpendRoutes } from './routes/spend.js';
+import { registerSpendRoutes, type OwnSpend } from './routes/spend.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerHealthRoute } from './routes/health.js';
 import { registerAdminRoutes, type AdminDeps } from './routes/admin/index.js';
@@ -73,6 +73,7 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   registerSpendRoutes(app, {
     store: deps.spendLogs,
     authorizeAdmin: (headers) => authorizeAdmin(deps, headers),
+    spendScope: (headers) => spendScope(deps, headers),
     teamAlias: (id) => tenancy?.teams.get(id)?.team_alias ?? undefined,
     keyFacts: (hash) => {
       const key = tenancy?.keys.get(hash);
@@ -93,6 +94,16 @@ function authorizeAdmin(deps: AppDeps, headers: IncomingHttpHeaders): void {
   if (access === 'none') {
     throw errors.permissionDenied('Admin-only endpoint. Not allowed to access this.');
   }
+}
+
+/** Admins list everyone's spend; any other key its user's rows, or its own when it has no user. */
+function spendScope(deps: AppDeps, headers: IncomingHttpHeaders): 'all' | OwnSpend {
+  const principal = deps.auth.authenticate(headers);
+  const access = deps.admin?.auth.adminAccess(principal) ?? (principal.isMaster || deps.auth.open ? 'write' : 'none');
+  if (access !== 'none') return 'all';
+  if (principal.userId !== undefined) return { userId: principal.userId };
+  if (principal.keyHash !== undefined) return { apiKey: principal.keyHash };
+  throw errors.permissionDenied('Admin-only endpoint. Not allowed to access this.');
 }
 
 function codecFor(request: FastifyRequest): SurfaceCodec {

@@ -72,6 +72,10 @@ function buildApp(db: Database): FastifyInstance {
       if (headers.authorization === undefined) throw new GatewayError({ code: 'authentication', status: 401, message: 'No api key passed in.' });
       if (headers.authorization !== ADMIN.authorization) throw new GatewayError({ code: 'permission_denied', status: 403, message: 'Admin only.' });
     },
+    spendScope(headers) {
+      if (headers.authorization === undefined) throw new GatewayError({ code: 'authentication', status: 401, message: 'No api key passed in.' });
+      return headers.authorization === ADMIN.authorization ? 'all' : { apiKey: String(headers['x-test-key-hash']) };
+    },
     teamAlias: (id) => (id === 't1' ? 'Team One' : undefined),
   });
   return app;
@@ -109,6 +113,14 @@ for (const backend of BACKENDS) {
       expect(none.status).toBe(401);
       expect(none.body).toMatchObject({ error: { message: 'No api key passed in.' } });
       expect((await get('/global/spend/report?start_date=2025-03-10&end_date=2025-03-11', { authorization: 'Bearer sk-user' })).status).toBe(403);
+    });
+
+    it("a non-admin caller lists only its own rows, whatever it filters by", async () => {
+      const asB = { authorization: 'Bearer sk-user', 'x-test-key-hash': HB };
+      expect(ids((await get('/spend/logs', asB)).body).sort()).toEqual([id('c3'), id('c4')].sort());
+      expect(ids((await get(`/spend/logs?api_key=${HA}`, asB)).body)).toEqual([]);
+      expect(ids((await get(`/spend/logs?request_id=${id('c1')}`, asB)).body)).toEqual([]);
+      expect(ids((await get(`/spend/logs?api_key=${HB}&user_id=bob`, asB)).body).sort()).toEqual([id('c3'), id('c4')].sort());
     });
 
     it('GET /spend/logs?request_id= returns the row in LiteLLM SpendLogs shape', async () => {

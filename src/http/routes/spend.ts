@@ -23,6 +23,11 @@ export interface SpendRouteDeps {
   store: SpendLogStore;
   /** Throws a GatewayError (401/403) unless the caller may read spend for everyone. */
   authorizeAdmin(headers: IncomingHttpHeaders): void;
+  /**
+   * Whose rows the caller may list on `/spend/logs`: `'all'` for admins, else the filter that
+   * limits them to their own (throws 401 for a caller that is not authenticated at all).
+   */
+  spendScope(headers: IncomingHttpHeaders): 'all' | OwnSpend;
   /** Team alias for the team report (LiteLLM shows `team_alias`); the team id is shown without one. */
   teamAlias?: ((teamId: string) => string | undefined) | undefined;
   /** Key alias and team for the daily activity's api_key breakdown. */
@@ -38,6 +43,9 @@ type GroupBy = (typeof GROUP_BYS)[number];
 
 type Query = Record<string, unknown>;
 
+/** A non-admin caller's own rows: its user's (as LiteLLM scopes internal users), else its key's. */
+export type OwnSpend = { userId: string } | { apiKey: string };
+
 export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDeps): void {
   const guarded = (handler: (query: Query, reply: FastifyReply) => Promise<unknown>) =>
     async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
@@ -51,17 +59,26 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDeps):
         return undefined;
       }
     };
-  app.get('/spend/logs', guarded((query, reply) => spendLogs(deps, query, reply)));
+  app.get('/spend/logs', async (request, reply) => {
+    try {
+      const scope = deps.spendScope(request.headers);
+      return await spendLogs(deps, (request.query ?? {}) as Query, reply, scope);
+    } catch (err) {
+      void reply.hijack();
+      sendError(reply.raw, surfaceErrors(openAIChatCodec), toGatewayError(err), '');
+      return undefined;
+    }
+  });
   app.get('/global/spend/report', guarded((query) => spendReport(deps, query)));
   for (const route of DAILY_ROUTES) {
     app.get(route.path, guarded((query) => dailyActivity(deps.store, route, query, keyHashParam(param(query, 'api_key')), deps.keyFacts)));
   }
 }
 
-async function spendLogs(deps: SpendRouteDeps, query: Query, reply: FastifyReply): Promise<unknown> {
+async function spendLogs(deps: SpendRouteDeps, query: Query, reply: FastifyReply, scope: 'all' | OwnSpend): Promise<unknown> {
   const startDate = param(query, 'start_date');
   const endDate = param(query, 'end_date');
-  const filter: SpendLogFilter = {
+  const asked: SpendLogFilter = {
     requestId: param(query, 'request_id'),
     apiKey: keyHashParam(param(query, 'api_key')),
     userId: param(query, 'user_id'),
@@ -71,6 +88,7 @@ async function spendLogs(deps: SpendRouteDeps, query: Query, reply: FastifyReply
     from: startDate === undefined ? undefined : parseDate(startDate, 'start_date', 'start'),
     to: endDate === undefined ? undefined : parseDate(endDate, 'end_date', 'end'),
   };
+  const filter = scope === 'all' ? asked : ownOnly(asked, scope);
   // LiteLLM: with both dates and no `summarize=false`, the answer is a per-day summary, not rows.
   if (startDate !== undefined && endDate !== undefined && param(query, 'summarize')?.toLowerCase() !== 'false') {
     return dailySummary(deps.store, filter);
@@ -84,6 +102,21 @@ async function spendLogs(deps: SpendRouteDeps, query: Query, reply: FastifyReply
   }
   return rows.map(litellmRow);
 }
+
+/**
+ * The caller's filters narrowed to its own rows. Every filter applies together, so asking for
+ * another key's `api_key` or `request_id` finds nothing (LiteLLM lets those win over its user
+ * filter, which shows an internal user anyone's rows).
+ */
+function ownOnly(asked: SpendLogFilter, own: OwnSpend): SpendLogFilter {
+  if ('userId' in own) {
+    return asked.userId !== undefined && asked.userId !== own.userId ? { ...asked, userId: own.userId, apiKey: NO_ROWS } : { ...asked, userId: own.userId };
+  }
+  return asked.apiKey !== undefined && asked.apiKey !== own.apiKey ? { ...asked, apiKey: NO_ROWS } : { ...asked, apiKey: own.apiKey };
+}
+
+/** A key hash no row has (hashes are 64 hex digits): the filter for "not yours". */
+const NO_ROWS = 'not-a-key-hash';
 
 async function spendReport(deps: SpendRouteDeps, query: Query): Promise<unknown> {
   const startDate = param(query, 'start_date');
