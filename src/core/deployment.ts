@@ -33,3 +33,24 @@ export interface Deployment {
 export function effectiveApiBase(d: { apiBase?: string | undefined; defaultApiBase?: string | undefined }): string | undefined {
   return d.apiBase ?? d.defaultApiBase;
 }
+
+/** The `litellm_params` fields that hold credentials (`api_key`, `aws_secret_access_key`, `vertex_credentials`, …). */
+export function isSecretParam(name: string): boolean {
+  return /(api_key|secret|(^|_)token$|credentials|password|access_key_id)/i.test(name);
+}
+
+/** Shorter values are not credentials worth scrubbing, and scrubbing them would mangle ordinary words. */
+const MIN_SECRET_LENGTH = 8;
+
+/**
+ * The deployment's credential values: its api key and every secret-named param that is a string.
+ * What an upstream echoes back (an error quoting the key it refused) is scrubbed of these.
+ */
+export function deploymentSecrets(d: Pick<Deployment, 'apiKey' | 'params'>): string[] {
+  const found = new Set<string>();
+  if (d.apiKey !== undefined && d.apiKey.length >= MIN_SECRET_LENGTH) found.add(d.apiKey);
+  for (const [name, value] of Object.entries(d.params)) {
+    if (typeof value === 'string' && value.length >= MIN_SECRET_LENGTH && isSecretParam(name)) found.add(value);
+  }
+  return [...found];
+}

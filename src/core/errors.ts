@@ -281,3 +281,22 @@ export function parseRetryAfter(
   const date = Date.parse(retryAfter);
   return Number.isNaN(date) ? undefined : Math.max(0, (date - now) / 1000);
 }
+
+/** What replaces a credential an upstream echoed in its error. */
+export const REDACTED = '[redacted]';
+
+/**
+ * The error with every one of `secrets` replaced in its message and upstream body. Providers quote
+ * the key they refused ("Incorrect API key provided: sk-…"); the client, logs and spend logs must
+ * not receive it. The same error object when nothing matched (the common case costs one scan).
+ */
+export function redactSecrets(err: GatewayError, secrets: readonly string[]): GatewayError {
+  const scrub = (text: string): string => secrets.reduce((t, s) => (t.includes(s) ? t.split(s).join(REDACTED) : t), text);
+  const message = scrub(err.message);
+  const body = err.upstream?.body === undefined ? undefined : scrub(err.upstream.body);
+  if (message === err.message && body === err.upstream?.body) return err;
+  return new GatewayError({
+    code: err.code, status: err.status, message, param: err.param, retryable: err.retryable,
+    retryAfterSeconds: err.retryAfterSeconds, upstream: err.upstream === undefined ? undefined : { ...err.upstream, body }, type: err.type, cause: err.cause,
+  });
+}

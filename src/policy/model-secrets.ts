@@ -6,15 +6,12 @@
  * ever holds `tollgate:enc:v1:<base64(iv | tag | ciphertext)>` for them.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { isSecretParam } from '../core/deployment.js';
 
 const PREFIX = 'tollgate:enc:v1:';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-/** The `litellm_params` fields that hold credentials. */
-export function isSecretParam(name: string): boolean {
-  return /(api_key|secret|(^|_)token$|credentials|password|access_key_id)/i.test(name);
-}
 
 /** Where the encryption secret comes from, in LiteLLM's order. */
 export function modelSecretFrom(env: NodeJS.ProcessEnv, masterKey: string | undefined): string | undefined {

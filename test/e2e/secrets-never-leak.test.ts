@@ -175,6 +175,13 @@ general_settings: { master_key: "${MASTER}", database_url: "${dbPath}", proxy_ba
   await chat('claude-s', good, { stream: true });
   // The upstream's own 401 for a wrong provider key (OpenAI masks the key it was given).
   expect((await chat('gpt-wrong-key', good)).status).toBe(401);
+  // Upstreams that quote the key they were given in their error: the gateway scrubs it, keeping the rest.
+  openai.script([{ status: 401, body: { error: { message: `Incorrect API key provided: ${PROVIDER.openai}. Find your key at platform.openai.com.`, type: 'invalid_request_error', code: 'invalid_api_key' } } }]);
+  const quotedOpenAI = await chat('gpt-s', good);
+  anthropic.script([{ status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: `x-api-key ${PROVIDER.anthropic} is not valid here` } } }]);
+  const quotedAnthropic = await call('POST', '/v1/messages', { key: good, body: { model: 'claude-s', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] } });
+  expect([quotedOpenAI.status, quotedOpenAI.text]).toEqual([401, expect.stringContaining('Incorrect API key provided: [redacted]. Find your key')]);
+  expect([quotedAnthropic.status, quotedAnthropic.text]).toEqual([400, expect.stringContaining('x-api-key [redacted] is not valid here')]);
 
   // Refused before the upstream: a wrong, an expired, a blocked and an over-budget key, bad input.
   expect((await chat('gpt-s', `sk-wrong-${tag}`)).status).toBe(401);

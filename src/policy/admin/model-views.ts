@@ -6,7 +6,7 @@
  * config (`supports_vision`, `mode`, …), with `id` and `db_model` added; credentials are left out.
  */
 import type { Principal } from '../../core/call-record.js';
-import type { Deployment } from '../../core/deployment.js';
+import { isSecretParam, type Deployment } from '../../core/deployment.js';
 import type { ModelRecord } from '../../storage/tenancy-ports.js';
 import { checkModelAccess, type AccessGroups } from '../model-access.js';
 import { accessGroupsOf } from '../settings.js';
@@ -28,7 +28,7 @@ export interface ModelView {
 export function redactParams(params: Readonly<Record<string, unknown>>): Json {
   const out: Json = {};
   for (const [k, v] of Object.entries(params)) {
-    if (/(api_key|secret|token|credentials|password|access_key_id)/i.test(k)) continue;
+    if (isSecretParam(k)) continue;
     out[k] = v;
   }
   return out;
