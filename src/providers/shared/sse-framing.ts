@@ -3,6 +3,8 @@
  * `\r\n\r\n` or `\r\r`, as core/sse.ts splits text). Events are found with Buffer.indexOf, never
  * decoded: most are forwarded untouched, so their text is never needed.
  */
+import { parseSseEvent } from '../../core/sse.js';
+import { tryParseJson } from '../../core/json.js';
 import type { Framing } from './tap-loop.js';
 
 const LF = 0x0a;
@@ -54,7 +56,7 @@ export class SseFraming implements Framing {
     const rest = this.hasPending ? this.buffer.subarray(this.pos) : undefined;
     this.buffer = EMPTY;
     this.pos = this.scan = 0;
-    return rest;
+    return rest === undefined ? undefined : lastEvent(rest);
   }
 
   /** End of the next `\n\n`, or -1. */
@@ -79,4 +81,21 @@ export class SseFraming implements Framing {
     }
     return -1;
   }
+}
+
+/**
+ * What of a body's unterminated tail may reach the client (read once per stream, so it is decoded).
+ * Whitespace passes as it is; a comment is dropped. An event that lacks only its blank line (`data: [DONE]`
+ * with no `\n\n`, as some OpenAI-compatible servers end) is whole: it gets its terminator, so that
+ * bytes written after it — the gateway's own error event — stay an event of their own. An event the
+ * body ended in the middle of (its data is not JSON) is dropped, as the SSE spec has clients discard
+ * an event no blank line closed; the answer is then incomplete and the client gets the error event
+ * instead of half an event glued to it.
+ */
+function lastEvent(rest: Buffer): Buffer | undefined {
+  const text = rest.toString('utf8');
+  if (text.trim() === '') return rest;
+  const event = parseSseEvent(text);
+  if (event === undefined || (event.data !== '[DONE]' && tryParseJson(event.data) === undefined)) return undefined;
+  return Buffer.from(`${text.replace(/[\r\n]+$/, '')}\n\n`, 'utf8');
 }

@@ -11,6 +11,8 @@
  * connections with `AIOHTTP_CONNECTOR_LIMIT_PER_HOST`; the same variable caps ours (0: no cap, as
  * for aiohttp). See docs/configuration.md.
  */
+import { pipeline, type Readable } from 'node:stream';
+import { constants as zlib, createBrotliDecompress, createGunzip, createInflate, type Gunzip, type BrotliDecompress, type Inflate } from 'node:zlib';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { errors, GatewayError, parseRetryAfter } from '../../core/errors.js';
 import type { Deployment } from '../../core/deployment.js';
@@ -78,7 +80,8 @@ export function deploymentHeaders(deployment: Deployment, variant: string, build
 const withContentType = (headers: Record<string, string>): Record<string, string> =>
   headers['content-type'] === undefined ? { 'content-type': 'application/json', ...headers } : headers;
 
-export type ResponseBody = Dispatcher.ResponseData['body'];
+/** An upstream body: undici's own, or the decoder it is piped through when it is content-encoded. */
+export type ResponseBody = Readable;
 
 export interface UpstreamResponse {
   status: number;
@@ -121,11 +124,44 @@ export async function postUpstream(
     throw mapTransportError(err, options.provider, url);
   }
   const flatHeaders = flattenHeaders(response.headers);
+  const decoded = decodedBody(response.body, flatHeaders);
   if (response.statusCode >= 200 && response.statusCode < 300) {
-    return { status: response.statusCode, headers: flatHeaders, body: response.body };
+    return { status: response.statusCode, headers: flatHeaders, body: decoded };
   }
-  const text = await readLimited(response.body, MAX_ERROR_BODY).catch(() => '');
+  const text = await readLimited(decoded, MAX_ERROR_BODY).catch(() => '');
   throw upstreamHttpError(response.statusCode, text, flatHeaders, options);
+}
+
+/**
+ * undici's `request`, unlike `fetch`, hands over the body as it came off the wire: a gzip, br or
+ * deflate body (a proxy in front of the provider may compress even unasked) is decoded here, as it
+ * streams, with backpressure; the encoding headers go, since what follows is the decoded bytes.
+ * Like `fetch`, a compressed body that ends early is not an error of its own (SYNC_FLUSH): the
+ * JSON or SSE reader notices the missing end. A read error of the upstream reaches the reader as it is.
+ */
+function decodedBody(body: Readable, headers: Record<string, string>): Readable {
+  const encoding = headers['content-encoding']?.trim().toLowerCase();
+  if (encoding === undefined) return body;
+  const decoder = decoderFor(encoding);
+  if (decoder === undefined) return body;
+  delete headers['content-encoding'];
+  delete headers['content-length'];
+  pipeline(body, decoder, () => undefined);
+  return decoder;
+}
+
+function decoderFor(encoding: string): Gunzip | BrotliDecompress | Inflate | undefined {
+  switch (encoding) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip({ flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH });
+    case 'br':
+      return createBrotliDecompress({ flush: zlib.BROTLI_OPERATION_FLUSH, finishFlush: zlib.BROTLI_OPERATION_FLUSH });
+    case 'deflate':
+      return createInflate({ flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH });
+    default:
+      return undefined;
+  }
 }
 
 export function upstreamHttpError(
