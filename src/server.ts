@@ -323,11 +323,16 @@ function logLine(message: string, detail: object): void {
   process.stderr.write(`tollgate: ${message}${err instanceof Error ? `: ${err.message}` : ''}\n`);
 }
 
-/** A settled budget → LiteLLM's remaining/max budget gauges of its owner. */
+/**
+ * A settled budget → LiteLLM's remaining/max budget gauges of its owner. Organizations are
+ * reported only when their row is known (LiteLLM's `_set_org_budget_metrics_after_api_request`
+ * skips an org it cannot load); team-member budgets have no gauges in LiteLLM, so none here.
+ */
 function reportBudget(metrics: Metrics, tenancy: Tenancy, state: BudgetStateUpdate): void {
   const colon = state.scope.indexOf(':');
   const kind = state.scope.slice(0, colon);
   const id = state.scope.slice(colon + 1);
+  const org = kind === 'org' ? tenancy.organizations.get(id) : undefined;
   const owner: BudgetOwner | undefined =
     kind === 'key'
       ? { kind: 'api_key', keyHash: id, keyAlias: tenancy.keys.get(id)?.key_alias ?? undefined }
@@ -337,13 +342,13 @@ function reportBudget(metrics: Metrics, tenancy: Tenancy, state: BudgetStateUpda
           ? { kind: 'user', userId: id }
           : kind === 'customer'
             ? { kind: 'customer', endUser: id }
-            : undefined;
+            : org !== undefined
+              ? { kind: 'org', orgId: id, orgAlias: org.organization_alias }
+              : undefined;
   if (owner === undefined) return;
-  metrics.setBudget(owner, {
-    spendUsd: state.spendNano / 1e9,
-    maxBudgetUsd: state.maxNano === null ? undefined : state.maxNano / 1e9,
-    resetAt: state.periodEnd > 0 ? state.periodEnd : undefined,
-  });
+  // Hours to reset are counted on the gateway's clock, the one that computed the period end.
+  const budget = { spendUsd: state.spendNano / 1e9, maxBudgetUsd: state.maxNano === null ? undefined : state.maxNano / 1e9, resetAt: state.periodEnd > 0 ? state.periodEnd : undefined };
+  metrics.setBudget(owner, budget, tenancy.now());
 }
 
 export { createClusterHost, type ClusterHost } from './cluster-host.js';

@@ -45,6 +45,8 @@ export class SpendColumns {
     private readonly logger: SpendLogger,
     /** The current period end of an entity scope (undefined: no such entity). */
     private readonly periodOf: (scope: string, now: number) => number | undefined,
+    /** The stored reset instant of the budget tier whose period the entity's is (null: none). */
+    private readonly tierResetAt: (scope: string) => number | null = () => null,
   ) {}
 
   /** Take the spend the feed read; returns the scopes whose row was read or is gone. */
@@ -88,6 +90,8 @@ export class SpendColumns {
    * Counters for entities whose LiteLLM row carries spend Tollgate has not counted yet: the row's
    * `spend` becomes the current period's counter (only where none exists, so every instance agrees).
    * A row whose stored `budget_reset_at` has passed holds an ended period's spend: nothing is seeded.
+   * So does a row whose period is its budget tier's when the tier's has passed (LiteLLM's reset job,
+   * and Tollgate's first flush of the next period, move it on and zero the linked rows).
    */
   async seed(now: number, scopes?: readonly string[]): Promise<void> {
     const rows: Counter[] = [];
@@ -95,7 +99,8 @@ export class SpendColumns {
     if (scopes === undefined) this.nextPeriodEnd = 0;
     for (const [i, e] of entries.entries()) {
       if (i > 0 && i % SLICE === 0) await yieldLoop();
-      if (e.budget_reset_at !== null && e.budget_reset_at <= now) continue;
+      const resetAt = e.budget_reset_at ?? this.tierResetAt(e.scope);
+      if (resetAt !== null && resetAt <= now) continue;
       const period = this.periodOf(e.scope, now);
       if (period === undefined) continue;
       if (period !== 0 && (this.nextPeriodEnd === 0 || period < this.nextPeriodEnd)) this.nextPeriodEnd = period;

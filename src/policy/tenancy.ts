@@ -24,7 +24,7 @@ import type { ChangeSignal } from '../storage/change-signal.js';
 import type { SharedState } from '../storage/shared-state.js';
 import type { BudgetRecord } from '../storage/tenancy-ports-budgets.js';
 import type { BudgetSettings, ModelRecord, TenancyFeed, TenancyStores } from '../storage/tenancy-ports.js';
-import { withBudget } from './budget-links.js';
+import { linkField, withBudget } from './budget-links.js';
 import { ModelSecrets } from './model-secrets.js';
 import { PeriodClock, periodCounterExpiry, spendCounter, scopeOf, type EntityKind } from './scopes.js';
 import { SpendLedger, type SoftBudgetCrossing } from './spend-ledger.js';
@@ -97,7 +97,7 @@ export class Tenancy extends TenancyCache {
     this.signal = options.signal;
     this.signal?.subscribe(() => this.refreshNow());
     this.feed = stores.changeFeed();
-    this.spend = new SpendColumns(stores.budgets, state, this.ledger, this.logger, (scope, now) => this.periodOf(scope, now));
+    this.spend = new SpendColumns(stores.budgets, state, this.ledger, this.logger, (scope, now) => this.periodOf(scope, now), (scope) => this.tierResetAt(scope));
   }
 
   /** Load every record and the current spend counters; then keep them fresh. */
@@ -271,6 +271,27 @@ export class Tenancy extends TenancyCache {
       s = m === undefined ? undefined : withBudget(NO_SETTINGS, budget(m.budget_id));
     }
     return s === undefined ? undefined : this.clock.end(s.budget_duration, now, s.firstEnd);
+  }
+
+  /**
+   * The stored reset instant of the tier an entity's budget period comes from (its `budget_id` row
+   * with a `budget_duration`; for a key, only when it has no duration of its own); null otherwise.
+   */
+  private tierResetAt(scope: string): number | null {
+    const colon = scope.indexOf(':');
+    const kind = scope.slice(0, colon);
+    const id = scope.slice(colon + 1);
+    let budgetId: string | null | undefined;
+    if (kind === 'key') {
+      const k = this.keys.get(id);
+      budgetId = k === undefined || k.budget_duration !== null ? null : linkField(k, 'budget_id');
+    } else if (kind === 'customer') {
+      const c = this.customers.get(id);
+      budgetId = c === undefined ? null : linkField(c, 'budget_id');
+    } else if (kind === 'org') budgetId = this.organizations.get(id)?.budget_id;
+    else if (kind === 'team_member') budgetId = this.teamMemberships.get(id.replace('/', ':'))?.budget_id;
+    const tier = budgetId === null || budgetId === undefined ? undefined : this.budgets.get(budgetId);
+    return tier === undefined || tier.budget_duration === null ? null : tier.budget_reset_at;
   }
 
   /** A stored model with its credentials decrypted (a field that cannot be is left out and logged). */

@@ -63,7 +63,7 @@ const gauge = <N extends string>(name: N, d: Spec): MetricDefinition<N, 'gauge'>
 const histogram = <N extends string>(name: N, d: Spec): MetricDefinition<N, 'histogram'> => ({ name, type: 'histogram', ...d });
 
 /** Whose budget a budget gauge describes, as it appears in the metric names. */
-export type BudgetEntity = 'api_key' | 'team' | 'user' | 'customer';
+export type BudgetEntity = 'api_key' | 'team' | 'user' | 'customer' | 'org';
 
 const budget = <E extends BudgetEntity>(entity: E, labels: readonly string[], owner: string) => [
   gauge(`litellm_remaining_${entity}_budget_metric` as const, { help: `Remaining budget for ${owner}`, labels, source: 'state', meaning: `Max budget minus spend of the ${owner}, in USD, after its latest request (+Inf when it has no max budget).` }),
@@ -111,6 +111,9 @@ const DEFINITIONS = [
   ...budget('team', ['team', 'team_alias'], 'team'),
   ...budget('user', ['user'], 'user'),
   ...budget('customer', ['end_user'], 'customer'),
+  // LiteLLM's organization gauges (prometheus.py `_set_org_budget_metrics`): the spend of the key's
+  // organization, else its team's; LiteLLM sets them after every call, as here after every settlement.
+  ...budget('org', ['org_id', 'org_alias'], 'org'),
   gauge('litellm_remaining_api_key_requests_for_model', { help: 'Remaining Requests API Key can make for model (model based rpm limit on key)', labels: KEY_MODEL_LIMIT, source: 'state', meaning: "Requests left in the key's per-model RPM window (`model` is the model group)." }),
   gauge('litellm_remaining_api_key_tokens_for_model', { help: 'Remaining Tokens API Key can make for model (model based tpm limit on key)', labels: KEY_MODEL_LIMIT, source: 'state', meaning: "Tokens left in the key's per-model TPM window (`model` is the model group)." }),
 
@@ -151,9 +154,6 @@ export const LITELLM_METRICS_NOT_EMITTED: readonly string[] = [
   'litellm_overhead_with_guardrails_latency_metric',
   'litellm_input_audio_tokens_metric',
   'litellm_output_audio_tokens_metric',
-  'litellm_remaining_org_budget_metric',
-  'litellm_org_max_budget_metric',
-  'litellm_org_budget_remaining_hours_metric',
   'litellm_provider_remaining_budget_metric',
   'litellm_spend_capture_rate',
   'litellm_callback_logging_failures_metric',

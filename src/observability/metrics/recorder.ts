@@ -31,7 +31,8 @@ export type BudgetOwner =
   | { kind: 'api_key'; keyHash: string; keyAlias?: string | undefined }
   | { kind: 'team'; teamId: string; teamAlias?: string | undefined }
   | { kind: 'user'; userId: string }
-  | { kind: 'customer'; endUser: string };
+  | { kind: 'customer'; endUser: string }
+  | { kind: 'org'; orgId: string; orgAlias?: string | undefined };
 
 export interface BudgetState {
   spendUsd: number;
@@ -76,6 +77,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     team: new StateCells(['team', 'team_alias'], budgetFamilies(f, 'team')),
     user: new StateCells(['user'], budgetFamilies(f, 'user')),
     customer: new StateCells(['end_user'], budgetFamilies(f, 'customer')),
+    org: new StateCells(['org_id', 'org_alias'], budgetFamilies(f, 'org')),
   };
   const keyModel = new StateCells(KEY_MODEL, [f.litellm_remaining_api_key_requests_for_model, f.litellm_remaining_api_key_tokens_for_model]);
   const cooledDown = new StateCells([...DEP4, 'exception_status'], [f.litellm_deployment_cooled_down]);
@@ -160,6 +162,10 @@ function budgetKey(owner: BudgetOwner, out: string[]): void {
       return;
     case 'customer':
       out[0] = owner.endUser;
+      return;
+    case 'org':
+      out[0] = owner.orgId;
+      out[1] = owner.orgAlias ?? NONE;
       return;
   }
 }

@@ -10,7 +10,7 @@
 import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
 import type { DatabaseDialect } from '../ports.js';
 import type { BudgetCounterRow, BudgetCounterStore } from '../tenancy-ports.js';
-import { Encoder, obj, usdToNano, type Row } from './litellm-values.js';
+import { Encoder, obj, str, time, usdToNano, type Row } from './litellm-values.js';
 import type { LooseDb } from './tenancy-db.js';
 
 /** Rows per multi-row statement: far below both databases' bound-parameter limits. */
@@ -28,7 +28,21 @@ interface EntityTarget {
   where: Record<string, string>;
   hasReset: boolean;
   hasModelSpend: boolean;
+  /** The row may link a budget tier (`budget_id`) whose `budget_duration` is its period. */
+  tiered: boolean;
 }
+
+/**
+ * The rows whose spend LiteLLM's reset job zeroes when a tier's period ends
+ * (reset_budget_job.py `reset_budget_for_litellm_budget_table` and the `…_linked_to_budgets`
+ * cascades): keys only when they have no budget_duration of their own (those reset on it).
+ */
+const TIER_LINKED: readonly { table: string; ownDuration: boolean }[] = [
+  { table: 'LiteLLM_VerificationToken', ownDuration: true },
+  { table: 'LiteLLM_EndUserTable', ownDuration: false },
+  { table: 'LiteLLM_OrganizationTable', ownDuration: false },
+  { table: 'LiteLLM_TeamMembership', ownDuration: false },
+];
 
 /** `key:<hash>`, `user:<id>`, `team:<id>`, `customer:<id>`, `org:<id>`, `team_member:<team>/<user>`. */
 export function entityTarget(scope: string): EntityTarget | undefined {
@@ -38,18 +52,18 @@ export function entityTarget(scope: string): EntityTarget | undefined {
   const id = scope.slice(colon + 1);
   switch (kind) {
     case 'key':
-      return { table: 'LiteLLM_VerificationToken', where: { token: id }, hasReset: true, hasModelSpend: true };
+      return { table: 'LiteLLM_VerificationToken', where: { token: id }, hasReset: true, hasModelSpend: true, tiered: true };
     case 'user':
-      return { table: 'LiteLLM_UserTable', where: { user_id: id }, hasReset: true, hasModelSpend: true };
+      return { table: 'LiteLLM_UserTable', where: { user_id: id }, hasReset: true, hasModelSpend: true, tiered: false };
     case 'team':
-      return { table: 'LiteLLM_TeamTable', where: { team_id: id }, hasReset: true, hasModelSpend: true };
+      return { table: 'LiteLLM_TeamTable', where: { team_id: id }, hasReset: true, hasModelSpend: true, tiered: false };
     case 'customer':
-      return { table: 'LiteLLM_EndUserTable', where: { user_id: id }, hasReset: false, hasModelSpend: false };
+      return { table: 'LiteLLM_EndUserTable', where: { user_id: id }, hasReset: false, hasModelSpend: false, tiered: true };
     case 'org':
-      return { table: 'LiteLLM_OrganizationTable', where: { organization_id: id }, hasReset: false, hasModelSpend: true };
+      return { table: 'LiteLLM_OrganizationTable', where: { organization_id: id }, hasReset: false, hasModelSpend: true, tiered: true };
     case 'team_member': {
       const slash = id.indexOf('/');
-      return slash < 0 ? undefined : { table: 'LiteLLM_TeamMembership', where: { team_id: id.slice(0, slash), user_id: id.slice(slash + 1) }, hasReset: false, hasModelSpend: false };
+      return slash < 0 ? undefined : { table: 'LiteLLM_TeamMembership', where: { team_id: id.slice(0, slash), user_id: id.slice(slash + 1) }, hasReset: false, hasModelSpend: false, tiered: true };
     }
     default:
       return undefined;
@@ -268,6 +282,8 @@ export class SqlBudgetCounterStore implements BudgetCounterStore {
       }
       const target = entityTarget(t.scope);
       if (target === undefined) continue;
+      // A late flush of a tier period that has ended since must not put that period's total back.
+      if (t.period_end !== 0 && target.tiered && (await this.rollTier(trx, target, t.period_end)) === 'ended') continue;
       const id = `${t.scope}\u0000${t.period_end}`;
       const was = before?.get(id);
       const set: Row = { spend: t.spend_nano / 1e9 };
@@ -291,6 +307,39 @@ export class SqlBudgetCounterStore implements BudgetCounterStore {
       await q.execute();
     }
     return columns;
+  }
+
+  /**
+   * For a row whose budget period is its tier's (a `budget_id` row with a `budget_duration`, and for
+   * a key no duration of its own): what LiteLLM's reset job does when the tier's period ends, done
+   * by the first flush of the next period. The tier's `budget_reset_at` moves to the end of the
+   * period being counted and every row linked to the tier starts it at spend 0, as the job leaves
+   * them; the row being flushed then gets its new total. The tier row is locked (Postgres; SQLite's
+   * write lock is held already), so two instances' flushes roll it once. `ended`: the flush is for
+   * a period before the tier's current one.
+   */
+  private async rollTier(trx: Trx, target: EntityTarget, periodEnd: number): Promise<'current' | 'ended' | undefined> {
+    let sel = trx.selectFrom(target.table).select(sql.ref<unknown>('budget_id').as('budget_id'));
+    if (target.hasReset) sel = sel.select(sql.ref<unknown>('budget_duration').as('own'));
+    for (const [col, value] of Object.entries(target.where)) sel = sel.where(sql.ref(col), '=', value);
+    const row = (await sel.executeTakeFirst()) as Row | undefined;
+    const budgetId = str(row?.budget_id);
+    if (row === undefined || budgetId === null || (target.hasReset && str(row.own) !== null)) return undefined;
+    const tierSel = trx.selectFrom('LiteLLM_BudgetTable').select([sql.ref<unknown>('budget_duration').as('duration'), sql.ref<unknown>('budget_reset_at').as('reset_at')]).where(sql.ref('budget_id'), '=', budgetId);
+    const tier = (await (this.dialect === 'postgres' ? tierSel.forUpdate() : tierSel).executeTakeFirst()) as Row | undefined;
+    if (tier === undefined || str(tier.duration) === null) return undefined;
+    const stored = time(tier.reset_at);
+    if (stored !== null && stored > periodEnd) return 'ended';
+    if (stored === periodEnd) return 'current';
+    await trx.updateTable('LiteLLM_BudgetTable').set({ budget_reset_at: this.enc.time(periodEnd) }).where(sql.ref('budget_id'), '=', budgetId).execute();
+    // A tier that never had a reset instant has no ended period on record: nothing to zero.
+    if (stored === null) return 'current';
+    for (const linked of TIER_LINKED) {
+      let q = trx.updateTable(linked.table).set({ spend: 0 }).where(sql.ref('budget_id'), '=', budgetId).where(sql.ref('spend'), '>', 0);
+      if (linked.ownDuration) q = q.where(sql.ref('budget_duration'), 'is', null);
+      await q.execute();
+    }
+    return 'current';
   }
 }
 
