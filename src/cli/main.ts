@@ -141,8 +141,9 @@ export async function main(argv: string[]): Promise<number> {
       const metricsUrl = await gateway.listenMetrics(Number(metricsPort), host);
       process.stdout.write(`tollgate metrics on ${metricsUrl}\n`);
     }
-    process.stdout.write(`tollgate ${GATEWAY_VERSION} listening on ${address} (config: ${configPath}, models: ${gateway.models.publicNames().join(', ')})\n`);
-    if (bind.reason !== undefined) process.stdout.write(`tollgate: bound to ${host} because ${bind.reason}\n`);
+    // One write, so whoever waits for the listening line (a supervisor, a test) has the reason too.
+    const why = bind.reason === undefined ? '' : `tollgate: bound to ${host} because ${bind.reason}\n`;
+    process.stdout.write(`tollgate ${GATEWAY_VERSION} listening on ${address} (config: ${configPath}, models: ${gateway.models.publicNames().join(', ')})\n${why}`);
     let stopping: NodeJS.Signals | undefined;
     const stop = (signal: NodeJS.Signals): void => {
       // The same signal again means "now"; another one (a worker gets Ctrl-C's SIGINT and the

@@ -38,7 +38,9 @@ describe('the default bind address', () => {
   it('without a master key: 127.0.0.1, and the startup line says why', async () => {
     running = await startTollgate(CONFIG, {}, { host: null });
     expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(running.output()).toMatch(/bound to 127\.0\.0\.1 because no master key is configured/);
+    // The reason follows the listening line, which is what startTollgate waits for.
+    const proc = running;
+    await expect.poll(() => proc.output(), { timeout: 5000 }).toMatch(/bound to 127\.0\.0\.1 because no master key is configured/);
     const port = new URL(running.url).port;
     const external = externalAddress();
     if (external !== undefined) expect(await reachable(`http://${external}:${port}`)).toBe(false);
