@@ -48,8 +48,10 @@ export class OrganizationAdmin {
     if ((await this.tenancy.stores.organizations.get(id)) !== undefined) throw badRequest(`Organization with id=${id} already exists`, 'organization_id');
     let budgetId: string;
     if (input.budget_id !== undefined) budgetId = (await this.budgets.requireLink(input.budget_id)).budget_id;
-    // LiteLLM builds the organization's row with LiteLLM_BudgetTable(...): no reset instant is stored.
-    else budgetId = (await this.budgets.create(undefined, { ...input.budget, budget_reset_at: input.budget.budget_reset_at ?? null }, actor)).budget_id;
+    // LiteLLM builds the organization's row with LiteLLM_BudgetTable(...) and stores no reset
+    // instant, so its reset job (budget_reset_at <= now) never resets it; here a row with a
+    // budget_duration first resets one duration after creation, like every other budget row.
+    else budgetId = (await this.budgets.create(undefined, input.budget, actor)).budget_id;
     const now = this.tenancy.now();
     const record: OrganizationRecord = {
       organization_id: id,
@@ -100,7 +102,7 @@ export class OrganizationAdmin {
     };
     if (input.budget_id !== undefined) next.budget_id = (await this.budgets.requireLink(input.budget_id)).budget_id;
     if (hasBudgetFields(input.budget)) {
-      if ((await this.budgets.get(next.budget_id)) === undefined) next.budget_id = (await this.budgets.create(next.budget_id, { ...input.budget, budget_reset_at: input.budget.budget_reset_at ?? null }, actor)).budget_id;
+      if ((await this.budgets.get(next.budget_id)) === undefined) next.budget_id = (await this.budgets.create(next.budget_id, input.budget, actor)).budget_id;
       else await this.budgets.update(next.budget_id, input.budget, actor);
     }
     await this.tenancy.stores.organizations.update(next);
