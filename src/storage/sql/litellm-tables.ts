@@ -1,7 +1,10 @@
 /**
- * LiteLLM's tables as its Prisma schema defines them today (`schema.prisma` in BerriAI/litellm,
- * commit 029f645f1c81cbd6c6c48fbc8490d91da937066f): the ones Tollgate reads and writes. One list
- * of columns serves both databases; `litellm-migration.ts` turns it into DDL.
+ * LiteLLM's tables as its Prisma schema defines them today (`litellm/proxy/schema.prisma` in
+ * BerriAI/litellm, commit 0010143f7d5014454d81a0fa76e42c4110a00893; the same columns as at
+ * 029f645f1c81cbd6c6c48fbc8490d91da937066f): the ones Tollgate reads and writes. One list of
+ * columns serves both databases; `litellm-migration.ts` turns it into DDL.
+ * test/storage/litellm-prisma-parity.test.ts checks them against the copied models in
+ * test/fixtures/litellm-schema/schema.prisma.excerpt.
  *
  * Column kinds and their types (Postgres exactly as Prisma's migration.sql has them; SQLite the
  * portable equivalent):
@@ -126,6 +129,7 @@ export const TEAM_TABLE: TableDef = {
     { name: 'LiteLLM_TeamTable_model_id_key', columns: ['model_id'], unique: true },
     { name: 'LiteLLM_TeamTable_organization_id_idx', columns: ['organization_id'] },
     { name: 'LiteLLM_TeamTable_team_alias_idx', columns: ['team_alias'] },
+    { name: 'LiteLLM_TeamTable_created_at_idx', columns: ['created_at'] },
   ],
 };
 
@@ -332,6 +336,8 @@ function dailyTable(name: string, entity: string, leading: ColumnDef[] = []): Ta
       { name: `${name}_${entity}_date_idx`, columns: [entity, 'date'] },
       { name: `${name}_api_key_idx`, columns: ['api_key'] },
       { name: `${name}_model_idx`, columns: ['model'] },
+      { name: `${name}_mcp_namespaced_tool_name_idx`, columns: ['mcp_namespaced_tool_name'] },
+      { name: `${name}_endpoint_idx`, columns: ['endpoint'] },
     ],
   };
 }
