@@ -1,6 +1,7 @@
 /** `model_list` entries → resolved deployments (provider split off, ids, timeouts in ms). */
 import { createHash } from 'node:crypto';
 import type { Deployment } from '../core/deployment.js';
+import { COHERE_DEFAULT_BASE, cohereChatUrl } from '../providers/cohere/adapter.js';
 import { modelEntrySchema, type ModelEntry, type RawConfig } from './schema.js';
 
 /** LiteLLM's default request timeout is 10 minutes. */
@@ -23,6 +24,8 @@ export interface DeploymentProblem {
 /** Providers' public endpoints, as reported when a deployment configures none. */
 const PUBLIC_BASES: Record<string, string> = {
   openai: 'https://api.openai.com/v1',
+  // OpenAI's legacy /completions, where the text-completion adapter posts by default.
+  'text-completion-openai': 'https://api.openai.com/v1',
   anthropic: 'https://api.anthropic.com',
   gemini: 'https://generativelanguage.googleapis.com',
   groq: 'https://api.groq.com/openai/v1',
@@ -48,6 +51,9 @@ function publicEndpoint(provider: string, params: Record<string, unknown>, env: 
     return location === 'global' ? 'https://aiplatform.googleapis.com' : `https://${location}-aiplatform.googleapis.com`;
   }
   if (provider === 'azure') return env.AZURE_API_BASE;
+  // The full chat URL, as LiteLLM reports it (its default is https://api.cohere.ai/v2/chat); the host
+  // is the one the Cohere adapter actually calls.
+  if (provider === 'cohere' || provider === 'cohere_chat') return cohereChatUrl(env.COHERE_API_BASE ?? COHERE_DEFAULT_BASE);
   return PUBLIC_BASES[provider];
 }
 
