@@ -99,8 +99,8 @@ interface ColumnMark {
 /**
  * The `spend` value Tollgate last seeded from, wrote into, or confirmed in each entity row, per
  * budget period. A refresh that reads anything else in the column has found a write by another
- * tool or instance (`Tenancy` then checks which in one transaction). Model scopes are not kept:
- * their totals go to `model_spend`, which nothing reconciles.
+ * tool or instance (`Tenancy` then checks which in one transaction). A model scope's column is its
+ * entry in the row's `model_spend` (`<scope>:model:<name>`), checked the same way.
  *
  * After each check every mark agrees with its column, so the next check need only look at the
  * scopes marked since (`dirty`) and those whose row changed; a full check runs when periods or
@@ -112,7 +112,6 @@ export class ColumnMarks {
   private dirty = new Set<string>();
 
   mark(scope: string, periodEnd: number, spendNano: number): void {
-    if (scope.includes(':model:')) return;
     this.marks.set(ledgerId(scope, periodEnd), { scope, periodEnd, nano: asColumn(spendNano) });
     this.dirty.add(scope);
   }

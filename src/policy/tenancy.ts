@@ -246,6 +246,8 @@ export class Tenancy extends TenancyCache {
 
   /** The current period end of an entity scope, as admission computes it (see budget-links.ts). */
   private periodOf(scope: string, now: number): number | undefined {
+    const at = scope.indexOf(':model:');
+    if (at >= 0) return this.modelPeriodOf(scope.slice(0, at), scope.slice(at + ':model:'.length), now);
     const colon = scope.indexOf(':');
     const kind = scope.slice(0, colon);
     const id = scope.slice(colon + 1);
@@ -292,6 +294,36 @@ export class Tenancy extends TenancyCache {
     else if (kind === 'team_member') budgetId = this.teamMemberships.get(id.replace('/', ':'))?.budget_id;
     const tier = budgetId === null || budgetId === undefined ? undefined : this.budgets.get(budgetId);
     return tier === undefined || tier.budget_duration === null ? null : tier.budget_reset_at;
+  }
+
+  /**
+   * The current period end of `<entity>:model:<model>`, as BudgetResolver.resolve's addModel
+   * computes it (the model budget's own duration, else its owner's with the owner's first end);
+   * undefined when the owner has no budget for that model (no such counter exists).
+   */
+  private modelPeriodOf(entity: string, model: string, now: number): number | undefined {
+    const colon = entity.indexOf(':');
+    const kind = entity.slice(0, colon);
+    const id = entity.slice(colon + 1);
+    const budget = (budgetId: string | null | undefined): BudgetRecord | undefined => (budgetId === null || budgetId === undefined ? undefined : this.budgets.get(budgetId));
+    let owner: (BudgetSettings & { firstEnd: number | null }) | undefined;
+    if (kind === 'key') {
+      const k = this.keys.get(id);
+      owner = k === undefined ? undefined : withBudget(k, budget(linkField(k, 'budget_id')));
+    } else if (kind === 'user') {
+      const u = this.users.get(id);
+      owner = u === undefined ? undefined : withBudget(u, undefined);
+    } else if (kind === 'team') {
+      const t = this.teams.get(id);
+      owner = t === undefined ? undefined : withBudget(t, budget(linkField(t, 'budget_id')));
+    } else if (kind === 'customer') {
+      const c = this.customers.get(id);
+      owner = c === undefined ? undefined : withBudget(c, budget(linkField(c, 'budget_id')));
+    }
+    const mb = owner?.model_max_budget[model];
+    if (owner === undefined || mb === undefined) return undefined;
+    const own = mb.budget_duration !== null;
+    return this.clock.end(mb.budget_duration ?? owner.budget_duration, now, own ? null : owner.firstEnd);
   }
 
   /** A stored model with its credentials decrypted (a field that cannot be is left out and logged). */

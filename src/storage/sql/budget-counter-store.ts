@@ -4,8 +4,9 @@
  * is written to the entity's `spend` column (and its `budget_reset_at` to the period end when the
  * row has its own `budget_duration`), and a `<scope>:model:<name>` total into its `model_spend`,
  * so LiteLLM's UI and anything reading those columns see what Tollgate counts. Because counter and
- * column change together, a column that no longer holds its counter was written by another tool;
- * that value is adopted (`add` builds on it, `reconcile` takes it for idle rows), never overwritten.
+ * column change together, a column (or `model_spend` entry) that no longer holds its counter was
+ * written by another tool; that value is adopted (`add` builds on it, `reconcile` takes it for idle
+ * rows), never overwritten.
  */
 import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
 import type { DatabaseDialect } from '../ports.js';
@@ -201,8 +202,9 @@ export class SqlBudgetCounterStore implements BudgetCounterStore {
     return await this.db.transaction().execute(async (trx) => {
       const out: { scope: string; period_end: number; spend_nano: number; changed: boolean }[] = [];
       for (const item of items) {
-        const target = splitModelScope(item.scope) === undefined ? entityTarget(item.scope) : undefined;
-        if (target === undefined) continue;
+        const split = splitModelScope(item.scope);
+        const target = entityTarget(split === undefined ? item.scope : split.entity);
+        if (target === undefined || (split !== undefined && !target.hasModelSpend)) continue;
         const locked = await trx
           .updateTable('budget_counters')
           .set({ spend_nano: sql<number>`spend_nano` })
@@ -210,12 +212,12 @@ export class SqlBudgetCounterStore implements BudgetCounterStore {
           .where(sql.ref('period_end'), '=', item.period_end)
           .returning(['spend_nano'])
           .executeTakeFirst();
-        let sel = trx.selectFrom(target.table).select(sql.ref<unknown>('spend').as('spend'));
+        let sel = trx.selectFrom(target.table).select([sql.ref<unknown>('spend').as('spend'), ...(target.hasModelSpend ? [sql.ref<unknown>('model_spend').as('model_spend')] : [])]);
         for (const [col, value] of Object.entries(target.where)) sel = sel.where(sql.ref(col), '=', value);
         const row = (await (this.dialect === 'postgres' ? sel.forUpdate() : sel).executeTakeFirst()) as Row | undefined;
         if (row === undefined) continue;
-        // NULL is LiteLLM's "no spend"; the float is rounded as writeBack's nano / 1e9 reads back.
-        const column = usdToNano(row.spend) ?? 0;
+        // NULL (or no entry in model_spend) is LiteLLM's "no spend"; the float is rounded as writeBack's nano / 1e9 reads back.
+        const column = split === undefined ? (usdToNano(row.spend) ?? 0) : modelColumn(row.model_spend, split.model);
         const counter = locked === undefined ? undefined : Number((locked as Row).spend_nano);
         const changed = counter !== column;
         if (changed) {
@@ -269,15 +271,15 @@ export class SqlBudgetCounterStore implements BudgetCounterStore {
    */
   private async writeBack(trx: Trx, totals: readonly BudgetCounterRow[], before?: ReadonlyMap<string, number>): Promise<Map<string, number>> {
     const columns = new Map<string, number>();
-    const modelTotals = new Map<string, { target: EntityTarget; spend: Record<string, number> }>();
+    const modelTotals = new Map<string, { target: EntityTarget; totals: { model: string; total: BudgetCounterRow }[] }>();
     for (const t of totals) {
       const split = splitModelScope(t.scope);
       if (split !== undefined) {
         const target = entityTarget(split.entity);
         if (target === undefined || !target.hasModelSpend) continue;
         let entry = modelTotals.get(split.entity);
-        if (entry === undefined) modelTotals.set(split.entity, (entry = { target, spend: {} }));
-        entry.spend[split.model] = t.spend_nano / 1e9;
+        if (entry === undefined) modelTotals.set(split.entity, (entry = { target, totals: [] }));
+        entry.totals.push({ model: split.model, total: t });
         continue;
       }
       const target = entityTarget(t.scope);
@@ -296,12 +298,22 @@ export class SqlBudgetCounterStore implements BudgetCounterStore {
       const row = (await q.returning(sql.ref<unknown>('spend').as('spend')).executeTakeFirst()) as Row | undefined;
       if (row !== undefined) columns.set(id, usdToNano(row.spend) ?? 0);
     }
-    for (const { target, spend } of modelTotals.values()) {
+    for (const { target, totals: models } of modelTotals.values()) {
       let sel = trx.selectFrom(target.table).select(sql.ref<unknown>('model_spend').as('model_spend'));
       for (const [col, value] of Object.entries(target.where)) sel = sel.where(sql.ref(col), '=', value);
-      const row = (await sel.executeTakeFirst()) as Row | undefined;
+      const row = (await (this.dialect === 'postgres' ? sel.forUpdate() : sel).executeTakeFirst()) as Row | undefined;
       if (row === undefined) continue;
-      const next = { ...obj(row.model_spend), ...spend };
+      const next = { ...obj(row.model_spend) };
+      for (const { model, total } of models) {
+        const id = `${total.scope}\u0000${total.period_end}`;
+        const was = before?.get(id);
+        const column = modelColumn(row.model_spend, model);
+        // As for `spend`: an entry that no longer holds the counter was written by another tool;
+        // it gets its own value plus this flush's delta.
+        const value = was !== undefined && column !== was ? column + (total.spend_nano - was) : total.spend_nano;
+        next[model] = value / 1e9;
+        columns.set(id, value);
+      }
       let q = trx.updateTable(target.table).set({ model_spend: JSON.stringify(next) });
       for (const [col, value] of Object.entries(target.where)) q = q.where(sql.ref(col), '=', value);
       await q.execute();
@@ -341,6 +353,12 @@ export class SqlBudgetCounterStore implements BudgetCounterStore {
     }
     return 'current';
   }
+}
+
+/** A model's entry in a row's `model_spend` (`{"<model>": usd}`), nano-USD; 0 when absent. */
+function modelColumn(modelSpend: unknown, model: string): number {
+  const usdValue = obj(modelSpend)[model];
+  return (typeof usdValue === 'number' || typeof usdValue === 'string' ? usdToNano(usdValue) : null) ?? 0;
 }
 
 /** A nano-USD amount as a float parameter both databases type as double precision. */

@@ -11,7 +11,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { EntitySpend, RecordChanges, RecordKind, TenancyChanges, TenancyFeed } from '../tenancy-ports.js';
 import { budgetCodec, organizationCodec, teamMembershipCodec } from './litellm-budget-codecs.js';
 import { customerCodec, keyCodec, modelCodec, teamCodec, userCodec, type Codec, type Obj } from './litellm-codecs.js';
-import { str, time, usdToNano, type Row } from './litellm-values.js';
+import { obj, str, time, usdToNano, type Row } from './litellm-values.js';
 import { extrasDoc, type LooseDb } from './tenancy-db.js';
 
 export const EXTRAS_TABLE = 'tollgate_record_extras';
@@ -25,17 +25,19 @@ export interface FeedTable {
   scope?: (row: Row) => string;
   /** The table has `budget_reset_at`. */
   hasReset?: boolean;
+  /** The table has `model_spend` (`{"<model>": usd}`), listed per model as `<scope>:model:<model>`. */
+  hasModelSpend?: boolean;
 }
 
 /** The tables the cache holds (LiteLLM_OrganizationMembership is not: nothing in memory uses it). */
 export const FEED_TABLES: readonly FeedTable[] = [
-  { slot: 'keys', codec: keyCodec, scope: (r) => `key:${str(r.token) ?? ''}`, hasReset: true },
-  { slot: 'users', codec: userCodec, scope: (r) => `user:${str(r.user_id) ?? ''}`, hasReset: true },
-  { slot: 'teams', codec: teamCodec, scope: (r) => `team:${str(r.team_id) ?? ''}`, hasReset: true },
+  { slot: 'keys', codec: keyCodec, scope: (r) => `key:${str(r.token) ?? ''}`, hasReset: true, hasModelSpend: true },
+  { slot: 'users', codec: userCodec, scope: (r) => `user:${str(r.user_id) ?? ''}`, hasReset: true, hasModelSpend: true },
+  { slot: 'teams', codec: teamCodec, scope: (r) => `team:${str(r.team_id) ?? ''}`, hasReset: true, hasModelSpend: true },
   { slot: 'customers', codec: customerCodec, scope: (r) => `customer:${str(r.user_id) ?? ''}` },
   { slot: 'models', codec: modelCodec },
   { slot: 'budgets', codec: budgetCodec },
-  { slot: 'organizations', codec: organizationCodec, scope: (r) => `org:${str(r.organization_id) ?? ''}` },
+  { slot: 'organizations', codec: organizationCodec, scope: (r) => `org:${str(r.organization_id) ?? ''}`, hasModelSpend: true },
   { slot: 'teamMemberships', codec: teamMembershipCodec, scope: (r) => `team_member:${str(r.team_id) ?? ''}/${str(r.user_id) ?? ''}` },
 ];
 
@@ -69,6 +71,11 @@ function keyIn(t: FeedTable, keys: readonly RowKey[]): RawBuilder<unknown> {
 export class SqlTenancyFeed implements TenancyFeed {
   /** Composite keys by record id, so a recheck by id can be read back by key. */
   private readonly composite = new Map<string, RowKey>();
+  /**
+   * The models each entity row's `model_spend` listed when last read, so a model that vanished
+   * from it (another tool reset the column to `{}`) is listed with spend 0, like a reset `spend`.
+   */
+  private readonly modelsOf = new Map<string, Set<string>>();
 
   constructor(
     private readonly db: LooseDb,
@@ -82,6 +89,8 @@ export class SqlTenancyFeed implements TenancyFeed {
       entitySpend: [] as EntitySpend[],
       spendGone: [] as string[],
     } as Omit<TenancyChanges, Slot> & Record<Slot, RecordChanges<unknown>>;
+    // A full read lists every row afresh (the reader drops what it knew): nothing to list as vanished.
+    if (changed === 'all') this.modelsOf.clear();
     for (const t of FEED_TABLES) {
       out[t.slot] = { put: [], gone: [] };
       if (changed === 'all') await this.readAll(t, out);
@@ -130,7 +139,12 @@ export class SqlTenancyFeed implements TenancyFeed {
         out[t.slot].gone.push(id);
         this.composite.delete(id);
         const key = chunk[j];
-        if (t.scope !== undefined && key !== undefined) out.spendGone.push(t.scope(Object.fromEntries(t.codec.key.map((c, n) => [c, key[n] ?? '']))));
+        if (t.scope !== undefined && key !== undefined) {
+          const entity = t.scope(Object.fromEntries(t.codec.key.map((c, n) => [c, key[n] ?? ''])));
+          out.spendGone.push(entity);
+          for (const model of this.modelsOf.get(entity) ?? []) out.spendGone.push(`${entity}:model:${model}`);
+          this.modelsOf.delete(entity);
+        }
       }
     }
   }
@@ -145,11 +159,30 @@ export class SqlTenancyFeed implements TenancyFeed {
         if (key.length > 1) this.composite.set(id, key);
         put.push(t.codec.decode(row, extras.get(id) ?? {}));
         if (t.scope !== undefined) {
+          const scope = t.scope(row);
           const nano = usdToNano(row.spend);
-          out.entitySpend.push({ scope: t.scope(row), spend_nano: nano !== null && nano > 0 ? nano : 0, budget_reset_at: t.hasReset === true ? time(row.budget_reset_at) : null });
+          const budgetResetAt = t.hasReset === true ? time(row.budget_reset_at) : null;
+          out.entitySpend.push({ scope, spend_nano: nano !== null && nano > 0 ? nano : 0, budget_reset_at: budgetResetAt });
+          if (t.hasModelSpend === true) this.modelSpend(scope, row.model_spend, budgetResetAt, out.entitySpend);
         }
       }
     }
+  }
+
+  /**
+   * Each model's total in the row's `model_spend` as the spend of `<scope>:model:<model>` (what
+   * Tollgate writes there for per-model budgets), and 0 for a model listed last time but not now.
+   */
+  private modelSpend(scope: string, column: unknown, budgetResetAt: number | null, into: EntitySpend[]): void {
+    const now = new Set<string>();
+    for (const [model, usd] of Object.entries(obj(column))) {
+      const nano = typeof usd === 'number' || typeof usd === 'string' ? usdToNano(usd) : null;
+      now.add(model);
+      into.push({ scope: `${scope}:model:${model}`, spend_nano: nano !== null && nano > 0 ? nano : 0, budget_reset_at: budgetResetAt });
+    }
+    for (const model of this.modelsOf.get(scope) ?? []) if (!now.has(model)) into.push({ scope: `${scope}:model:${model}`, spend_nano: 0, budget_reset_at: budgetResetAt });
+    if (now.size > 0) this.modelsOf.set(scope, now);
+    else this.modelsOf.delete(scope);
   }
 
   /** Extras docs of the table's kind (all of them, or those of `ids`). */
