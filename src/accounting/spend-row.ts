@@ -289,7 +289,9 @@ export function spendLogRow(call: CallRecord, facts: PrincipalFacts = {}): Spend
     organization_id: organizationId ?? '',
     end_user: endUser ?? '',
     requester_ip_address: null,
-    session_id: cleanString(stringField(requestMetadata, 'litellm_session_id') ?? stringField(requestMetadata, 'litellm_trace_id') ?? call.callId),
+    // The record's own resolution (headers, then metadata: http/call/context.ts); records made
+    // elsewhere have none and keep LiteLLM's metadata rule.
+    session_id: cleanString(call.sessionId ?? stringField(requestMetadata, 'litellm_session_id') ?? stringField(requestMetadata, 'litellm_trace_id') ?? call.callId),
     status: call.outcome,
     mcp_namespaced_tool_name: null,
     agent_id: null,

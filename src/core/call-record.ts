@@ -89,6 +89,12 @@ export interface CallRecord {
   /** Why the cost is null. */
   costMissingReason?: 'no_price' | 'missing_rate' | 'no_deployment' | undefined;
   userAgent?: string | undefined;
+  /**
+   * The client's session (a coding agent's conversation), resolved once from its headers and request
+   * metadata (see `resolveSessionId` in http/call/context.ts): the spend log's `session_id`. Unset in
+   * records built outside the HTTP path; the spend row then falls back to metadata and the call id.
+   */
+  sessionId?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   /** The passthrough (same-dialect) path was used. */
   passthrough: boolean;

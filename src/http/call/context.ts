@@ -3,6 +3,7 @@
  * handed to the sink — exactly once, whatever path the request took.
  */
 import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { CallRecord, CallRecordSink, DeploymentRef, Principal, Surface } from '../../core/call-record.js';
 import { effectiveApiBase, type Deployment } from '../../core/deployment.js';
 import type { GatewayError } from '../../core/errors.js';
@@ -23,6 +24,62 @@ export interface CallContextOptions {
   userAgent: string | undefined;
   sink: CallRecordSink;
   principal?: Principal | undefined;
+  /** The client's headers: only the session ids are kept (see `sessionHeadersOf`). */
+  headers?: IncomingHttpHeaders | undefined;
+}
+
+/** Longer header values are ignored, not cut: a cut id could merge two sessions. */
+export const MAX_SESSION_ID_LENGTH = 256;
+// LiteLLM's rule for `x-<vendor>-session-id` headers (_GENERIC_SESSION_ID_HEADER_RE /
+// _SESSION_ID_VALUE_RE in litellm/proxy/litellm_pre_call_utils.py): the name pattern, and a value of
+// at least 8 characters from [A-Za-z0-9_-] so arbitrary vendor headers do not become session ids.
+const VENDOR_SESSION_HEADER = /^x-.+-session-id$/;
+const VENDOR_SESSION_VALUE = /^[A-Za-z0-9_-]{8,}$/;
+
+/** The session ids a request's headers carry, by how much they outrank the request's metadata. */
+export interface SessionHeaderIds {
+  /** LiteLLM's chain: `x-litellm-trace-id`, `x-litellm-session-id`, then any `x-<vendor>-session-id`. */
+  litellm?: string | undefined;
+  /** OpenAI Codex's `session-id` (LiteLLM does not read it). */
+  codex?: string | undefined;
+}
+
+function usable(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' && value !== '' && value.length <= MAX_SESSION_ID_LENGTH ? value : undefined;
+}
+
+export function sessionHeadersOf(headers: IncomingHttpHeaders): SessionHeaderIds {
+  // LiteLLM's get_chain_id_from_headers order. Claude Code's header is tried before other vendors'
+  // so a request carrying several resolves the same way every time (LiteLLM takes dict order).
+  let litellm = usable(headers['x-litellm-trace-id']) ?? usable(headers['x-litellm-session-id']);
+  const vendor = (name: string): string | undefined => {
+    const value = usable(headers[name]);
+    return value !== undefined && VENDOR_SESSION_VALUE.test(value) ? value : undefined;
+  };
+  litellm ??= vendor('x-claude-code-session-id');
+  if (litellm === undefined) {
+    for (const name of Object.keys(headers)) {
+      if (name === 'x-litellm-session-id' || !VENDOR_SESSION_HEADER.test(name)) continue;
+      litellm = vendor(name);
+      if (litellm !== undefined) break;
+    }
+  }
+  return { litellm, codex: usable(headers['session-id']) };
+}
+
+function metadataString(metadata: Record<string, unknown> | undefined, name: string): string | undefined {
+  const value = metadata?.[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * The session id of a call. LiteLLM's header chain overwrites the body's `litellm_session_id`
+ * (add_litellm_metadata_from_request_headers), so it comes first; then the metadata, as LiteLLM
+ * reads it; Codex's `session-id` only where LiteLLM would have made an id up, so every request
+ * LiteLLM groups is grouped the same way here.
+ */
+export function resolveSessionId(headers: SessionHeaderIds, metadata: Record<string, unknown> | undefined, callId: string): string {
+  return headers.litellm ?? metadataString(metadata, 'litellm_session_id') ?? metadataString(metadata, 'litellm_trace_id') ?? headers.codex ?? callId;
 }
 
 export class CallContext implements AttemptLog {
@@ -67,6 +124,7 @@ export class CallContext implements AttemptLog {
   /** performance.now() at arrival. */
   readonly startedMono: number;
   readonly userAgent: string | undefined;
+  private readonly sessionHeaders: SessionHeaderIds;
   private readonly sink: CallRecordSink;
 
   constructor(options: CallContextOptions) {
@@ -78,6 +136,7 @@ export class CallContext implements AttemptLog {
     // The wall clock of arrival, from the monotonic one (the body was read in between).
     this.startedAt = Date.now() - (performance.now() - options.receivedAt);
     this.userAgent = options.userAgent;
+    this.sessionHeaders = options.headers === undefined ? {} : sessionHeadersOf(options.headers);
     this.sink = options.sink;
     if (options.principal !== undefined) this.principal = options.principal;
   }
@@ -126,9 +185,10 @@ export class CallContext implements AttemptLog {
     this.finished = true;
     const endedMono = performance.now();
     const cost = this.cost();
+    const callId = randomUUID();
     const record: CallRecord = {
       requestId: this.requestId,
-      callId: randomUUID(),
+      callId,
       responseId: this.responseId,
       surface: this.surface,
       route: this.route,
@@ -154,6 +214,7 @@ export class CallContext implements AttemptLog {
       costNanoUsd: cost?.nanoUsd ?? null,
       costMissingReason: cost === undefined ? 'no_deployment' : cost.nanoUsd === null ? cost.reason : undefined,
       userAgent: this.userAgent,
+      sessionId: resolveSessionId(this.sessionHeaders, this.metadata, callId),
       metadata: this.metadata,
       passthrough: this.passthrough,
     };

@@ -69,6 +69,7 @@ export function openContext(deps: Pick<CallDeps, 'sink' | 'metrics' | 'inFlight'
     userAgent: typeof ua === 'string' ? ua : undefined,
     sink: deps.sink,
     principal,
+    headers: request.headers,
   });
   deps.metrics.inFlight.inc();
   deps.inFlight?.enter();

@@ -1,5 +1,5 @@
 /**
- * Models list, health probes, the route list and the root probe Claude Code sends before its first
+ * Models list (in Anthropic's shape for a request with `anthropic-version`), health probes, the route list and the root probe Claude Code sends before its first
  * request. `/v1/models?only_model_access_groups=True` lists the access groups (model_info.access_groups)
  * the key may use instead of models, as LiteLLM's model_list does.
  */
@@ -11,7 +11,7 @@ import type { Policy } from '../../policy/admission.js';
 import type { Deployment } from '../../core/deployment.js';
 import type { ModelTable } from '../../routing/router.js';
 import { sendError, surfaceErrors } from '../call/errors.js';
-import { openAIChatCodec } from '../surfaces.js';
+import { anthropicMessagesCodec, openAIChatCodec } from '../surfaces.js';
 
 /** What /health/readiness reports about where limits and budgets are counted. */
 export interface StateHealth {
@@ -39,18 +39,21 @@ export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
       principal = deps.auth.authenticate(request.headers);
     } catch (err) {
       void reply.hijack();
-      sendError(reply.raw, surfaceErrors(openAIChatCodec), toGatewayError(err), '');
+      // An Anthropic client is refused in Anthropic's error shape, as its SDK expects.
+      const codec = request.headers['anthropic-version'] === undefined ? openAIChatCodec : anthropicMessagesCodec;
+      sendError(reply.raw, surfaceErrors(codec), toGatewayError(err), '');
       return;
     }
     const created = Math.floor(deps.startedAt / 1000);
     const flag = (request.query as Record<string, unknown> | undefined)?.only_model_access_groups;
     const groupsOnly = typeof flag === 'string' && /^true$/i.test(flag);
     const names = groupsOnly ? accessGroupNames(deps.models.all()) : deps.models.publicNames();
-    return {
-      object: 'list',
-      // Only what the caller's key may use (LiteLLM filters /v1/models the same way).
-      data: deps.policy.allowedModels(principal, names).map((id) => ({ id, object: 'model', created, owned_by: 'tollgate' })),
-    };
+    // Only what the caller's key may use (LiteLLM filters /v1/models the same way).
+    const ids = deps.policy.allowedModels(principal, names);
+    // Anthropic clients (Claude Code, the Anthropic SDKs) send `anthropic-version` on every request
+    // and read the list in the shape of Anthropic's Models API; everyone else gets OpenAI's.
+    if (request.headers['anthropic-version'] !== undefined) return anthropicModelList(ids, created);
+    return { object: 'list', data: ids.map((id) => ({ id, object: 'model', created, owned_by: 'tollgate' })) };
   };
   app.get('/v1/models', listModels);
   app.get('/models', listModels);
@@ -96,6 +99,21 @@ export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
   app.get('/routes', () => ({ routes: routeList(app.printRoutes({ commonPrefix: false })) }));
   app.head('/', (_request, reply) => reply.code(200).send());
   app.get('/', (_request, reply) => reply.send({ name: 'tollgate', version: GATEWAY_VERSION, endpoints: ['/v1/chat/completions', '/v1/messages', '/v1/messages/count_tokens', '/v1/models', '/health/liveliness', '/health/readiness'] }));
+}
+
+/**
+ * Anthropic's `GET /v1/models` page: ModelInfo `{type, id, display_name, created_at}` (RFC 3339),
+ * and the cursor fields. The whole list is one page (`has_more: false`), so a paginating client
+ * stops after it; the ids are null for an empty list, as Anthropic's are.
+ */
+function anthropicModelList(ids: readonly string[], createdSeconds: number): Record<string, unknown> {
+  const createdAt = new Date(createdSeconds * 1000).toISOString().replace('.000Z', 'Z');
+  return {
+    data: ids.map((id) => ({ type: 'model', id, display_name: id, created_at: createdAt })),
+    has_more: false,
+    first_id: ids[0] ?? null,
+    last_id: ids.at(-1) ?? null,
+  };
 }
 
 /** Access group names of the deployments, in order of first appearance. */
