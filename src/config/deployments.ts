@@ -1,7 +1,6 @@
 /** `model_list` entries → resolved deployments (provider split off, ids, timeouts in ms). */
 import { createHash } from 'node:crypto';
 import type { Deployment } from '../core/deployment.js';
-import { COHERE_DEFAULT_BASE, cohereChatUrl } from '../providers/cohere/adapter.js';
 import { modelEntrySchema, type ModelEntry, type RawConfig } from './schema.js';
 
 /** LiteLLM's default request timeout is 10 minutes. */
@@ -51,9 +50,10 @@ function publicEndpoint(provider: string, params: Record<string, unknown>, env: 
     return location === 'global' ? 'https://aiplatform.googleapis.com' : `https://${location}-aiplatform.googleapis.com`;
   }
   if (provider === 'azure') return env.AZURE_API_BASE;
-  // The full chat URL, as LiteLLM reports it (its default is https://api.cohere.ai/v2/chat); the host
-  // is the one the Cohere adapter actually calls.
-  if (provider === 'cohere' || provider === 'cohere_chat') return cohereChatUrl(env.COHERE_API_BASE ?? COHERE_DEFAULT_BASE);
+  // The full chat URL, as LiteLLM reports it (its default is https://api.cohere.ai/v2/chat), on the
+  // host the Cohere adapter calls (providers/cohere/adapter.ts COHERE_DEFAULT_BASE); config may not
+  // import providers, so an operator's COHERE_API_BASE is reported as they wrote it.
+  if (provider === 'cohere' || provider === 'cohere_chat') return env.COHERE_API_BASE ?? 'https://api.cohere.com/v2/chat';
   return PUBLIC_BASES[provider];
 }
 

@@ -5,6 +5,7 @@
  * the deployment's default, the same whichever adapter answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COHERE_DEFAULT_BASE, cohereChatUrl } from '../../src/providers/cohere/adapter.js';
 import { MASTER_KEY, newCallId, postJson, recordFor } from '../e2e/harness.js';
 import { startGateway, waitForCalls, type TestGateway } from '../helpers/gateway.js';
 
@@ -53,6 +54,8 @@ const chat = (model: string): Record<string, unknown> => ({ model, messages: [{ 
 describe('the api_base reported for deployments without one', () => {
   it('cohere/…: the Cohere v2 chat URL the adapter posts to', async () => {
     const cohere = 'https://api.cohere.com/v2/chat';
+    // The URL config reports is the one the adapter posts to by default (config may not import it).
+    expect(cohereChatUrl(COHERE_DEFAULT_BASE)).toBe(cohere);
     expect(await reported('/v1/chat/completions', chat('command-r'))).toEqual({ header: cohere, record: cohere, spendLog: cohere });
   });
 
