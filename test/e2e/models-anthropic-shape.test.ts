@@ -99,6 +99,28 @@ describe('with anthropic-version: Anthropic shape', () => {
     expect(ids.sort()).toEqual(SOME);
   });
 
+  it('limit, after_id and before_id page the list as Anthropic does', async () => {
+    const ids = (page: unknown): string[] => (page as AnthropicPage).data.map((m) => String(m.id));
+    const first = (await list('/v1/models?limit=2', MASTER_KEY, ANTHROPIC_HEADERS)).json as AnthropicPage;
+    expect([ids(first), first.has_more, first.first_id, first.last_id]).toEqual([ALL.slice(0, 2), true, ALL[0], ALL[1]]);
+    const next = (await list(`/v1/models?limit=2&after_id=${first.last_id ?? ''}`, MASTER_KEY, ANTHROPIC_HEADERS)).json as AnthropicPage;
+    expect([ids(next), next.has_more]).toEqual([ALL.slice(2), false]);
+    const back = (await list(`/v1/models?limit=1&before_id=${ALL[2] ?? ''}`, MASTER_KEY, ANTHROPIC_HEADERS)).json as AnthropicPage;
+    expect([ids(back), back.has_more]).toEqual([[ALL[1]], true]);
+    // The SDK follows has_more through pages of one.
+    const all: string[] = [];
+    for await (const model of anthropicClient(e2e.url, { xApiKey: MASTER_KEY }).models.list({ limit: 1 })) all.push(model.id);
+    expect(all).toEqual(ALL);
+  });
+
+  it('a bad limit is a 400 naming it, in the Anthropic envelope', async () => {
+    for (const limit of ['0', '1001', 'ten']) {
+      const { status, json } = await list(`/v1/models?limit=${limit}`, MASTER_KEY, ANTHROPIC_HEADERS);
+      expect([limit, status]).toEqual([limit, 400]);
+      expect(json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: 'limit: must be an integer from 1 to 1000' } });
+    }
+  });
+
   it('a bad key is refused in the Anthropic error envelope', async () => {
     const { status, json } = await list('/v1/models', 'sk-wrong', ANTHROPIC_HEADERS);
     expect(status).toBe(401);

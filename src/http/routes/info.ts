@@ -4,7 +4,7 @@
  * the key may use instead of models, as LiteLLM's model_list does.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { toGatewayError } from '../../core/errors.js';
+import { errors, toGatewayError } from '../../core/errors.js';
 import { GATEWAY_VERSION } from '../../observability/headers.js';
 import type { Authenticator } from '../../policy/auth.js';
 import type { Policy } from '../../policy/admission.js';
@@ -52,7 +52,15 @@ export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
     const ids = deps.policy.allowedModels(principal, names);
     // Anthropic clients (Claude Code, the Anthropic SDKs) send `anthropic-version` on every request
     // and read the list in the shape of Anthropic's Models API; everyone else gets OpenAI's.
-    if (request.headers['anthropic-version'] !== undefined) return anthropicModelList(ids, created);
+    if (request.headers['anthropic-version'] !== undefined) {
+      try {
+        return anthropicModelList(ids, created, (request.query ?? {}) as Record<string, unknown>);
+      } catch (err) {
+        void reply.hijack();
+        sendError(reply.raw, surfaceErrors(anthropicMessagesCodec), toGatewayError(err), '');
+        return;
+      }
+    }
     return { object: 'list', data: ids.map((id) => ({ id, object: 'model', created, owned_by: 'tollgate' })) };
   };
   app.get('/v1/models', listModels);
@@ -103,16 +111,45 @@ export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
 
 /**
  * Anthropic's `GET /v1/models` page: ModelInfo `{type, id, display_name, created_at}` (RFC 3339),
- * and the cursor fields. The whole list is one page (`has_more: false`), so a paginating client
- * stops after it; the ids are null for an empty list, as Anthropic's are.
+ * and the cursor fields; the ids are null for an empty page, as Anthropic's are. `limit` (1–1000),
+ * `after_id` and `before_id` page as Anthropic's API does. Without `limit` the whole list is one
+ * page (Anthropic's default is 20): a gateway's list is short, and a client that does not follow
+ * `has_more` still sees every model.
  */
-function anthropicModelList(ids: readonly string[], createdSeconds: number): Record<string, unknown> {
+function anthropicModelList(ids: readonly string[], createdSeconds: number, query: Record<string, unknown>): Record<string, unknown> {
+  const limitText = query.limit;
+  let limit = ids.length;
+  if (limitText !== undefined) {
+    limit = typeof limitText === 'string' && /^\d+$/.test(limitText) ? Number(limitText) : NaN;
+    if (!(limit >= 1 && limit <= 1000)) throw errors.invalidRequest('limit: must be an integer from 1 to 1000', 'limit');
+  }
+  const cursor = (name: 'after_id' | 'before_id'): number | undefined => {
+    const id = query[name];
+    if (id === undefined) return undefined;
+    if (typeof id !== 'string') throw errors.invalidRequest(`${name}: must be a model id`, name);
+    return ids.indexOf(id);
+  };
+  const after = cursor('after_id');
+  const before = cursor('before_id');
+  let page: readonly string[];
+  let hasMore: boolean;
+  if (before !== undefined) {
+    // The `limit` entries just before the cursor; more exist when the page does not reach the start.
+    const end = before < 0 ? 0 : before;
+    const start = Math.max(0, end - limit);
+    page = ids.slice(start, end);
+    hasMore = start > 0;
+  } else {
+    const start = after === undefined ? 0 : after < 0 ? ids.length : after + 1;
+    page = ids.slice(start, start + limit);
+    hasMore = start + limit < ids.length;
+  }
   const createdAt = new Date(createdSeconds * 1000).toISOString().replace('.000Z', 'Z');
   return {
-    data: ids.map((id) => ({ type: 'model', id, display_name: id, created_at: createdAt })),
-    has_more: false,
-    first_id: ids[0] ?? null,
-    last_id: ids.at(-1) ?? null,
+    data: page.map((id) => ({ type: 'model', id, display_name: id, created_at: createdAt })),
+    has_more: hasMore,
+    first_id: page[0] ?? null,
+    last_id: page.at(-1) ?? null,
   };
 }
 
