@@ -15,23 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/loader.js';
-import { createGateway, type Gateway } from '../../src/server.js';
-import { countWords, OPENAI_FAKE_KEY, OPENAI_REPLY_TEXT, startFakeOpenAI, type FakeUpstream } from '../fakes/index.js';
+import type { Gateway } from '../../src/server.js';
+import { countWords, OPENAI_REPLY_TEXT, startFakeOpenAI, type FakeUpstream } from '../fakes/index.js';
 import { createLiteLLMPostgres, type LiteLLMPostgres } from '../storage/litellm-fixture-db.js';
+import { CALL_COST, chatOn, eventually, gatewayOn, MASTER, pricedConfig, PROMPT, REFRESH_S, SLOW_WITHIN, WITHIN, type Run } from './litellm-db-harness.js';
 
 const PLAINTEXT = 'sk-made-by-litellm-e2e-0001';
 const TOKEN = createHash('sha256').update(PLAINTEXT).digest('hex');
-const MASTER = 'sk-1234';
-const PROMPT = 'say hello to the gateway please';
-// $1 per million input tokens, $2 per million output tokens: exact in nano-USD.
-const IN_PRICE = 0.000001;
-const OUT_PRICE = 0.000002;
-/** What one call costs, from the fake's token rule (one token per word), in USD. */
-const CALL_COST = countWords(PROMPT) * IN_PRICE + countWords(OPENAI_REPLY_TEXT) * OUT_PRICE;
-const REFRESH_S = 0.5;
-
-type Run = (text: string) => Promise<Record<string, unknown>[]>;
 
 interface Dialect {
   bool: (v: boolean) => string;
@@ -51,38 +41,10 @@ async function insertLiteLLMRows(run: Run, d: Dialect): Promise<void> {
   await run(`INSERT INTO "LiteLLM_EndUserTable" (user_id, alias, spend, blocked) VALUES ('acme', 'Acme', 0.0, ${d.bool(false)})`);
 }
 
-const yaml = (fake: FakeUpstream): string => {
-  const entry = (name: string): string => `
-  - model_name: ${name}
-    litellm_params: { model: openai/${name}, api_base: "${fake.url}/v1", api_key: ${OPENAI_FAKE_KEY}, input_cost_per_token: ${IN_PRICE}, output_cost_per_token: ${OUT_PRICE} }`;
-  return `
-model_list:${entry('gpt-x')}${entry('gpt-y')}${entry('gpt-z')}
-general_settings: { master_key: ${MASTER}, user_api_key_cache_ttl: ${REFRESH_S}, proxy_batch_write_at: 0.2 }
-`;
-};
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${last instanceof Error ? last.message : JSON.stringify(last)}`}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
-/** Authentication, the model list, and one call metered into LiteLLM's tables. */
-const chatOn = (url: string) => (model: string, key = PLAINTEXT): Promise<Response> =>
-  fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model, user: 'acme', messages: [{ role: 'user', content: PROMPT }] }),
-  });
+/** Authentication, the model list, and one call metered into LiteLLM's tables (as end user `acme`). */
+const chat_ = (url: string): ((model: string, key?: string) => Promise<Response>) => chatOn(url, PLAINTEXT, { user: 'acme' });
 
 async function servesAndMeters(chat: (model: string, key?: string) => Promise<Response>, run: Run): Promise<void> {
 
@@ -140,10 +102,6 @@ const refusal = (chat: (model: string) => Promise<Response>): (() => Promise<Res
   const res = await chat('gpt-x');
   return res.status === 200 ? undefined : res;
 };
-/** Within the refresh interval (with room for a slow machine). */
-const WITHIN = REFRESH_S * 1000 * 4 + 2000;
-/** The reset reaching the shared counters takes a refresh and a flush; under a loaded full suite (CI, 2 cores) more than WITHIN. */
-const SLOW_WITHIN = 15_000;
 
 /** Spend set near max_budget by SQL (as LiteLLM's UI, its reset job or another instance would): LiteLLM's 400 budget_exceeded. */
 async function refusesSpendWrittenBySql(chat: (model: string) => Promise<Response>, run: Run): Promise<void> {
@@ -203,7 +161,7 @@ async function refusesKeyBlockedBySql(chat: (model: string) => Promise<Response>
 }
 
 async function start(fake: FakeUpstream, databaseUrl: string, dataDir: string): Promise<{ gateway: Gateway; url: string }> {
-  const gateway = createGateway(parseConfigText(yaml(fake), 'litellm-database.yaml', {}), { env: {}, databaseUrl, dataDir, spendFlushIntervalMs: 50 });
+  const gateway = gatewayOn(pricedConfig(fake, ['gpt-x', 'gpt-y', 'gpt-z']), databaseUrl, dataDir);
   const url = await gateway.listen(0, '127.0.0.1');
   return { gateway, url };
 }
@@ -233,7 +191,7 @@ describe('the real server on a Postgres database LiteLLM made', () => {
     await insertLiteLLMRows(run, d);
     const started = await start(fake, made.url, tmpdir());
     gateway = started.gateway;
-    chat = chatOn(started.url);
+    chat = chat_(started.url);
     keySpend = keySpendOn(started.url);
     await servesAndMeters(chat, run);
   });
@@ -277,7 +235,7 @@ describe('the real server on SQLite with rows written as LiteLLM would', () => {
     await insertLiteLLMRows(run, d);
     const started = await start(fake, file, dir);
     gateway = started.gateway;
-    chat = chatOn(started.url);
+    chat = chat_(started.url);
     keySpend = keySpendOn(started.url);
     await servesAndMeters(chat, run);
   });

@@ -13,40 +13,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/loader.js';
-import { createGateway, type Gateway } from '../../src/server.js';
-import { countWords, OPENAI_FAKE_KEY, OPENAI_REPLY_TEXT, startFakeOpenAI, type FakeUpstream } from '../fakes/index.js';
+import type { Gateway } from '../../src/server.js';
+import { startFakeOpenAI, type FakeUpstream } from '../fakes/index.js';
 import { createLiteLLMPostgres, type LiteLLMPostgres } from '../storage/litellm-fixture-db.js';
+import { CALL_COST, chatOn, eventually, gatewayOn, pricedConfig, REFRESH_S, SLOW_WITHIN, WITHIN, type Run } from './litellm-db-harness.js';
 
 const PLAINTEXT = 'sk-made-by-litellm-model-spend-01';
 const TOKEN = createHash('sha256').update(PLAINTEXT).digest('hex');
-const MASTER = 'sk-1234';
-const PROMPT = 'say hello to the gateway please';
-// $1 per million input tokens, $2 per million output tokens: exact in nano-USD.
-const IN_PRICE = 0.000001;
-const OUT_PRICE = 0.000002;
-/** One call's cost from the fake's token rule (one token per word), USD. */
-const CALL_COST = countWords(PROMPT) * IN_PRICE + countWords(OPENAI_REPLY_TEXT) * OUT_PRICE;
 /** The key's budget for gpt-x (USD); its model_spend starts at SEEDED. */
 const MODEL_BUDGET = 0.5;
 const SEEDED = 0.1;
-const REFRESH_S = 0.5;
-/** Within the refresh interval (with room for a slow machine). */
-const WITHIN = REFRESH_S * 1000 * 4 + 2000;
-/** A reset reaching the counters takes a refresh and a flush; more under a loaded suite. */
-const SLOW_WITHIN = 15_000;
 
-type Run = (text: string) => Promise<Record<string, unknown>[]>;
-
-const yaml = (fake: FakeUpstream): string => {
-  const entry = (name: string): string => `
-  - model_name: ${name}
-    litellm_params: { model: openai/${name}, api_base: "${fake.url}/v1", api_key: ${OPENAI_FAKE_KEY}, input_cost_per_token: ${IN_PRICE}, output_cost_per_token: ${OUT_PRICE} }`;
-  return `
-model_list:${entry('gpt-x')}${entry('gpt-y')}
-general_settings: { master_key: ${MASTER}, user_api_key_cache_ttl: ${REFRESH_S}, proxy_batch_write_at: 0.2 }
-`;
-};
 
 /** The key as LiteLLM's `/key/generate` writes it, with a per-model budget and spend on gpt-x. */
 async function insertKey(run: Run, list: (v: string[]) => string): Promise<void> {
@@ -57,22 +34,7 @@ async function insertKey(run: Run, list: (v: string[]) => string): Promise<void>
   );
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
-const chatOn = (url: string) => (model: string): Promise<Response> =>
-  fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${PLAINTEXT}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model, messages: [{ role: 'user', content: PROMPT }] }),
-  });
 
 /** The flow on one database; `run` writes as another tool would. */
 async function modelSpendFlow(chat: (model: string) => Promise<Response>, run: Run): Promise<void> {
@@ -124,7 +86,7 @@ async function modelSpendFlow(chat: (model: string) => Promise<Response>, run: R
 }
 
 function start(fake: FakeUpstream, databaseUrl: string, dataDir: string): Gateway {
-  return createGateway(parseConfigText(yaml(fake), 'litellm-model-spend.yaml', {}), { env: {}, databaseUrl, dataDir, spendFlushIntervalMs: 50 });
+  return gatewayOn(pricedConfig(fake, ['gpt-x', 'gpt-y']), databaseUrl, dataDir);
 }
 
 describe('model_spend written by SQL, on a Postgres database LiteLLM made', () => {
@@ -147,7 +109,7 @@ describe('model_spend written by SQL, on a Postgres database LiteLLM made', () =
     await insertKey(run, (v) => `ARRAY[${v.map((x) => `'${x}'`).join(',')}]::TEXT[]`);
     gateway = start(fake, made.url, tmpdir());
     const url = await gateway.listen(0, '127.0.0.1');
-    await modelSpendFlow(chatOn(url), run);
+    await modelSpendFlow(chatOn(url, PLAINTEXT), run);
   });
 });
 
@@ -181,6 +143,6 @@ describe('model_spend written by SQL, on SQLite', () => {
     await insertKey(run, (v) => `'${JSON.stringify(v)}'`);
     gateway = start(fake, file, dir);
     const url = await gateway.listen(0, '127.0.0.1');
-    await modelSpendFlow(chatOn(url), run);
+    await modelSpendFlow(chatOn(url, PLAINTEXT), run);
   });
 });

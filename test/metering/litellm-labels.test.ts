@@ -6,7 +6,8 @@
  * other refusals in the proxy request counters); an unpriced model has a spend series at 0.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseExposition, total, type Sample } from '../metrics/helpers.js';
+import { adminPost } from '../helpers/calls.js';
+import { scrape as scrapeAt, total, type Sample } from '../metrics/helpers.js';
 import { startGateway, waitForCalls, type TestGateway } from '../helpers/gateway.js';
 
 const MASTER = 'sk-labels-master';
@@ -15,13 +16,9 @@ describe('LiteLLM label values through the server', () => {
   let gw: TestGateway;
   const post = (path: string, body: unknown, key: string) =>
     fetch(`${gw.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const admin = async <T>(path: string, body: unknown): Promise<T> => {
-    const res = await post(path, body, MASTER);
-    expect(res.status, `${path}: ${await res.clone().text()}`).toBe(200);
-    return (await res.json()) as T;
-  };
+  const admin = async <T>(path: string, body: object): Promise<T> => (await adminPost(gw.url, MASTER, path, body)) as T;
   const chat = (key: string, model = 'mock-a') => post('/v1/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }] }, key);
-  const scrape = async (): Promise<Sample[]> => parseExposition(await (await fetch(`${gw.url}/metrics/`)).text());
+  const scrape = (): Promise<Sample[]> => scrapeAt(gw.url);
 
   beforeAll(async () => {
     gw = await startGateway(`

@@ -10,7 +10,8 @@
 import { countTokens } from 'gpt-tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, waitForCalls, type TestGateway } from '../helpers/gateway.js';
-import { find, parseExposition, type Sample } from './helpers.js';
+import { adminPost } from '../helpers/calls.js';
+import { find, scrape as scrapeAt, type Sample } from './helpers.js';
 
 const MASTER = 'sk-org-gauges';
 const REPLY = 'four tokens of reply';
@@ -23,12 +24,8 @@ describe('organization budget gauges, through the server', () => {
   let gw: TestGateway;
   const post = (path: string, body: unknown, key: string) =>
     fetch(`${gw.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const admin = async <T>(path: string, body: unknown): Promise<T> => {
-    const res = await post(path, body, MASTER);
-    expect(res.status, `${path}: ${await res.clone().text()}`).toBe(200);
-    return (await res.json()) as T;
-  };
-  const scrape = async (): Promise<Sample[]> => parseExposition(await (await fetch(`${gw.url}/metrics/`)).text());
+  const admin = async <T>(path: string, body: object): Promise<T> => (await adminPost(gw.url, MASTER, path, body)) as T;
+  const scrape = (): Promise<Sample[]> => scrapeAt(gw.url);
   const value = (s: Sample[], name: string, orgId: string): number | undefined => {
     const found = find(s, name, { org_id: orgId });
     expect(found.length).toBeLessThanOrEqual(1);

@@ -84,3 +84,8 @@ export function total(samples: Sample[], name: string, labels: Record<string, st
   const found = find(samples, name, labels);
   return found.length === 0 ? undefined : found.reduce((acc, s) => acc + s.value, 0);
 }
+
+/** The samples a running gateway exposes at `/metrics/` (the path LiteLLM's dashboards scrape). */
+export async function scrape(url: string): Promise<Sample[]> {
+  return parseExposition(await (await fetch(`${url}/metrics/`)).text());
+}

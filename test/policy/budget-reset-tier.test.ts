@@ -15,7 +15,7 @@ import { OrganizationAdmin } from '../../src/policy/admin/organizations.js';
 import type { AdmitRequest } from '../../src/policy/admission.js';
 import type { Database } from '../../src/storage/ports.js';
 import { BACKENDS } from '../storage/backends.js';
-import { bearer, callFor, clock, flatPrice, settled, stack, T0, USD, type Stack } from './harness.js';
+import { admitRequest, clock, flatPrice, spendOnce, stack, T0, USD, type Stack } from './harness.js';
 
 const TENTH = USD / 10;
 const HOUR = 3_600_000;
@@ -49,15 +49,8 @@ async function spendColumn(db: Database, table: string, where: Record<string, st
   return Math.round(Number(rows[0]?.spend) * 1e9);
 }
 
-function request(st: Stack, key: string, over: Partial<AdmitRequest> = {}): AdmitRequest {
-  return { principal: st.auth.authenticate(bearer(key)), requestedModel: 'gpt-4o', estimatedInputTokens: 50, maxOutputTokens: 50, priceNano: price, ...over };
-}
+const request = (st: Stack, key: string, over: Partial<AdmitRequest> = {}): AdmitRequest => admitRequest(st, key, price, over);
 
-async function spend(st: Stack, req: AdmitRequest, cost: number): Promise<void> {
-  const a = await st.policy.admit(req);
-  st.policy.settle(a, callFor(a, cost));
-  await settled();
-}
 
 for (const backend of BACKENDS) {
   describe.skipIf(backend.skip !== undefined)(`budget periods from a tier on ${backend.name}${backend.skip === undefined ? '' : ` (skipped: ${backend.skip})`}`, () => {
@@ -87,16 +80,16 @@ for (const backend of BACKENDS) {
       const b = await s.keys.generate({ budget_id: 'daily' }, null);
       // A key with a budget_duration of its own keeps its own budget_reset_at; the tier's roll leaves it (as LiteLLM's job does).
       const own = await s.keys.generate({ budget_id: 'daily', budget_duration: '30d' }, null);
-      await spend(s, request(s, a.plaintext), TENTH);
-      await spend(s, request(s, b.plaintext), 2 * TENTH);
-      await spend(s, request(s, own.plaintext), TENTH);
+      await spendOnce(s, request(s, a.plaintext), TENTH);
+      await spendOnce(s, request(s, b.plaintext), 2 * TENTH);
+      await spendOnce(s, request(s, own.plaintext), TENTH);
       await s.tenancy.sync();
       expect(await keyRow(db, a.record.token)).toEqual({ spend: TENTH, resetAt: null });
       expect(await keyRow(db, b.record.token)).toEqual({ spend: 2 * TENTH, resetAt: null });
       expect(await tierResetAt(db, 'daily')).toBe(FIRST_END);
 
       c.set(FIRST_END + HOUR);
-      await spend(s, request(s, a.plaintext), TENTH / 2);
+      await spendOnce(s, request(s, a.plaintext), TENTH / 2);
       await s.tenancy.sync();
       expect(await tierResetAt(db, 'daily')).toBe(SECOND_END);
       expect(await keyRow(db, a.record.token)).toEqual({ spend: TENTH / 2, resetAt: null });
@@ -104,7 +97,7 @@ for (const backend of BACKENDS) {
       expect((await keyRow(db, own.record.token)).spend).toBe(TENTH);
       // The zeroed key is not taken for spend written by another tool: it counts from 0.
       await s.tenancy.sync(true);
-      await spend(s, request(s, b.plaintext), TENTH);
+      await spendOnce(s, request(s, b.plaintext), TENTH);
       await s.tenancy.sync(true);
       expect(await keyRow(db, b.record.token)).toEqual({ spend: TENTH, resetAt: null });
     });
@@ -112,14 +105,14 @@ for (const backend of BACKENDS) {
     it('an idle key on the tier starts the new period at 0 after a refresh, and after a restart', async () => {
       await budgets.create('daily', { max_budget_nano: 3 * TENTH, budget_duration: '1d' }, 'admin');
       const k = await s.keys.generate({ budget_id: 'daily' }, null);
-      await spend(s, request(s, k.plaintext), 3 * TENTH); // all of the $0.30
+      await spendOnce(s, request(s, k.plaintext), 3 * TENTH); // all of the $0.30
       await s.tenancy.sync();
       await expect(s.policy.admit(request(s, k.plaintext))).rejects.toMatchObject({ code: 'budget_exceeded' });
 
       c.set(FIRST_END + HOUR);
       await s.tenancy.sync(true);
       // The new period starts at $0: served.
-      await spend(s, request(s, k.plaintext), TENTH);
+      await spendOnce(s, request(s, k.plaintext), TENTH);
       await s.tenancy.sync();
       expect((await keyRow(db, k.record.token)).spend).toBe(TENTH);
 
@@ -128,8 +121,8 @@ for (const backend of BACKENDS) {
       await s.close();
       const again = reopen();
       s = await stack(again, { clock: c });
-      await spend(s, request(s, k.plaintext), TENTH);
-      await spend(s, request(s, k.plaintext), TENTH);
+      await spendOnce(s, request(s, k.plaintext), TENTH);
+      await spendOnce(s, request(s, k.plaintext), TENTH);
       await s.tenancy.sync();
       expect((await keyRow(again, k.record.token)).spend).toBe(2 * TENTH);
       if (again !== db) await again.close();
@@ -139,11 +132,11 @@ for (const backend of BACKENDS) {
       await budgets.create('daily', { max_budget_nano: USD, budget_duration: '1d' }, 'admin');
       const a = await s.keys.generate({ budget_id: 'daily' }, null);
       const b = await s.keys.generate({ budget_id: 'daily' }, null);
-      await spend(s, request(s, a.plaintext), TENTH);
+      await spendOnce(s, request(s, a.plaintext), TENTH);
       await s.tenancy.sync();
-      await spend(s, request(s, a.plaintext), 2 * TENTH); // settled in the first period, not flushed
+      await spendOnce(s, request(s, a.plaintext), 2 * TENTH); // settled in the first period, not flushed
       c.set(FIRST_END + HOUR);
-      await spend(s, request(s, b.plaintext), TENTH);
+      await spendOnce(s, request(s, b.plaintext), TENTH);
       await s.tenancy.sync();
       expect(await tierResetAt(db, 'daily')).toBe(SECOND_END);
       // Whichever is written first, the first period's $0.30 is not left in the row in the second.
@@ -181,9 +174,9 @@ for (const backend of BACKENDS) {
       const orgKey = await s.keys.generate({ organization_id: 'o' }, null);
       const memberKey = await s.keys.generate({ user_id: 'u', team_id: 't' }, null);
       const plain = await s.keys.generate({}, null);
-      await spend(s, request(s, orgKey.plaintext), TENTH);
-      await spend(s, request(s, memberKey.plaintext), 2 * TENTH);
-      await spend(s, request(s, plain.plaintext, { endUser: 'acme' }), 3 * TENTH);
+      await spendOnce(s, request(s, orgKey.plaintext), TENTH);
+      await spendOnce(s, request(s, memberKey.plaintext), 2 * TENTH);
+      await spendOnce(s, request(s, plain.plaintext, { endUser: 'acme' }), 3 * TENTH);
       await s.tenancy.sync();
       const columns = async () => [
         await spendColumn(db, 'LiteLLM_OrganizationTable', { organization_id: 'o' }),
@@ -197,7 +190,7 @@ for (const backend of BACKENDS) {
       await s.tenancy.sync(true);
       expect([await s.tenancy.spendOf('org', 'o', '1d'), await s.tenancy.spendOf('team_member', 't/u', '1d'), await s.tenancy.spendOf('customer', 'acme', '1d')]).toEqual([0, 0, 0]);
       // The new period's first spend is the end user's: the others are zeroed with the tier.
-      await spend(s, request(s, plain.plaintext, { endUser: 'acme' }), TENTH);
+      await spendOnce(s, request(s, plain.plaintext, { endUser: 'acme' }), TENTH);
       await s.tenancy.sync();
       expect(await tierResetAt(db, 'daily')).toBe(SECOND_END);
       expect(await columns()).toEqual([0, 0, TENTH]);

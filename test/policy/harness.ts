@@ -8,7 +8,7 @@ import type { CallRecord } from '../../src/core/call-record.js';
 import { CustomerAdmin, ModelAdmin } from '../../src/policy/admin/customers-models.js';
 import { KeyAdmin } from '../../src/policy/admin/keys.js';
 import { PeopleAdmin } from '../../src/policy/admin/people.js';
-import { Policy, type Admission, type PolicyOptions } from '../../src/policy/admission.js';
+import { Policy, type Admission, type AdmitRequest, type PolicyOptions } from '../../src/policy/admission.js';
 import { Tenancy, type TenancyLogger } from '../../src/policy/tenancy.js';
 import { VirtualKeyAuthenticator } from '../../src/policy/virtual-keys.js';
 import { MemorySharedState } from '../../src/storage/memory/shared-state.js';
@@ -106,4 +106,16 @@ export function bearer(key: string): { authorization: string } {
 /** Settlement is asynchronous (it never blocks the request path); this waits for it. */
 export async function settled(): Promise<void> {
   await new Promise((r) => setImmediate(r));
+}
+
+/** A gpt-4o request of 50 + 50 tokens by `key`, priced by `price` (fields of `over` replace these). */
+export function admitRequest(st: Stack, key: string, price: (usage: { inputUncached?: number; output?: number }) => number, over: Partial<AdmitRequest> = {}): AdmitRequest {
+  return { principal: st.auth.authenticate(bearer(key)), requestedModel: 'gpt-4o', estimatedInputTokens: 50, maxOutputTokens: 50, priceNano: price, ...over };
+}
+
+/** Admit and settle one call costing `cost` nano-USD. */
+export async function spendOnce(st: Stack, req: AdmitRequest, cost: number): Promise<void> {
+  const a = await st.policy.admit(req);
+  st.policy.settle(a, callFor(a, cost));
+  await settled();
 }

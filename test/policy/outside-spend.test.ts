@@ -13,7 +13,7 @@ import type { AdmitRequest } from '../../src/policy/admission.js';
 import type { EntityKind } from '../../src/policy/scopes.js';
 import type { Database } from '../../src/storage/ports.js';
 import { BACKENDS } from '../storage/backends.js';
-import { bearer, callFor, clock, flatPrice, settled, stack, USD, type Stack } from './harness.js';
+import { admitRequest, clock, flatPrice, spendOnce, stack, USD, type Stack } from './harness.js';
 
 const TENTH = USD / 10;
 const price = flatPrice(USD / 1000);
@@ -46,16 +46,8 @@ async function readSpend(db: Database, kind: EntityKind, id: string): Promise<nu
   return Math.round(Number(rows[0]?.spend) * 1e9);
 }
 
-function request(st: Stack, key: string, over: Partial<AdmitRequest> = {}): AdmitRequest {
-  return { principal: st.auth.authenticate(bearer(key)), requestedModel: 'gpt-4o', estimatedInputTokens: 50, maxOutputTokens: 50, priceNano: price, ...over };
-}
+const request = (st: Stack, key: string, over: Partial<AdmitRequest> = {}): AdmitRequest => admitRequest(st, key, price, over);
 
-/** Admit and settle one call costing `cost` nano-USD. */
-async function spend(st: Stack, req: AdmitRequest, cost: number): Promise<void> {
-  const a = await st.policy.admit(req);
-  st.policy.settle(a, callFor(a, cost));
-  await settled();
-}
 
 for (const backend of BACKENDS) {
   describe.skipIf(backend.skip !== undefined)(`spend written by another tool on ${backend.name}${backend.skip === undefined ? '' : ` (skipped: ${backend.skip})`}`, () => {
@@ -81,7 +73,7 @@ for (const backend of BACKENDS) {
 
     it('an idle key: a raised column refuses it after a refresh, a reset to 0 serves it again and counting resumes from 0', async () => {
       const { plaintext, record } = await s.keys.generate({ max_budget_nano: USD }, null);
-      await spend(s, request(s, plaintext), TENTH);
+      await spendOnce(s, request(s, plaintext), TENTH);
       await s.tenancy.sync();
       expect(await readSpend(other, 'key', record.token)).toBe(TENTH);
 
@@ -96,7 +88,7 @@ for (const backend of BACKENDS) {
       await writeSpend(other, 'key', record.token, 0);
       await s.tenancy.sync(true);
       expect(await s.tenancy.spendOf('key', record.token, null)).toBe(0);
-      await spend(s, request(s, plaintext), 3 * TENTH);
+      await spendOnce(s, request(s, plaintext), 3 * TENTH);
       await s.tenancy.sync(true);
       expect(await readSpend(other, 'key', record.token)).toBe(3 * TENTH);
       expect(await s.tenancy.spendOf('key', record.token, null)).toBe(3 * TENTH);
@@ -104,9 +96,9 @@ for (const backend of BACKENDS) {
 
     it('a key spending meanwhile: the column plus what this instance had not flushed yet', async () => {
       const { plaintext, record } = await s.keys.generate({ max_budget_nano: 10 * USD, budget_duration: '30d' }, null);
-      await spend(s, request(s, plaintext), TENTH);
+      await spendOnce(s, request(s, plaintext), TENTH);
       await s.tenancy.sync();
-      await spend(s, request(s, plaintext), 2 * TENTH); // settled, not flushed
+      await spendOnce(s, request(s, plaintext), 2 * TENTH); // settled, not flushed
       await writeSpend(other, 'key', record.token, 5.0);
       await s.tenancy.sync(true);
       expect(await readSpend(other, 'key', record.token)).toBe(5 * USD + 2 * TENTH);
@@ -128,7 +120,7 @@ for (const backend of BACKENDS) {
       const { plaintext } = await s.keys.generate({ user_id: 'u', team_id: 't' }, null);
       const entities: [EntityKind, string][] = [['user', 'u'], ['team', 't'], ['customer', 'acme'], ['org', 'o'], ['team_member', 't/u']];
 
-      await spend(s, request(s, plaintext, { endUser: 'acme' }), TENTH);
+      await spendOnce(s, request(s, plaintext, { endUser: 'acme' }), TENTH);
       await s.tenancy.sync(true);
       for (const [kind, id] of entities) expect([kind, await readSpend(other, kind, id)]).toEqual([kind, TENTH]);
 
@@ -139,7 +131,7 @@ for (const backend of BACKENDS) {
 
       // Spending: adopted by the flush, this call's cost on top.
       for (const [i, [kind, id]] of entities.entries()) await writeSpend(other, kind, id, 10 + i);
-      await spend(s, request(s, plaintext, { endUser: 'acme' }), TENTH);
+      await spendOnce(s, request(s, plaintext, { endUser: 'acme' }), TENTH);
       await s.tenancy.sync(true);
       for (const [i, [kind, id]] of entities.entries()) {
         expect([kind, await s.tenancy.spendOf(kind, id, null)]).toEqual([kind, (10 + i) * USD + TENTH]);
@@ -152,7 +144,7 @@ for (const backend of BACKENDS) {
       // 0.1 + 0.2 style amounts: n / 1e9 is not exact in binary.
       const costs = [100_000_001, 200_000_003, 123_456_789, 1];
       for (const cost of costs) {
-        await spend(s, request(s, plaintext), cost);
+        await spendOnce(s, request(s, plaintext), cost);
         await s.tenancy.sync(true);
         await s.tenancy.sync(true);
       }
@@ -193,7 +185,7 @@ for (const backend of BACKENDS.filter((b) => b.name !== 'sqlite-memory')) {
         const { plaintext, record } = await s.keys.generate({}, null);
         await b.tenancy.sync(true);
         for (let i = 0; i < 3; i++) {
-          for (const st of [s, b]) await spend(st, request(st, plaintext), 100_000_007);
+          for (const st of [s, b]) await spendOnce(st, request(st, plaintext), 100_000_007);
           await s.tenancy.sync(true);
           await b.tenancy.sync(true);
         }
