@@ -5,8 +5,8 @@
  * reaches a provider, so control runs http → routing → providers and never back up through http.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { deploymentSecrets, type Deployment } from '../core/deployment.js';
-import { errors, GatewayError, redactSecrets } from '../core/errors.js';
+import type { Deployment } from '../core/deployment.js';
+import { errors } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import type { CanonicalRequest } from '../core/request.js';
 import type { CanonicalResponse } from '../core/response.js';
@@ -94,7 +94,7 @@ export class CallRouter {
         const adapter = plan === undefined ? this.adapterFor(target.deployment, target.upstreamModel) : new CannedAdapter(plan);
         const deployment = withClientCredentials(target.deployment, call.credentials);
         const upstream: UpstreamCall = { deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders };
-        return scrubbed(attemptGeneration(adapter, upstream, call, body, patch === undefined ? call.rawBody : undefined, patch === undefined ? decodeOnce : () => call.surface.decode(body)), deployment);
+        return attemptGeneration(adapter, upstream, call, body, patch === undefined ? call.rawBody : undefined, patch === undefined ? decodeOnce : () => call.surface.decode(body));
       },
     });
   }
@@ -105,7 +105,7 @@ export class CallRouter {
       attempt: async (target, signal) => {
         call.onAttempt?.(target);
         const upstream: UpstreamCall = { deployment: target.deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders };
-        const answer = await scrubbed(nativeSend(call.kind, call.raw, call.body, upstream), target.deployment);
+        const answer = await nativeSend(call.kind, call.raw, call.body, upstream);
         return answer.kind === 'json' ? { ...answer, passthrough: true } : peekBytes(answer.status, answer.headers, answer.chunks, answer.tap);
       },
     });
@@ -173,15 +173,6 @@ async function attemptGeneration(
     return { kind: 'json', status: 200, headers: {}, body: JSON.stringify(call.surface.encodeResponse(response, model, extra)), usage: response.usage, passthrough: false };
   }
   return peekEvents(await adapter.stream(request, upstream), upstream.upstreamModel);
-}
-
-/** The attempt's failure without the deployment's credentials in it, should the upstream have quoted them. */
-async function scrubbed<T>(attempt: Promise<T>, deployment: Deployment): Promise<T> {
-  try {
-    return await attempt;
-  } catch (err) {
-    throw err instanceof GatewayError ? redactSecrets(err, deploymentSecrets(deployment)) : err;
-  }
 }
 
 /** The deployment as the client's own credentials change it (the record keeps the configured one). */

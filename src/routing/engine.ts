@@ -6,8 +6,8 @@
  * Failures feed the cooldown rules; answers feed usage, in-flight counts and latencies. All of it
  * lives in `RoutingState`, so several instances can share it.
  */
-import type { Deployment } from '../core/deployment.js';
-import { errors, toGatewayError, type GatewayError } from '../core/errors.js';
+import { deploymentSecrets, type Deployment } from '../core/deployment.js';
+import { errors, redactSecrets, toGatewayError, type GatewayError } from '../core/errors.js';
 import { totalTokens } from '../core/usage.js';
 import { AttemptSignal, attemptTimeout, type ClientSignal, effectiveTimeoutMs, failedAttempt, withDeadline, type AttemptLog, type AttemptTarget, type Lease, type LeaseResult } from './attempts.js';
 import { cooldownRule } from './cooldown.js';
@@ -306,7 +306,9 @@ export class Router {
     } catch (err) {
       const durationMs = performance.now() - t0;
       attempt.release(true);
-      const error = req.signal.aborted ? errors.clientDisconnected(err) : toGatewayError(err);
+      // Every attempt's failure passes here: an upstream that quoted the deployment's credentials
+      // has them scrubbed before the record, the logs, the router or the client see the error.
+      const error = req.signal.aborted ? errors.clientDisconnected(err) : redactSecrets(toGatewayError(err), deploymentSecrets(deployment));
       req.log.attempts.push(failedAttempt(deployment.id, startedAt, durationMs, error));
       const now = this.now();
       await this.state.release(deployment.id, 0, now);
