@@ -12,6 +12,7 @@ import type { CallDetails, LiteLLMSpendLog, SpendLogRow } from '../storage/ports
 const CALL_TYPES: Record<Surface, string> = {
   'openai-chat': 'acompletion',
   'openai-completions': 'atext_completion',
+  'openai-responses': 'aresponses',
   'anthropic-messages': 'anthropic_messages',
   'anthropic-count-tokens': 'count_tokens',
   // LiteLLM logs its Bedrock and Vertex pass-through routes under this call type.

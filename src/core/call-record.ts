@@ -5,6 +5,8 @@ export type Surface =
   | 'openai-chat'
   /** Legacy `POST /v1/completions` (text completions). */
   | 'openai-completions'
+  /** `POST /v1/responses` (the Responses API). */
+  | 'openai-responses'
   | 'anthropic-messages'
   | 'anthropic-count-tokens'
   /** Bedrock-shaped ingress: `/bedrock/model/{id}/invoke[-with-response-stream]`. */

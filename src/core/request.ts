@@ -126,6 +126,11 @@ export interface CanonicalRequest {
   metadata?: Record<string, unknown> | undefined;
   /** Fields of the client's dialect that have no canonical slot, keyed by their wire name. */
   extra: Record<string, unknown>;
+  /**
+   * What of the client's request had no canonical form and was left out (a hosted tool, an item
+   * type only its own API knows), named for one warning; undefined when nothing was.
+   */
+  dropped?: readonly string[] | undefined;
 }
 
 export type StopReason =

@@ -18,6 +18,7 @@ import { registerHealthRoute } from './routes/health.js';
 import { registerAdminRoutes, type AdminDeps } from './routes/admin/index.js';
 import { registerNativeRoutes } from './routes/native/index.js';
 import { registerCompletionsRoutes } from './routes/completions.js';
+import { registerResponsesRoutes } from './routes/responses.js';
 import { requestLogSerializers } from './routes/admin/redact.js';
 import type { HealthChecker } from '../routing/health.js';
 import type { Metrics } from '../observability/metrics/index.js';
@@ -46,7 +47,8 @@ export type AppDeps = CallDeps & InfoDeps & { spendLogs: SpendLogStore; metrics:
 export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   // Request logs mask any key in the URL (`/key/info?key=sk-…`): plaintext keys are never logged.
   const logger = options.logger ? { serializers: requestLogSerializers } : false;
-  const app = Fastify({ logger, bodyLimit: options.maxRequestBytes, return503OnClosing: false });
+  // Managed Responses API ids (LiteLLM's base64 of provider, deployment and upstream id) run to ~200 characters.
+  const app = Fastify({ logger, bodyLimit: options.maxRequestBytes, return503OnClosing: false, routerOptions: { maxParamLength: 1000 } });
   app.decorateRequest('receivedAt', 0);
   app.addHook('onRequest', (request, _reply, done) => {
     request.receivedAt = performance.now();
@@ -66,6 +68,7 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
     app.post(path, openai, (request, reply) => handleGeneration(openAIChatCodec, deps, request, reply));
   }
   registerCompletionsRoutes(app, deps);
+  registerResponsesRoutes(app, deps);
   app.post('/v1/messages', anthropic, (request, reply) => handleGeneration(anthropicMessagesCodec, deps, request, reply));
   app.post('/v1/messages/count_tokens', anthropic, (request, reply) => handleCountTokens(deps, request, reply));
   registerInfoRoutes(app, deps);

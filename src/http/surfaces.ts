@@ -2,6 +2,7 @@
 import type { Surface } from '../core/call-record.js';
 import type { GatewayError } from '../core/errors.js';
 import { asObject, type JsonObject } from '../core/json.js';
+import { decodeResponseId } from '../core/response-id.js';
 import type { CanonicalRequest } from '../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../core/response.js';
 import { decodeAnthropicRequest } from '../protocols/anthropic-messages/decode-request.js';
@@ -14,6 +15,9 @@ import { decodeCompletionsRequest } from '../protocols/openai-completions/decode
 import { validateCompletionsRequest } from '../protocols/openai-completions/validate-request.js';
 import type { RequestLimits } from '../protocols/shared/validate.js';
 import { CompletionsStreamEncoder, encodeCompletionsError, encodeCompletionsResponse } from '../protocols/openai-completions/encode.js';
+import { decodeResponsesRequest } from '../protocols/openai-responses/decode-request.js';
+import { encodeResponsesError, encodeResponsesResponse, ResponsesStreamEncoder } from '../protocols/openai-responses/encode.js';
+import { validateResponsesRequest } from '../protocols/openai-responses/validate-request.js';
 import type { Dialect } from '../routing/calls.js';
 
 export interface StreamEncoder {
@@ -36,6 +40,8 @@ export interface SurfaceCodec {
   encodeError(error: GatewayError, requestId: string): Record<string, unknown>;
   /** The client asked for usage in the stream (always true for Anthropic, where it is built in). */
   clientWantsUsage(body: JsonObject): boolean;
+  /** The deployment the body's request must go to, when it continues something one of them stored. */
+  affinity?(body: JsonObject): string | undefined;
 }
 
 export const openAIChatCodec: SurfaceCodec = {
@@ -74,3 +80,34 @@ export const openAICompletionsCodec: SurfaceCodec = {
   encodeError: (error) => encodeCompletionsError(error),
   clientWantsUsage: (body) => asObject(body.stream_options)?.include_usage === true,
 };
+
+/**
+ * The Responses API (`/v1/responses`): passed through to deployments that serve it (OpenAI,
+ * Azure), translated for every other one. What the translation must leave out (hosted tools,
+ * item types only OpenAI knows) is named in one warning per kind, not one per request.
+ */
+export const openAIResponsesCodec: SurfaceCodec = {
+  surface: 'openai-responses',
+  dialect: 'openai-responses',
+  validate: validateResponsesRequest,
+  decode: (body) => {
+    const request = decodeResponsesRequest(body);
+    if (request.dropped !== undefined) warnUntranslatable(request.model, request.dropped);
+    return request;
+  },
+  encodeResponse: encodeResponsesResponse,
+  streamEncoder: (model) => new ResponsesStreamEncoder(model),
+  encodeError: (error) => encodeResponsesError(error),
+  // Usage is part of response.completed, always.
+  clientWantsUsage: () => true,
+  affinity: (body) => (typeof body.previous_response_id === 'string' ? decodeResponseId(body.previous_response_id).deploymentId : undefined),
+};
+
+const warnedUntranslatable = new Set<string>();
+
+function warnUntranslatable(model: string, dropped: readonly string[]): void {
+  const fresh = dropped.filter((what) => !warnedUntranslatable.has(what));
+  if (fresh.length === 0) return;
+  for (const what of fresh) warnedUntranslatable.add(what);
+  process.stderr.write(`WARNING: /v1/responses for ${model}: left out what its deployment's API cannot express: ${fresh.join(', ')} (warned once per kind)\n`);
+}

@@ -51,7 +51,7 @@ export class ProviderRegistry {
     this.register('mock', new MockAdapter(now));
     this.register('text-completion-openai', new TextCompletionAdapter());
     for (const [name, defaultBase] of Object.entries(OPENAI_COMPATIBLE)) {
-      this.register(name, new OpenAIAdapter({ name, defaultBase }));
+      this.register(name, new OpenAIAdapter({ name, defaultBase, responses: name === 'openai' }));
     }
     const cloud: [string[], AdapterSelector | undefined][] = [
       [['bedrock', 'bedrock_converse'], bedrockSelector],

@@ -7,7 +7,7 @@ import type { GatewayError } from '../core/errors.js';
 import type { Usage } from '../core/usage.js';
 
 /** Wire dialects a client may speak and a provider may accept verbatim. */
-export type Dialect = 'openai-chat' | 'anthropic-messages' | 'openai-completions';
+export type Dialect = 'openai-chat' | 'anthropic-messages' | 'openai-completions' | 'openai-responses';
 
 export interface UpstreamCall {
   deployment: Deployment;
@@ -33,6 +33,8 @@ export interface StreamTap {
 }
 
 export interface PassthroughOptions {
+  /** Which of the adapter's dialects the client's body is in (the endpoint it goes to); absent, its first. */
+  dialect?: Dialect | undefined;
   stream: boolean;
   /** The client's body bytes: forwarded as they are when nothing in them needs rewriting. */
   rawBody?: Buffer | undefined;
@@ -64,16 +66,35 @@ export type PassthroughResponse =
       tap: StreamTap;
     };
 
+/** A request about a response the provider stored: read it, delete it, list its input items, cancel it. */
+export interface StoredResponseRequest {
+  method: 'GET' | 'DELETE' | 'POST';
+  /** The upstream's own response id. */
+  responseId: string;
+  /** What of it: the response itself, its input items, or its cancellation. */
+  part: '' | '/input_items' | '/cancel';
+  /** The client's query string, without `?` ('' for none): paging of input_items, `include`. */
+  query: string;
+}
+
+export interface StoredResponseAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
 export interface ProviderAdapter {
   readonly name: string;
-  /** The wire dialect this provider accepts verbatim, if any: enables the passthrough path. */
-  readonly dialect?: Dialect | undefined;
+  /** The wire dialects this provider accepts verbatim, if any: each enables the passthrough path for its surface. */
+  readonly dialects?: readonly Dialect[] | undefined;
   /** Canonical streaming call. Rejects with a GatewayError if the call fails before any event. */
   stream(request: CanonicalRequest, call: UpstreamCall): Promise<AsyncIterable<StreamEvent>>;
   /** Canonical non-streaming call. */
   complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse>;
   /** Forward a client body of the provider's own dialect with only the model rewritten. */
   passthrough?(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse>;
+  /** A response stored by a Responses API upstream (only adapters that speak `openai-responses`). */
+  storedResponse?(call: UpstreamCall, request: StoredResponseRequest): Promise<StoredResponseAnswer>;
   /** Count the input tokens of a request (Anthropic `count_tokens`). */
   countTokens?(request: CanonicalRequest, call: UpstreamCall): Promise<number>;
   /** Same-dialect count_tokens: forward the client's body, return the upstream's `input_tokens`. */

@@ -14,7 +14,8 @@ import type { Usage } from '../core/usage.js';
 import { CannedAdapter } from '../providers/mock/canned.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { estimateRequestTokens, tokenizerReady } from '../providers/shared/token-estimate.js';
-import type { Dialect, ProviderAdapter, UpstreamCall } from '../providers/types.js';
+import type { Dialect, ProviderAdapter, StoredResponseAnswer, StoredResponseRequest, UpstreamCall } from '../providers/types.js';
+import { decodeResponseId } from '../core/response-id.js';
 import { peekBytes, peekEvents, type Answer } from './answer.js';
 import { AttemptSignal, type AttemptTarget, type ClientSignal } from './attempts.js';
 import type { RouteRequest, Routed, Router } from './engine.js';
@@ -23,7 +24,7 @@ import { upstreamModelFor, type ResolvedGroup } from './router.js';
 import { mockPlanFor, type TestHooks } from './test-hooks.js';
 import type { ClientCredentials } from './client-credentials.js';
 
-export type { Dialect } from '../providers/types.js';
+export type { Dialect, StoredResponseRequest } from '../providers/types.js';
 
 /** What of the client's protocol an attempt needs: its dialect, and how to decode and encode it. */
 export interface SurfaceNeeds {
@@ -111,6 +112,44 @@ export class CallRouter {
     });
   }
 
+  /**
+   * A stored Responses API response (GET, DELETE, input_items, cancel), on the deployment its
+   * managed id names — or, for an id from elsewhere, on the only deployment that speaks the
+   * Responses API. Not routed: only that deployment can know it.
+   */
+  async storedResponse(
+    id: string,
+    request: Omit<StoredResponseRequest, 'responseId'>,
+    call: { clientHeaders: IncomingHttpHeaders; signal: ClientSignal; authorize: (deployment: Deployment) => void },
+  ): Promise<StoredResponseAnswer & { deployment: Deployment }> {
+    const decoded = decodeResponseId(id);
+    const capable = this.router.models.all().filter((d) => {
+      const adapter = this.providers.forDeployment(d);
+      return adapter?.storedResponse !== undefined && speaks(adapter, 'openai-responses');
+    });
+    const deployment = decoded.deploymentId === undefined ? (capable.length === 1 ? capable[0] : undefined) : capable.find((d) => d.id === decoded.deploymentId);
+    if (deployment === undefined) {
+      throw errors.notFound(
+        decoded.deploymentId === undefined
+          ? `Response with id '${id}' not found: it names no deployment, and ${capable.length} deployments serve the Responses API`
+          : `Response with id '${id}' not found: deployment ${decoded.deploymentId} is not configured here`,
+        'response_id',
+      );
+    }
+    // Before the upstream hears of it: a DELETE the key may not make must not happen.
+    call.authorize(deployment);
+    const adapter = this.adapterFor(deployment, deployment.model);
+    const attempt = new AttemptSignal(call.signal);
+    try {
+      const upstream: UpstreamCall = { deployment, upstreamModel: deployment.model, signal: attempt.signal, clientHeaders: call.clientHeaders };
+      // The adapter was chosen for having the method.
+      const answer = await adapter.storedResponse!(upstream, { ...request, responseId: decoded.responseId });
+      return { ...answer, deployment };
+    } finally {
+      attempt.release(false);
+    }
+  }
+
   /** The group of deployments that can serve a native call to `modelId` (404 when none). */
   resolveNative(kind: NativeKind, modelId: string): ResolvedGroup {
     return resolveNative(this.router.models, kind, modelId);
@@ -129,7 +168,7 @@ export class CallRouter {
     const attempt = new AttemptSignal(call.signal);
     const upstream: UpstreamCall = { deployment, upstreamModel, signal: attempt.signal, clientHeaders: call.clientHeaders };
     try {
-      if (adapter.passthroughCountTokens !== undefined && adapter.dialect === call.surface.dialect) return await adapter.passthroughCountTokens(call.body, upstream);
+      if (adapter.passthroughCountTokens !== undefined && speaks(adapter, call.surface.dialect)) return await adapter.passthroughCountTokens(call.body, upstream);
       const canonical = call.surface.decode(call.body);
       if (adapter.countTokens !== undefined) return await adapter.countTokens(canonical, upstream);
       await tokenizerReady();
@@ -155,8 +194,9 @@ async function attemptGeneration(
   rawBody: Buffer | undefined,
   canonical: () => CanonicalRequest,
 ): Promise<Answer> {
-  if (adapter.passthrough !== undefined && adapter.dialect === call.surface.dialect) {
+  if (adapter.passthrough !== undefined && speaks(adapter, call.surface.dialect)) {
     const result = await adapter.passthrough(body, upstream, {
+      dialect: call.surface.dialect,
       stream: call.stream,
       rawBody,
       clientWantsUsage: call.surface.clientWantsUsage(body),
@@ -173,6 +213,10 @@ async function attemptGeneration(
     return { kind: 'json', status: 200, headers: {}, body: JSON.stringify(call.surface.encodeResponse(response, model, extra)), usage: response.usage, passthrough: false };
   }
   return peekEvents(await adapter.stream(request, upstream), upstream.upstreamModel);
+}
+
+function speaks(adapter: ProviderAdapter, dialect: Dialect): boolean {
+  return adapter.dialects?.includes(dialect) === true;
 }
 
 /** The deployment as the client's own credentials change it (the record keeps the configured one). */

@@ -50,6 +50,11 @@ export interface RouteControls {
   tags?: readonly string[] | undefined;
   /** The end user's `allowed_model_region`: only deployments in that region may serve. */
   allowedRegion?: string | undefined;
+  /**
+   * The deployment that holds what this request continues (a managed `previous_response_id`): the
+   * requested group is narrowed to it while it is one of its deployments.
+   */
+  deploymentId?: string | undefined;
   /** `x-litellm-timeout`: replaces the deployments' `timeout` and `stream_timeout`, in ms. */
   timeoutMs?: number | undefined;
   /** `mock_testing_*_fallbacks`: the requested group fails this way before any deployment is called. */
@@ -178,9 +183,11 @@ export class Router {
     return pickDeployment(open, this.random);
   }
 
-  /** The deployments of a group this request may use: tag-based routing, then the end user's region. */
+  /** The deployments of a group this request may use: its pinned deployment, tag-based routing, then the end user's region. */
   private eligible<T>(group: ResolvedGroup, requested: string, req: RouteRequest<T>): ResolvedGroup {
     let deployments: readonly Deployment[] = group.deployments;
+    const pinned = req.controls?.deploymentId;
+    if (pinned !== undefined && deployments.some((d) => d.id === pinned)) deployments = deployments.filter((d) => d.id === pinned);
     const tags = req.controls?.tags ?? [];
     if (tags.length > 0 || this.settings.tagFiltering.enabled === true) deployments = filterByTags(deployments, tags, this.settings.tagFiltering, requested);
     const region = req.controls?.allowedRegion;

@@ -15,3 +15,10 @@ export {
 } from './openai-upstream.js';
 export type { AwsTestCredentials, BedrockFakeOptions, BedrockFakeUpstream, BedrockStep, InStreamExceptionStep } from './bedrock-upstream.js';
 export { startFakeBedrock, BEDROCK_FAKE_CREDENTIALS, BEDROCK_FAKE_REGION, BEDROCK_REPLY_TEXT } from './bedrock-upstream.js';
+export type {
+  OpenAIResponsesFakeOptions, ResponsesFakeUpstream, ResponsesStep, ResponsesErrorInStreamStep, ResponsesUsage,
+} from './openai-responses-upstream.js';
+export {
+  startFakeOpenAIResponses, responsesItemText, OPENAI_RESPONSES_REPLY_TEXT, RESPONSES_REASONING_SUMMARY,
+  RESPONSES_COMPACTION_SUMMARY,
+} from './openai-responses-upstream.js';

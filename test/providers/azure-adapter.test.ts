@@ -59,7 +59,7 @@ afterEach(() => {
 
 describe('Azure OpenAI', () => {
   it('POSTs to the deployment path with api-version and api-key; the OpenAI answer comes back', async () => {
-    expect(adapter.dialect).toBe('openai-chat');
+    expect(adapter.dialects).toEqual(['openai-chat', 'openai-responses']);
     const res = await adapter.complete(request(), call());
     const [recorded] = fake.requests;
     expect(recorded!.path).toBe(`/openai/deployments/gpt-4o-prod/chat/completions?api-version=${AZURE_DEFAULT_API_VERSION}`);
@@ -77,6 +77,19 @@ describe('Azure OpenAI', () => {
       '/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-10-21',
       '/openai/deployments/gpt-4o-prod/chat/completions?api-version=2025-01-01-preview',
     ]);
+  });
+
+  it('Responses API: one path per resource with the deployment in the body; v1 without api-version; stored responses below it', async () => {
+    const body = { model: 'gpt-4o', input: QUESTION };
+    await rejection(adapter.passthrough!(body, call(), { dialect: 'openai-responses', stream: false, rawBody: Buffer.from(JSON.stringify(body)) }));
+    await rejection(adapter.passthrough!(body, call(deployment({ apiVersion: 'v1', apiBase: `${fake.url}/openai/v1` })), { dialect: 'openai-responses', stream: false }));
+    await rejection(adapter.storedResponse!(call(), { method: 'GET', responseId: 'resp_1', part: '/input_items', query: 'limit=2' }));
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST /openai/responses?api-version=${AZURE_DEFAULT_API_VERSION}`,
+      'POST /openai/v1/responses',
+      `GET /openai/responses/resp_1/input_items?api-version=${AZURE_DEFAULT_API_VERSION}&limit=2`,
+    ]);
+    expect(fake.requests.map((r) => (r.json as JsonObject | undefined)?.model)).toEqual(['gpt-4o-prod', 'gpt-4o-prod', undefined]);
   });
 
   it('an Entra ID token (azure_ad_token) is sent as a bearer', async () => {

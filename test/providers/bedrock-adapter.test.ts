@@ -193,7 +193,7 @@ describe('Converse (non-Claude models and bedrock/converse/…)', () => {
 
   it('complete: the Converse body is built and cachePoint usage comes back as 5m writes then reads', async () => {
     const { adapter, call } = adapterFor(NOVA);
-    expect(adapter.dialect).toBeUndefined();
+    expect(adapter.dialects).toBeUndefined();
     const first = await adapter.complete(request(false, 'cv'), call());
     expect(first.content).toEqual([{ type: 'text', text: BEDROCK_REPLY_TEXT }]);
     expect(first.model).toBe(NOVA);
@@ -218,7 +218,7 @@ describe('Converse (non-Claude models and bedrock/converse/…)', () => {
 
   it('stream: ConverseStream folds to the same answer and usage; bedrock/converse/ forces Converse for Claude', async () => {
     const { adapter, call } = adapterFor(`converse/${CLAUDE}`);
-    expect(adapter.dialect).toBeUndefined();
+    expect(adapter.dialects).toBeUndefined();
     const whole = await adapter.complete(request(false, 'cs'), call());
     fake.resetCache();
     const folded = fold(await events(await adapter.stream(request(true, 'cs'), call())));

@@ -193,7 +193,7 @@ describe('deployment resolution', () => {
   });
 
   it('the selector: Claude ids, profiles and ARNs → InvokeModel passthrough; others → Converse; one adapter per deployment', () => {
-    const dialect = (model: string, provider = 'bedrock'): string | undefined => bedrockSelector(d(model, {}, { provider })).dialect;
+    const dialect = (model: string, provider = 'bedrock'): string | undefined => bedrockSelector(d(model, {}, { provider })).dialects?.[0];
     for (const claude of ['anthropic.claude-3-haiku-20240307-v1:0', CLAUDE, 'eu.anthropic.claude-x', 'apac.anthropic.claude-x', 'global.anthropic.claude-opus-4-5', 'arn:aws:bedrock:us-east-1:1:inference-profile/us.anthropic.claude-x', 'invoke/arn:aws:bedrock:us-east-1:1:application-inference-profile/abc', 'us.anthropic.*']) {
       expect(dialect(claude), claude).toBe('anthropic-messages');
     }

@@ -51,9 +51,9 @@ describe('the registry resolves a vertex_ai/* wildcard per call', () => {
     expect(registry.forDeployment(wildcard, model)).toBeInstanceOf(type);
   });
   it('passthrough dialects follow the family', () => {
-    expect(registry.forDeployment(wildcard, 'meta/llama-3.3-70b-instruct-maas')?.dialect).toBe('openai-chat');
-    expect(registry.forDeployment(wildcard, 'claude-sonnet-4-5@20250929')?.dialect).toBe('anthropic-messages');
-    expect(registry.forDeployment(wildcard, 'mistral-large-2411@001')?.dialect).toBeUndefined();
+    expect(registry.forDeployment(wildcard, 'meta/llama-3.3-70b-instruct-maas')?.dialects).toEqual(['openai-chat']);
+    expect(registry.forDeployment(wildcard, 'claude-sonnet-4-5@20250929')?.dialects).toEqual(['anthropic-messages']);
+    expect(registry.forDeployment(wildcard, 'mistral-large-2411@001')?.dialects).toBeUndefined();
   });
   it('knows cohere, cohere_chat and text-completion-openai', () => {
     for (const name of ['cohere', 'cohere_chat', 'text-completion-openai']) expect(registry.has(name)).toBe(true);

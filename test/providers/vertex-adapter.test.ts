@@ -70,7 +70,7 @@ describe('Gemini on Vertex', () => {
 
   it('selects the Gemini adapter (no passthrough dialect)', () => {
     const adapter = adapterFor(d());
-    expect(adapter.dialect).toBeUndefined();
+    expect(adapter.dialects).toBeUndefined();
     expect('passthrough' in adapter).toBe(false);
   });
 
@@ -126,7 +126,7 @@ describe('Claude on Vertex', () => {
 
   it('selects the Anthropic-dialect adapter with passthrough', () => {
     const adapter = adapterFor(d());
-    expect(adapter.dialect).toBe('anthropic-messages');
+    expect(adapter.dialects).toEqual(['anthropic-messages']);
     expect('passthrough' in adapter).toBe(true);
   });
 

@@ -106,6 +106,7 @@ export async function routeGeneration(
     ...client.controls,
     tags: scope.tags,
     allowedRegion: scope.allowedRegion,
+    deploymentId: codec.affinity?.(body),
     mockFailure: hooks?.mockFailure,
     mockRateLimit: hooks?.mockRateLimit,
     // A key's `metadata.disable_fallbacks: true` turns fallbacks off for every request it makes (as

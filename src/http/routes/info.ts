@@ -106,7 +106,7 @@ export function registerInfoRoutes(app: FastifyInstance, deps: InfoDeps): void {
   // Public, as LiteLLM's: every route with its methods.
   app.get('/routes', () => ({ routes: routeList(app.printRoutes({ commonPrefix: false })) }));
   app.head('/', (_request, reply) => reply.code(200).send());
-  app.get('/', (_request, reply) => reply.send({ name: 'tollgate', version: GATEWAY_VERSION, endpoints: ['/v1/chat/completions', '/v1/messages', '/v1/messages/count_tokens', '/v1/models', '/health/liveliness', '/health/readiness'] }));
+  app.get('/', (_request, reply) => reply.send({ name: 'tollgate', version: GATEWAY_VERSION, endpoints: ['/v1/chat/completions', '/v1/responses', '/v1/messages', '/v1/messages/count_tokens', '/v1/models', '/health/liveliness', '/health/readiness'] }));
 }
 
 /**

@@ -23,7 +23,7 @@ const DEFAULT_VERSION = '2023-06-01';
 
 export class AnthropicAdapter implements ProviderAdapter {
   readonly name = 'anthropic';
-  readonly dialect = 'anthropic-messages' as const;
+  readonly dialects = ['anthropic-messages'] as const;
 
   async complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse> {
     const body = toAnthropicBody({ ...request, stream: false }, call.upstreamModel, call.deployment.defaultMaxTokens);

@@ -7,7 +7,7 @@
 import { errors, GatewayError } from '../../core/errors.js';
 import { asObject, asString, tryParseJson } from '../../core/json.js';
 import type { Usage } from '../../core/usage.js';
-import { OpenAIAdapter } from '../openai/adapter.js';
+import { OpenAIAdapter, type OpenAIEndpoint, type ResponsesResource } from '../openai/adapter.js';
 import { OpenAITapInspector } from '../openai/tap.js';
 import { joinUrl, type UpstreamResponse } from '../shared/upstream-http.js';
 import type { UpstreamCall } from '../types.js';
@@ -17,12 +17,12 @@ export const AZURE_DEFAULT_API_VERSION = '2025-04-01-preview';
 
 export class AzureAdapter extends OpenAIAdapter {
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
-    super({ name: 'azure', defaultBase: undefined });
+    super({ name: 'azure', defaultBase: undefined, responses: true });
   }
 
-  protected override async post(call: UpstreamCall, body: string | Buffer, stream: boolean): Promise<{ response: UpstreamResponse; url: string }> {
+  protected override async post(call: UpstreamCall, body: string | Buffer, stream: boolean, endpoint: OpenAIEndpoint = 'chat', resource: ResponsesResource = {}): Promise<{ response: UpstreamResponse; url: string }> {
     try {
-      return await super.post(call, body, stream);
+      return await super.post(call, body, stream, endpoint, resource);
     } catch (err) {
       throw refineAzureError(err);
     }
@@ -42,12 +42,24 @@ export class AzureAdapter extends OpenAIAdapter {
     return out;
   }
 
-  protected override url(call: UpstreamCall): string {
+  /**
+   * Chat: the deployment in the path. Responses: one path for the resource, the deployment named
+   * by the body's `model`; the `v1`/`latest`/`preview` API versions live under `/openai/v1/`
+   * without an api-version (as LiteLLM's Azure Responses config builds it).
+   */
+  protected override url(call: UpstreamCall, endpoint: OpenAIEndpoint = 'chat', resource: ResponsesResource = {}): string {
     const base = call.deployment.apiBase ?? this.env.AZURE_API_BASE;
     if (base === undefined || base === '') throw configError(call, 'has no api_base (https://<resource>.openai.azure.com)');
     const version = call.deployment.apiVersion ?? this.env.AZURE_API_VERSION ?? AZURE_DEFAULT_API_VERSION;
+    const root = base.replace(/\/openai(\/v1)?\/?$/, '');
+    if (endpoint === 'responses') {
+      const path = `/responses${resource.suffix ?? ''}`;
+      const query = resource.query === undefined || resource.query === '' ? '' : resource.query;
+      if (version === 'v1' || version === 'latest' || version === 'preview') return joinUrl(root, `/openai/v1${path}${query === '' ? '' : `?${query}`}`);
+      return joinUrl(root, `/openai${path}?api-version=${encodeURIComponent(version)}${query === '' ? '' : `&${query}`}`);
+    }
     const path = `/openai/deployments/${encodeURIComponent(call.upstreamModel)}/chat/completions?api-version=${encodeURIComponent(version)}`;
-    return joinUrl(base.replace(/\/openai\/?$/, ''), path);
+    return joinUrl(root, path);
   }
 
   /** `api-key` when a key is configured, else an Entra ID token as a bearer. */

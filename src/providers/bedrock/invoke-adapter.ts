@@ -35,7 +35,7 @@ const DEFAULT_MAX_TOKENS = 4096;
 
 export class BedrockInvokeAdapter implements ProviderAdapter {
   readonly name = BEDROCK_PROVIDER;
-  readonly dialect = 'anthropic-messages' as const;
+  readonly dialects = ['anthropic-messages'] as const;
 
   constructor(private readonly transport: BedrockTransport) {}
 

@@ -9,31 +9,50 @@ import { asObject, isObject, tryParseJson, type JsonObject } from '../../core/js
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import { deploymentHeaders, joinUrl, postUpstream, readBody, type UpstreamResponse } from '../shared/upstream-http.js';
-import { prependMember, replaceModel } from '../shared/body-rewrite.js';
+import { prependMember, replaceFirstString, replaceModel, rewriteTopLevel } from '../shared/body-rewrite.js';
+import { decodeResponseId, encodeResponseId } from '../../core/response-id.js';
 import { parseJsonBody } from '../shared/json-body.js';
 import { scanAnswer } from '../shared/json-scan.js';
 import { sseEvents } from '../shared/sse-stream.js';
 import { tapSseStream } from '../shared/stream-tap.js';
-import type { PassthroughOptions, PassthroughResponse, ProviderAdapter, StreamTap, UpstreamCall } from '../types.js';
+import type { Dialect, PassthroughOptions, PassthroughResponse, ProviderAdapter, StoredResponseAnswer, StoredResponseRequest, StreamTap, UpstreamCall } from '../types.js';
 import type { Usage } from '../../core/usage.js';
 import { toOpenAIBody } from './convert-request.js';
 import { OpenAIStreamDecoder, parseOpenAICompletion, parseOpenAIError } from './parse-response.js';
+import { ResponsesTapInspector } from './responses-tap.js';
+import { parseResponsesUsage } from './responses-usage.js';
 import { OpenAITapInspector } from './tap.js';
 import { parseOpenAIUsage } from './usage.js';
 
 export interface OpenAIAdapterOptions {
   name: string;
   defaultBase?: string | undefined;
+  /**
+   * The upstream serves the Responses API (`/responses`) too: OpenAI itself and Azure. Other
+   * OpenAI-compatible servers speak chat completions only, and a Responses client is translated.
+   */
+  responses?: boolean | undefined;
+}
+
+/** The endpoints of an OpenAI-family upstream. */
+export type OpenAIEndpoint = 'chat' | 'responses';
+
+/** Below `/responses`: a stored response (`/{id}`, `/{id}/input_items`), the query, and the method. */
+export interface ResponsesResource {
+  suffix?: string | undefined;
+  query?: string | undefined;
+  method?: 'GET' | 'DELETE' | 'POST' | undefined;
 }
 
 export class OpenAIAdapter implements ProviderAdapter {
   readonly name: string;
-  readonly dialect = 'openai-chat' as const;
+  readonly dialects: readonly Dialect[];
   private readonly defaultBase: string | undefined;
 
-  constructor(options: OpenAIAdapterOptions = { name: 'openai', defaultBase: 'https://api.openai.com/v1' }) {
+  constructor(options: OpenAIAdapterOptions = { name: 'openai', defaultBase: 'https://api.openai.com/v1', responses: true }) {
     this.name = options.name;
     this.defaultBase = options.defaultBase;
+    this.dialects = options.responses === true ? ['openai-chat', 'openai-responses'] : ['openai-chat'];
   }
 
   async complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse> {
@@ -49,6 +68,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
+    if (options.dialect === 'openai-responses') return this.responsesPassthrough(body, call, options);
     const streamOptions = asObject(body.stream_options);
     const needsUsage = options.stream && streamOptions?.include_usage !== true;
     const payload = passthroughPayload(body, call.upstreamModel, needsUsage, options.rawBody, call.deployment.defaultMaxTokens);
@@ -74,10 +94,50 @@ export class OpenAIAdapter implements ProviderAdapter {
     return { kind: 'stream', status: response.status, headers, tap, chunks: tapSseStream(response.body, inspector, tap, this.name, url) };
   }
 
+  /**
+   * A Responses API body, forwarded with only `model` rewritten (and a managed
+   * `previous_response_id` turned back into the upstream's own) to the upstream's `/responses`, in
+   * the client's bytes when they can be edited. The answer's response id is swapped for the managed
+   * one that names this deployment (core/response-id.ts); usage is read from the answer's `usage` or
+   * the stream's terminal event.
+   */
+  private async responsesPassthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
+    const previous = typeof body.previous_response_id === 'string' ? decodeResponseId(body.previous_response_id).responseId : undefined;
+    const after = { ...body, model: call.upstreamModel, ...(previous === undefined ? {} : { previous_response_id: previous }) };
+    const unchanged = body.model === call.upstreamModel && previous === body.previous_response_id;
+    const raw = options.rawBody;
+    let edited: Buffer | undefined;
+    if (raw === undefined || unchanged) edited = raw;
+    else if (previous === body.previous_response_id && typeof body.model === 'string') edited = replaceModel(raw, body.model, call.upstreamModel);
+    else edited = rewriteTopLevel(raw, body, after);
+    const { response, url } = await this.post(call, edited ?? JSON.stringify(after), options.stream, 'responses');
+    const headers = this.forwardedHeaders(response.headers);
+    const manage = (id: string): string => encodeResponseId(call.deployment.provider, call.deployment.id, id);
+    if (!options.stream || !response.headers['content-type']?.includes('text/event-stream')) {
+      const bytes = await readBody(response.body, this.name, url);
+      const answer = parseJsonBody(bytes, 'Upstream');
+      const usage = parseResponsesUsage(answer.usage);
+      const model = typeof answer.model === 'string' ? answer.model : undefined;
+      return { kind: 'json', status: response.status, headers, body: typeof answer.id === 'string' ? replaceFirstString(bytes, answer.id, manage(answer.id)) : bytes, usage, model };
+    }
+    const tap: StreamTap = { usage: {}, completed: false, events: 0, answerStarted: false };
+    const inspector = new ResponsesTapInspector(options.annotateFinalUsage, manage);
+    return { kind: 'stream', status: response.status, headers, tap, chunks: tapSseStream(response.body, inspector, tap, this.name, url) };
+  }
+
+  /** GET / DELETE / input_items / cancel of a stored response, answered with the managed id in place of the upstream's. */
+  async storedResponse(call: UpstreamCall, request: StoredResponseRequest): Promise<StoredResponseAnswer> {
+    const suffix = `/${encodeURIComponent(request.responseId)}${request.part}`;
+    const { response, url } = await this.post(call, '', false, 'responses', { suffix, query: request.query, method: request.method });
+    const bytes = await readBody(response.body, this.name, url);
+    const managed = encodeResponseId(call.deployment.provider, call.deployment.id, request.responseId);
+    return { status: response.status, headers: this.forwardedHeaders(response.headers), body: request.part === '/input_items' ? bytes : replaceFirstString(bytes, request.responseId, managed) };
+  }
+
   /** Sends one request; subclasses refine the errors their service returns. */
-  protected async post(call: UpstreamCall, body: string | Buffer, stream: boolean): Promise<{ response: UpstreamResponse; url: string }> {
-    const url = this.url(call);
-    const response = await postUpstream(url, this.headers(call), body, call, { provider: this.name, stream, parseError: parseOpenAIError });
+  protected async post(call: UpstreamCall, body: string | Buffer, stream: boolean, endpoint: OpenAIEndpoint = 'chat', resource: ResponsesResource = {}): Promise<{ response: UpstreamResponse; url: string }> {
+    const url = this.url(call, endpoint, resource);
+    const response = await postUpstream(url, this.headers(call), body, call, { provider: this.name, stream, parseError: parseOpenAIError, method: resource.method });
     return { response, url };
   }
 
@@ -89,12 +149,13 @@ export class OpenAIAdapter implements ProviderAdapter {
     return forwardedHeaders(headers);
   }
 
-  protected url(call: UpstreamCall): string {
+  protected url(call: UpstreamCall, endpoint: OpenAIEndpoint = 'chat', resource: ResponsesResource = {}): string {
     const base = call.deployment.apiBase ?? this.defaultBase;
     if (base === undefined) {
       throw errors.misconfigured(`Deployment ${call.deployment.id} (${this.name}) has no api_base configured`);
     }
-    return joinUrl(base, '/chat/completions');
+    if (endpoint === 'chat') return joinUrl(base, '/chat/completions');
+    return joinUrl(base, `/responses${resource.suffix ?? ''}${resource.query === undefined || resource.query === '' ? '' : `?${resource.query}`}`);
   }
 
   /** The same for every request of a deployment: built once (shared/upstream-http.ts). */

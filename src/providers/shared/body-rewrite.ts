@@ -32,6 +32,16 @@ export function replaceModel(raw: Buffer, from: string, to: string): Buffer | un
 }
 
 /**
+ * The bytes with the first JSON string equal to `from` replaced by `to` (an answer's leading `id`):
+ * the first occurrence of a string's JSON form is that string, wherever it is nested.
+ */
+export function replaceFirstString(raw: Buffer, from: string, to: string): Buffer {
+  const at = raw.indexOf(JSON.stringify(from));
+  if (at === -1) return raw;
+  return Buffer.concat([raw.subarray(0, at), Buffer.from(JSON.stringify(to)), raw.subarray(at + Buffer.byteLength(JSON.stringify(from)))]);
+}
+
+/**
  * Add a member at the start of the top-level object. Only call it for a key the parsed body does
  * not have at the top level, so no duplicate key is created.
  */

@@ -99,6 +99,8 @@ export interface PostOptions {
   stream: boolean;
   /** Extracts the provider's message and error type from an error body (and headers, for AWS). */
   parseError: (status: number, text: string, headers: Record<string, string>) => UpstreamErrorInfo;
+  /** POST unless said (a stored response is read with GET and removed with DELETE, without a body). */
+  method?: 'POST' | 'GET' | 'DELETE' | undefined;
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
@@ -119,7 +121,9 @@ export async function postUpstream(
   try {
     const { pool, path } = targetOf(url);
     // The caller's signal is the only abort: the client going away, or the attempt's deadline.
-    response = await pool.request({ method: 'POST', path, headers: withContentType(headers), body, signal: call.signal, headersTimeout, bodyTimeout });
+    const method = options.method ?? 'POST';
+    const sent = method === 'POST' ? { headers: withContentType(headers), body } : { headers };
+    response = await pool.request({ method, path, ...sent, signal: call.signal, headersTimeout, bodyTimeout });
   } catch (err) {
     throw mapTransportError(err, options.provider, url);
   }

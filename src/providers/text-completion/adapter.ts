@@ -25,7 +25,7 @@ export const TEXT_COMPLETION_PROVIDER = 'text-completion-openai';
 
 export class TextCompletionAdapter implements ProviderAdapter {
   readonly name = TEXT_COMPLETION_PROVIDER;
-  readonly dialect = 'openai-completions' as const;
+  readonly dialects = ['openai-completions'] as const;
 
   constructor(private readonly defaultBase: string = 'https://api.openai.com/v1') {}
 

@@ -33,7 +33,7 @@ type Method = 'rawPredict' | 'streamRawPredict' | 'count-tokens';
 
 export class VertexAnthropicAdapter implements ProviderAdapter {
   readonly name = VERTEX_PROVIDER;
-  readonly dialect = 'anthropic-messages' as const;
+  readonly dialects = ['anthropic-messages'] as const;
 
   async complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse> {
     const body = toAnthropicBody({ ...request, stream: false }, call.upstreamModel, call.deployment.defaultMaxTokens);
