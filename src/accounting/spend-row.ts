@@ -13,6 +13,7 @@ const CALL_TYPES: Record<Surface, string> = {
   'openai-chat': 'acompletion',
   'openai-completions': 'atext_completion',
   'openai-responses': 'aresponses',
+  'openai-embeddings': 'aembedding',
   'anthropic-messages': 'anthropic_messages',
   'anthropic-count-tokens': 'count_tokens',
   // LiteLLM logs its Bedrock and Vertex pass-through routes under this call type.

@@ -7,6 +7,8 @@ export type Surface =
   | 'openai-completions'
   /** `POST /v1/responses` (the Responses API). */
   | 'openai-responses'
+  /** `POST /v1/embeddings`. */
+  | 'openai-embeddings'
   | 'anthropic-messages'
   | 'anthropic-count-tokens'
   /** Bedrock-shaped ingress: `/bedrock/model/{id}/invoke[-with-response-stream]`. */

@@ -18,6 +18,7 @@ import { registerHealthRoute } from './routes/health.js';
 import { registerAdminRoutes, type AdminDeps } from './routes/admin/index.js';
 import { registerNativeRoutes } from './routes/native/index.js';
 import { registerCompletionsRoutes } from './routes/completions.js';
+import { registerEmbeddingsRoutes } from './routes/embeddings.js';
 import { registerResponsesRoutes } from './routes/responses.js';
 import { requestLogSerializers } from './routes/admin/redact.js';
 import type { HealthChecker } from '../routing/health.js';
@@ -69,6 +70,7 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   }
   registerCompletionsRoutes(app, deps);
   registerResponsesRoutes(app, deps);
+  registerEmbeddingsRoutes(app, deps);
   app.post('/v1/messages', anthropic, (request, reply) => handleGeneration(anthropicMessagesCodec, deps, request, reply));
   app.post('/v1/messages/count_tokens', anthropic, (request, reply) => handleCountTokens(deps, request, reply));
   registerInfoRoutes(app, deps);

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Deployment } from '../core/deployment.js';
+import type { EmbeddingRequest, EmbeddingResponse } from '../core/embeddings.js';
 import type { JsonObject } from '../core/json.js';
 import type { CanonicalRequest } from '../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../core/response.js';
@@ -7,7 +8,7 @@ import type { GatewayError } from '../core/errors.js';
 import type { Usage } from '../core/usage.js';
 
 /** Wire dialects a client may speak and a provider may accept verbatim. */
-export type Dialect = 'openai-chat' | 'anthropic-messages' | 'openai-completions' | 'openai-responses';
+export type Dialect = 'openai-chat' | 'anthropic-messages' | 'openai-completions' | 'openai-responses' | 'openai-embeddings';
 
 export interface UpstreamCall {
   deployment: Deployment;
@@ -93,6 +94,8 @@ export interface ProviderAdapter {
   complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse>;
   /** Forward a client body of the provider's own dialect with only the model rewritten. */
   passthrough?(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse>;
+  /** Embeddings from a provider whose embedding API is not OpenAI's (OpenAI-shaped ones pass through). */
+  embed?(request: EmbeddingRequest, call: UpstreamCall): Promise<EmbeddingResponse>;
   /** A response stored by a Responses API upstream (only adapters that speak `openai-responses`). */
   storedResponse?(call: UpstreamCall, request: StoredResponseRequest): Promise<StoredResponseAnswer>;
   /** Count the input tokens of a request (Anthropic `count_tokens`). */

@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Deployment } from '../core/deployment.js';
 import { errors } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import type { EmbeddingRequest, EmbeddingResponse } from '../core/embeddings.js';
 import type { CanonicalRequest } from '../core/request.js';
 import type { CanonicalResponse } from '../core/response.js';
 import type { Usage } from '../core/usage.js';
@@ -57,6 +58,16 @@ export interface GenerationCall extends CallBase {
   annotateFinalUsage?: ((usage: Usage) => Record<string, unknown> | undefined) | undefined;
 }
 
+/** `POST /v1/embeddings`: OpenAI-shaped upstreams get the client's bytes, the others the canonical request. */
+export interface EmbeddingCall extends CallBase {
+  body: JsonObject;
+  rawBody: Buffer | undefined;
+  decode(body: JsonObject): EmbeddingRequest;
+  /** The OpenAI answer for a translated provider's embeddings, in the client's encoding. */
+  encode(response: EmbeddingResponse, model: string, extraUsage: Record<string, unknown> | undefined): Record<string, unknown>;
+  annotateUsage?: ((usage: Usage) => Record<string, unknown> | undefined) | undefined;
+}
+
 /** A native-shaped call (Bedrock runtime, Vertex rawPredict) on a group resolved with `resolveNative`. */
 export interface NativeCall extends CallBase {
   kind: NativeKind;
@@ -96,6 +107,30 @@ export class CallRouter {
         const deployment = withClientCredentials(target.deployment, call.credentials);
         const upstream: UpstreamCall = { deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders };
         return attemptGeneration(adapter, upstream, call, body, patch === undefined ? call.rawBody : undefined, patch === undefined ? decodeOnce : () => call.surface.decode(body));
+      },
+    });
+  }
+
+  embed(call: EmbeddingCall): Promise<Routed<Answer>> {
+    let canonical: EmbeddingRequest | undefined;
+    return this.router.route({
+      ...call,
+      attempt: async (target, signal) => {
+        call.onAttempt?.(target);
+        const adapter = this.adapterFor(target.deployment, target.upstreamModel);
+        const upstream: UpstreamCall = { deployment: target.deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders };
+        if (adapter.passthrough !== undefined && speaks(adapter, 'openai-embeddings')) {
+          const result = await adapter.passthrough(call.body, upstream, { dialect: 'openai-embeddings', stream: false, rawBody: call.rawBody });
+          if (result.kind !== 'json') throw errors.internal('An embeddings passthrough answered with a stream');
+          return { kind: 'json', status: result.status, headers: result.headers, body: result.body, usage: result.usage, passthrough: true };
+        }
+        if (adapter.embed === undefined) {
+          throw errors.invalidRequest(`Deployment ${target.deployment.id} (${target.deployment.provider}/${target.upstreamModel}) does not serve embeddings`, 'model');
+        }
+        const response = await adapter.embed((canonical ??= call.decode(call.body)), upstream);
+        const model = response.model === '' ? target.upstreamModel : response.model;
+        const body = JSON.stringify(call.encode(response, model, call.annotateUsage?.(response.usage)));
+        return { kind: 'json', status: 200, headers: {}, body, usage: response.usage, passthrough: false };
       },
     });
   }

@@ -13,10 +13,11 @@ import type { Answer } from '../../routing/answer.js';
 import { ClientGone, effectiveTimeoutMs, type ClientSignal } from '../../routing/attempts.js';
 import { aliasedModel, callScope, type ScopeRecords } from '../../routing/call-scope.js';
 import { batchModels, takeClientControls } from '../../routing/client-controls.js';
-import { takeClientCredentials } from '../../routing/client-credentials.js';
+import type { CallBase } from '../../routing/calls.js';
+import { takeClientCredentials, type ClientCredentials } from '../../routing/client-credentials.js';
 import type { Routed } from '../../routing/engine.js';
 import type { ResolvedGroup } from '../../routing/router.js';
-import { takeTestHooks } from '../../routing/test-hooks.js';
+import { takeTestHooks, type TestHooks } from '../../routing/test-hooks.js';
 import type { ParsedBody } from '../body.js';
 import type { SurfaceCodec } from '../surfaces.js';
 import { admitCall } from './admit.js';
@@ -67,8 +68,26 @@ export async function handleGeneration(codec: SurfaceCodec, deps: CallDeps, requ
   });
 }
 
-/** Admit and route one call up to the first event of its answer; the pipeline sends it. */
-export async function routeGeneration(
+/** What a route's call needs from its surface before admission: the shape check, and the deployment it must go to. */
+export interface CallSurface {
+  validate(body: unknown, limits: RequestLimits): JsonObject;
+  affinity?(body: JsonObject): string | undefined;
+}
+
+/** The call as prepared for the router: everything a `CallRouter` method needs but what is particular to its kind. */
+export interface PreparedCall {
+  base: CallBase;
+  /** The validated body, router options and test hooks taken out. */
+  body: JsonObject;
+  /** The client's bytes when they are still exactly `body`. */
+  rawBody: Buffer | undefined;
+  overrides: ReadonlyMap<string, JsonObject>;
+  credentials: ClientCredentials | undefined;
+  hooks: TestHooks | undefined;
+}
+
+/** Admit and route one generation up to the first event of its answer; the pipeline sends it. */
+export function routeGeneration(
   codec: SurfaceCodec,
   deps: CallDeps,
   ctx: CallContext,
@@ -76,6 +95,36 @@ export async function routeGeneration(
   rawBody: Buffer,
   request: FastifyRequest,
   signal: ClientSignal,
+): Promise<Routed<Answer> & { body: JsonObject }> {
+  return routeCall(codec, deps, ctx, input, rawBody, request, signal, (call) =>
+    deps.calls.generate({
+      ...call.base,
+      surface: codec,
+      body: call.body,
+      rawBody: call.rawBody,
+      overrides: call.overrides,
+      credentials: call.credentials,
+      hooks: call.hooks,
+      // The answering deployment's price: ctx follows the attempt (onAttempt in routeCall).
+      annotateFinalUsage: (usage) => costField(ctx.costOf?.(usage)),
+    }),
+  );
+}
+
+/**
+ * The steps every routed call takes, whatever its kind (generation, embeddings): the surface's
+ * check on the client's own body, the key's and team's aliases and tags, router options and test
+ * hooks taken out, admission, then `dispatch` to the router with the call described as data.
+ */
+export async function routeCall(
+  surface: CallSurface,
+  deps: CallDeps,
+  ctx: CallContext,
+  input: unknown,
+  rawBody: Buffer,
+  request: FastifyRequest,
+  signal: ClientSignal,
+  dispatch: (call: PreparedCall) => Promise<Routed<Answer>>,
 ): Promise<Routed<Answer> & { body: JsonObject }> {
   // The surface's checks first, on the client's own body: before a test hook, router option or
   // alias is taken out of it, and before admission reserves anything. The output limit is that of
@@ -85,7 +134,7 @@ export async function routeGeneration(
   const group = typeof named === 'string' ? deps.models.resolve(aliasedModel(named, records)) : undefined;
   // Set before the check, so a rejected body's record still names the model it asked for.
   if (typeof named === 'string') ctx.requestedModel = named;
-  const body = codec.validate(input, { ...deps.requestLimits, maxOutputTokens: maxOutputTokens(group) });
+  const body = surface.validate(input, { ...deps.requestLimits, maxOutputTokens: maxOutputTokens(group) });
   // The validator required a non-empty string.
   const requested = typeof body.model === 'string' ? body.model : '';
   ctx.metadata = isObject(body.metadata) ? body.metadata : undefined;
@@ -106,14 +155,14 @@ export async function routeGeneration(
     ...client.controls,
     tags: scope.tags,
     allowedRegion: scope.allowedRegion,
-    deploymentId: codec.affinity?.(body),
+    deploymentId: surface.affinity?.(body),
     mockFailure: hooks?.mockFailure,
     mockRateLimit: hooks?.mockRateLimit,
     // A key's `metadata.disable_fallbacks: true` turns fallbacks off for every request it makes (as
     // in LiteLLM, the key's setting overrides the request's).
     ...(deps.policy.keyDisablesFallbacks(ctx.principal) ? { disableFallbacks: true } : {}),
   };
-  const routedCall = await deps.calls.generate({
+  const base: CallBase = {
     model: routed,
     stream: ctx.stream,
     log: ctx,
@@ -131,15 +180,8 @@ export async function routeGeneration(
       ctx.upstreamStarted();
     },
     clientHeaders: request.headers,
-    surface: codec,
-    body,
-    rawBody: bodyEdited ? undefined : rawBody,
-    overrides: client.overrides,
-    credentials: credentials?.credentials,
-    hooks,
-    // The answering deployment's price: ctx follows the attempt (onAttempt above).
-    annotateFinalUsage: (usage) => costField(ctx.costOf?.(usage)),
-  });
+  };
+  const routedCall = await dispatch({ base, body, rawBody: bodyEdited ? undefined : rawBody, overrides: client.overrides, credentials: credentials?.credentials, hooks });
   return { ...routedCall, body };
 }
 

@@ -58,7 +58,8 @@ export class AzureAdapter extends OpenAIAdapter {
       if (version === 'v1' || version === 'latest' || version === 'preview') return joinUrl(root, `/openai/v1${path}${query === '' ? '' : `?${query}`}`);
       return joinUrl(root, `/openai${path}?api-version=${encodeURIComponent(version)}${query === '' ? '' : `&${query}`}`);
     }
-    const path = `/openai/deployments/${encodeURIComponent(call.upstreamModel)}/chat/completions?api-version=${encodeURIComponent(version)}`;
+    const operation = endpoint === 'embeddings' ? 'embeddings' : 'chat/completions';
+    const path = `/openai/deployments/${encodeURIComponent(call.upstreamModel)}/${operation}?api-version=${encodeURIComponent(version)}`;
     return joinUrl(root, path);
   }
 

@@ -9,11 +9,13 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collectStream } from '../../core/collect.js';
+import type { EmbeddingRequest, EmbeddingResponse } from '../../core/embeddings.js';
 import { errors } from '../../core/errors.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import { estimateRequestTokens, estimateTokens, tokenizerReady } from '../shared/token-estimate.js';
 import type { ProviderAdapter, UpstreamCall } from '../types.js';
+import { mockEmbeddings } from './embeddings.js';
 import { MockPromptCache } from './prompt-cache.js';
 
 export const DEFAULT_MOCK_REPLY = 'Hello from Tollgate! This is the built-in mock model answering your request.';
@@ -47,6 +49,10 @@ export class MockAdapter implements ProviderAdapter {
 
   countTokens(request: CanonicalRequest): Promise<number> {
     return tokenizerReady().then(() => estimateRequestTokens(request));
+  }
+
+  embed(request: EmbeddingRequest, call: UpstreamCall): Promise<EmbeddingResponse> {
+    return mockEmbeddings(request, call.upstreamModel);
   }
 
   private async *generate(request: CanonicalRequest, call: UpstreamCall, options: MockOptions): AsyncGenerator<StreamEvent> {

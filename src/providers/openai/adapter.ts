@@ -12,7 +12,7 @@ import { deploymentHeaders, joinUrl, postUpstream, readBody, type UpstreamRespon
 import { prependMember, replaceFirstString, replaceModel, rewriteTopLevel } from '../shared/body-rewrite.js';
 import { decodeResponseId, encodeResponseId } from '../../core/response-id.js';
 import { parseJsonBody } from '../shared/json-body.js';
-import { scanAnswer } from '../shared/json-scan.js';
+import { scanAnswer, scanTailUsage } from '../shared/json-scan.js';
 import { sseEvents } from '../shared/sse-stream.js';
 import { tapSseStream } from '../shared/stream-tap.js';
 import type { Dialect, PassthroughOptions, PassthroughResponse, ProviderAdapter, StoredResponseAnswer, StoredResponseRequest, StreamTap, UpstreamCall } from '../types.js';
@@ -35,7 +35,7 @@ export interface OpenAIAdapterOptions {
 }
 
 /** The endpoints of an OpenAI-family upstream. */
-export type OpenAIEndpoint = 'chat' | 'responses';
+export type OpenAIEndpoint = 'chat' | 'responses' | 'embeddings';
 
 /** Below `/responses`: a stored response (`/{id}`, `/{id}/input_items`), the query, and the method. */
 export interface ResponsesResource {
@@ -52,7 +52,8 @@ export class OpenAIAdapter implements ProviderAdapter {
   constructor(options: OpenAIAdapterOptions = { name: 'openai', defaultBase: 'https://api.openai.com/v1', responses: true }) {
     this.name = options.name;
     this.defaultBase = options.defaultBase;
-    this.dialects = options.responses === true ? ['openai-chat', 'openai-responses'] : ['openai-chat'];
+    // Every OpenAI-shaped server takes /embeddings (vLLM, Ollama, Together, …); the Responses API only OpenAI's own.
+    this.dialects = options.responses === true ? ['openai-chat', 'openai-responses', 'openai-embeddings'] : ['openai-chat', 'openai-embeddings'];
   }
 
   async complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse> {
@@ -69,6 +70,7 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
     if (options.dialect === 'openai-responses') return this.responsesPassthrough(body, call, options);
+    if (options.dialect === 'openai-embeddings') return this.embeddingsPassthrough(body, call, options.rawBody);
     const streamOptions = asObject(body.stream_options);
     const needsUsage = options.stream && streamOptions?.include_usage !== true;
     const payload = passthroughPayload(body, call.upstreamModel, needsUsage, options.rawBody, call.deployment.defaultMaxTokens);
@@ -125,6 +127,16 @@ export class OpenAIAdapter implements ProviderAdapter {
     return { kind: 'stream', status: response.status, headers, tap, chunks: tapSseStream(response.body, inspector, tap, this.name, url) };
   }
 
+  /** An embeddings body to the upstream's `/embeddings`, model rewritten; the vectors come back as the upstream's bytes. */
+  private async embeddingsPassthrough(body: JsonObject, call: UpstreamCall, raw: Buffer | undefined): Promise<PassthroughResponse> {
+    const edited = raw !== undefined && typeof body.model === 'string' ? (body.model === call.upstreamModel ? raw : replaceModel(raw, body.model, call.upstreamModel)) : undefined;
+    const { response, url } = await this.post(call, edited ?? JSON.stringify({ ...body, model: call.upstreamModel }), false, 'embeddings');
+    const bytes = await readBody(response.body, this.name, url);
+    // `usage` closes the answer, after vectors that can run to megabytes: read from the tail, not parsed whole.
+    const usage = scanTailUsage(bytes) ?? parseJsonBody(bytes, 'Upstream').usage;
+    return { kind: 'json', status: response.status, headers: this.forwardedHeaders(response.headers), body: bytes, usage: parseOpenAIUsage(usage) };
+  }
+
   /** GET / DELETE / input_items / cancel of a stored response, answered with the managed id in place of the upstream's. */
   async storedResponse(call: UpstreamCall, request: StoredResponseRequest): Promise<StoredResponseAnswer> {
     const suffix = `/${encodeURIComponent(request.responseId)}${request.part}`;
@@ -155,6 +167,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       throw errors.misconfigured(`Deployment ${call.deployment.id} (${this.name}) has no api_base configured`);
     }
     if (endpoint === 'chat') return joinUrl(base, '/chat/completions');
+    if (endpoint === 'embeddings') return joinUrl(base, '/embeddings');
     return joinUrl(base, `/responses${resource.suffix ?? ''}${resource.query === undefined || resource.query === '' ? '' : `?${resource.query}`}`);
   }
 

@@ -121,6 +121,24 @@ const LEADING_MEMBERS = 6;
  * parsed. Undefined when either cannot be found that way: the caller parses the whole body.
  */
 export function scanAnswer(raw: Buffer): { usage: unknown; model: string | undefined } | undefined {
+  const usage = tailUsageSpan(raw);
+  if (usage === undefined) return undefined;
+  const model = leadingModel(raw);
+  if (model === undefined) return undefined;
+  const parsed = parseSpan(raw, usage.start, usage.end);
+  return parsed === undefined ? undefined : { usage: parsed.value, model: typeof model === 'string' ? model : undefined };
+}
+
+/**
+ * Only the top-level `usage` from the tail, for answers whose `model` is not among the first members
+ * (an embeddings list puts `data` first). Undefined when it cannot be read that way.
+ */
+export function scanTailUsage(raw: Buffer): unknown {
+  const usage = tailUsageSpan(raw);
+  return usage === undefined ? undefined : parseSpan(raw, usage.start, usage.end)?.value;
+}
+
+function tailUsageSpan(raw: Buffer): { start: number; end: number } | undefined {
   const at = raw.lastIndexOf(USAGE_KEY);
   if (at === -1) return undefined;
   let i = skipSpace(raw, at + USAGE_KEY.length);
@@ -131,15 +149,15 @@ export function scanAnswer(raw: Buffer): { usage: unknown; model: string | undef
   // A `"usage"` just after `{` or `,` begins a member; anything else is not structure we know.
   const before = raw[skipSpaceBack(raw, at - 1)];
   if (before !== 0x7b && before !== 0x2c) return undefined;
-  const model = leadingModel(raw);
-  if (model === undefined) return undefined;
-  let usage: unknown;
+  return { start: i, end };
+}
+
+function parseSpan(raw: Buffer, start: number, end: number): { value: unknown } | undefined {
   try {
-    usage = JSON.parse(raw.toString('utf8', i, end));
+    return { value: JSON.parse(raw.toString('utf8', start, end)) as unknown };
   } catch {
     return undefined;
   }
-  return { usage, model: typeof model === 'string' ? model : undefined };
 }
 
 function skipSpaceBack(raw: Buffer, from: number): number {

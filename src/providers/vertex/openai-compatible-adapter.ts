@@ -7,11 +7,14 @@
 import { refineGoogleError, parseGoogleError } from '../gemini/errors.js';
 import { OpenAIAdapter } from '../openai/adapter.js';
 import { postUpstream, type UpstreamResponse } from '../shared/upstream-http.js';
-import type { UpstreamCall } from '../types.js';
+import type { Dialect, UpstreamCall } from '../types.js';
 import { noteRejectedToken, vertexTarget } from './endpoint.js';
 import { vertexOpenApiUrl } from './partner-models.js';
 
 export class VertexOpenAICompatibleAdapter extends OpenAIAdapter {
+  /** Vertex's OpenAI-compatible endpoint is chat completions only. */
+  override readonly dialects: readonly Dialect[] = ['openai-chat'];
+
   constructor() {
     super({ name: 'vertex_ai', defaultBase: undefined });
   }
