@@ -3,4 +3,13 @@
  * Storage defines them; http may only depend on accounting/ (DESIGN.md's direction), so the types
  * are re-exported here instead of http reaching into storage. Types only: nothing here runs.
  */
-export type { DailyEntity, DailySpendRow, SpendAggregate, SpendLogFilter, SpendLogStore, StoredSpendLog } from '../storage/ports.js';
+export type {
+  DailyEntity,
+  DailySpendRow,
+  SessionAggregate,
+  SessionReportQuery,
+  SpendAggregate,
+  SpendLogFilter,
+  SpendLogStore,
+  StoredSpendLog,
+} from '../storage/ports.js';

@@ -152,6 +152,43 @@ export interface SpendAggregate {
   totalTokens: number;
 }
 
+/** Which rows a session report sums (the report's filters) and which page of sessions it answers. */
+export interface SessionReportQuery extends Omit<SpendLogFilter, 'requestId' | 'limit' | 'offset'> {
+  /** At most this many sessions, most spent first. */
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+/**
+ * One coding session's sums over its rows. Token kinds come from Tollgate's details; a row a
+ * LiteLLM proxy wrote has none, so its `prompt_tokens` count as uncached input.
+ */
+export interface SessionAggregate {
+  sessionId: string;
+  requests: number;
+  failedRequests: number;
+  /** USD, the sum of the spend column. */
+  spendUsd: number;
+  unpricedRequests: number;
+  /** Distinct non-empty values, sorted. */
+  modelGroups: string[];
+  apiKeys: string[];
+  users: string[];
+  /** The User-Agent of the session's earliest call that recorded one. */
+  firstUserAgent: string | null;
+  /** Epoch ms: the earliest startTime, the latest startTime, the latest endTime. */
+  firstStart: number;
+  lastStart: number;
+  lastEnd: number;
+  inputUncachedTokens: number;
+  cacheReadTokens: number;
+  /** Every TTL. */
+  cacheWriteTokens: number;
+  /** Reasoning included. */
+  outputTokens: number;
+  reasoningTokens: number;
+}
+
 /** The entity a LiteLLM daily table aggregates by. */
 export type DailyEntity = 'user' | 'team' | 'organization' | 'end_user' | 'tag';
 
@@ -215,6 +252,12 @@ export interface SpendLogStore {
   report(query: SpendReportQuery): Promise<SpendAggregate[]>;
   /** Rows of one LiteLLM daily table in a date range. */
   daily(query: DailyActivityQuery): Promise<DailySpendRow[]>;
+  /**
+   * Per coding session (`session_id`), sums over the matching rows, most spent first, in one grouped
+   * query. Rows without a session are left out: a null or empty `session_id`, and Tollgate's
+   * fallback of the call's own id when the client named no session.
+   */
+  sessions(query: SessionReportQuery): Promise<SessionAggregate[]>;
 }
 
 export type DatabaseDialect = 'sqlite' | 'postgres';

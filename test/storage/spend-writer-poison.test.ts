@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SpendWriter, type SpendWriterLogger } from '../../src/accounting/spend-writer.js';
-import type { DailySpendRow, DrainResult, SpendAggregate, SpendLogRow, SpendLogStore, StoredSpendLog } from '../../src/storage/ports.js';
+import type { DailySpendRow, DrainResult, SessionAggregate, SpendAggregate, SpendLogRow, SpendLogStore, StoredSpendLog } from '../../src/storage/ports.js';
 import { BACKENDS } from './backends.js';
 import { makeCall } from './calls.js';
 
@@ -33,6 +33,9 @@ class PickyStore implements SpendLogStore {
     return Promise.resolve([]);
   }
   daily(): Promise<DailySpendRow[]> {
+    return Promise.resolve([]);
+  }
+  sessions(): Promise<SessionAggregate[]> {
     return Promise.resolve([]);
   }
 }

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { redactSecrets, responseIdOf, spendLogRow, SpendWriter, type SpendWriterLogger } from '../../src/accounting/spend-writer.js';
 import { hashKey } from '../../src/policy/auth.js';
 import { openDatabase } from '../../src/storage/database.js';
-import type { DailySpendRow, DrainResult, SpendAggregate, SpendLogRow, SpendLogStore, StoredSpendLog } from '../../src/storage/ports.js';
+import type { DailySpendRow, DrainResult, SessionAggregate, SpendAggregate, SpendLogRow, SpendLogStore, StoredSpendLog } from '../../src/storage/ports.js';
 import { makeCall } from './calls.js';
 
 class FakeStore implements SpendLogStore {
@@ -41,6 +41,9 @@ class FakeStore implements SpendLogStore {
     return Promise.resolve([]);
   }
   daily(): Promise<DailySpendRow[]> {
+    return Promise.resolve([]);
+  }
+  sessions(): Promise<SessionAggregate[]> {
     return Promise.resolve([]);
   }
   get rows(): SpendLogRow[] {

@@ -9,15 +9,16 @@
  * `/spend/logs` pages (default 100 rows, at most 1000, `x-tollgate-truncated` when more exist)
  * instead of loading the table, and the reports say how many requests had no known price
  * (their spend is 0 in LiteLLM's column; `metadata.tollgate.cost_nano_usd` is null).
+ * The per-session report (`group_by=session`, `/spend/sessions/{id}`) is Tollgate's own: see
+ * spend-sessions.ts.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errors, toGatewayError } from '../../core/errors.js';
-import { hashKey } from '../../policy/auth.js';
-import type { SpendAggregate, SpendLogFilter, SpendLogStore, StoredSpendLog } from '../../accounting/spend-types.js';
-import { sendError, surfaceErrors } from '../call/errors.js';
-import { openAIChatCodec } from '../surfaces.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { errors } from '../../core/errors.js';
+import type { SpendAggregate, SpendLogFilter, SpendLogStore } from '../../accounting/spend-types.js';
 import { DAILY_ROUTES, dailyActivity, type KeyFacts } from './spend-activity.js';
+import { adminGuard, DAY_MS, keyHashParam, litellmRow, param, parseDate, parseLimit, parseOffset, sendSpendError, type Query } from './spend-common.js';
+import { registerSessionRoutes, sessionReport } from './spend-sessions.js';
 
 export interface SpendRouteDeps {
   store: SpendLogStore;
@@ -34,45 +35,27 @@ export interface SpendRouteDeps {
   keyFacts?: KeyFacts | undefined;
 }
 
-const DAY_MS = 86_400_000;
-/** A small page by default: a LiteLLM-sized table has millions of rows (issue 10: a 10 000-row default stalled). */
-const DEFAULT_LOG_LIMIT = 100;
-const MAX_LOG_LIMIT = 1000;
 const GROUP_BYS = ['team', 'customer', 'api_key', 'model'] as const;
 type GroupBy = (typeof GROUP_BYS)[number];
-
-type Query = Record<string, unknown>;
 
 /** A non-admin caller's own rows: its user's (as LiteLLM scopes internal users), else its key's. */
 export type OwnSpend = { userId: string } | { apiKey: string };
 
 export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDeps): void {
-  const guarded = (handler: (query: Query, reply: FastifyReply) => Promise<unknown>) =>
-    async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-      try {
-        deps.authorizeAdmin(request.headers);
-        const query = (request.query ?? {}) as Query;
-        return await handler(query, reply);
-      } catch (err) {
-        void reply.hijack();
-        sendError(reply.raw, surfaceErrors(openAIChatCodec), toGatewayError(err), '');
-        return undefined;
-      }
-    };
+  const guarded = adminGuard((headers) => deps.authorizeAdmin(headers));
   app.get('/spend/logs', async (request, reply) => {
     try {
       const scope = deps.spendScope(request.headers);
       return await spendLogs(deps, (request.query ?? {}) as Query, reply, scope);
     } catch (err) {
-      void reply.hijack();
-      sendError(reply.raw, surfaceErrors(openAIChatCodec), toGatewayError(err), '');
-      return undefined;
+      return sendSpendError(reply, err);
     }
   });
-  app.get('/global/spend/report', guarded((query) => spendReport(deps, query)));
+  app.get('/global/spend/report', guarded((query, reply) => (param(query, 'group_by') === 'session' ? sessionReport(deps.store, query, reply) : spendReport(deps, query))));
   for (const route of DAILY_ROUTES) {
     app.get(route.path, guarded((query) => dailyActivity(deps.store, route, query, keyHashParam(param(query, 'api_key')), deps.keyFacts)));
   }
+  registerSessionRoutes(app, deps.store, guarded);
 }
 
 async function spendLogs(deps: SpendRouteDeps, query: Query, reply: FastifyReply, scope: 'all' | OwnSpend): Promise<unknown> {
@@ -124,7 +107,7 @@ async function spendReport(deps: SpendRouteDeps, query: Query): Promise<unknown>
   if (startDate === undefined || endDate === undefined) throw errors.invalidRequest('Please provide start_date and end_date');
   const groupByParam = param(query, 'group_by') ?? 'team';
   if (!(GROUP_BYS as readonly string[]).includes(groupByParam)) {
-    throw errors.invalidRequest(`group_by must be one of ${GROUP_BYS.join(', ')}`, 'group_by');
+    throw errors.invalidRequest(`group_by must be one of ${[...GROUP_BYS, 'session'].join(', ')}`, 'group_by');
   }
   let groupBy = groupByParam as GroupBy;
   const apiKey = keyHashParam(param(query, 'api_key'));
@@ -148,81 +131,7 @@ async function spendReport(deps: SpendRouteDeps, query: Query): Promise<unknown>
   return byDay(aggregates, who, (id) => (groupBy === 'team' ? teamName(deps, id) : id));
 }
 
-// ---- /spend/logs shapes ----
-
-/** The row as LiteLLM's /spend/logs returns it (Prisma's JSON of the table row), plus Tollgate's detail inside metadata. */
-function litellmRow({ log, details }: StoredSpendLog): Record<string, unknown> {
-  const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
-  const metadata: Record<string, unknown> = { ...log.metadata };
-  if (details !== null) {
-    metadata.tollgate = {
-      call_id: details.call_id,
-      litellm_call_id: details.litellm_call_id,
-      surface: details.surface,
-      route: details.route,
-      requested_model: details.requested_model,
-      provider: details.provider,
-      upstream_model: details.upstream_model,
-      retries: details.retries,
-      fallbacks: details.fallbacks,
-      stream: details.stream,
-      passthrough: details.passthrough,
-      status_code: details.status_code,
-      error_code: details.error_class,
-      ttft_ms: details.ttft_ms,
-      upstream_ms: details.upstream_ms,
-      duration_ms: details.duration_ms,
-      client_disconnected: details.client_disconnected,
-      user_agent: details.user_agent,
-      cost_nano_usd: details.cost_nano_usd,
-      cost_missing_reason: details.cost_missing_reason,
-      tokens: {
-        input_uncached: details.input_uncached_tokens,
-        cache_read: details.cache_read_tokens,
-        cache_write_5m: details.cache_write_5m_tokens,
-        cache_write_1h: details.cache_write_1h_tokens,
-        cache_write_unknown_ttl: details.cache_write_unknown_ttl_tokens,
-        output: details.output_tokens,
-        reasoning: details.reasoning_tokens,
-      },
-      attempts: parseJsonArray(details.attempts),
-    };
-  }
-  return {
-    request_id: log.request_id,
-    call_type: log.call_type,
-    api_key: log.api_key,
-    spend: log.spend,
-    total_tokens: log.total_tokens,
-    prompt_tokens: log.prompt_tokens,
-    completion_tokens: log.completion_tokens,
-    startTime: iso(log.startTime),
-    endTime: iso(log.endTime),
-    request_duration_ms: log.request_duration_ms,
-    completionStartTime: iso(log.completionStartTime),
-    model: log.model,
-    model_id: log.model_id,
-    model_group: log.model_group,
-    custom_llm_provider: log.custom_llm_provider,
-    api_base: log.api_base,
-    user: log.user,
-    metadata,
-    cache_hit: log.cache_hit,
-    cache_key: log.cache_key,
-    request_tags: log.request_tags,
-    team_id: log.team_id,
-    organization_id: log.organization_id,
-    end_user: log.end_user,
-    requester_ip_address: log.requester_ip_address,
-    messages: {},
-    response: {},
-    session_id: log.session_id,
-    status: log.status,
-    mcp_namespaced_tool_name: log.mcp_namespaced_tool_name,
-    agent_id: log.agent_id,
-    proxy_server_request: {},
-  };
-}
+// ---- /spend/logs summary ----
 
 /** LiteLLM's summarized /spend/logs: per UTC day, total spend and spend by key, user and model. */
 async function dailySummary(store: SpendLogStore, filter: SpendLogFilter): Promise<unknown[]> {
@@ -327,50 +236,7 @@ function teamName(deps: SpendRouteDeps, teamId: string | null): string {
   return deps.teamAlias?.(teamId) ?? teamId;
 }
 
-// ---- parameters and small helpers ----
-
-function param(query: Query, name: string): string | undefined {
-  const raw = query[name];
-  const value = Array.isArray(raw) ? (raw[0] as unknown) : raw;
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-}
-
-/** A key given as plaintext (any prefix) is hashed; a SHA-256 hex is used as is. */
-function keyHashParam(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  return /^[0-9a-f]{64}$/i.test(value) ? value.toLowerCase() : hashKey(value);
-}
-
-/**
- * `YYYY-MM-DD` is a UTC day: as a start it is that midnight, as an end it includes the whole day.
- * A date-time (ISO, or LiteLLM UI's `YYYY-MM-DD HH:MM:SS`; UTC unless it names a zone) is exact,
- * and inclusive as an end. Returns epoch ms; an end is returned exclusive.
- */
-export function parseDate(value: string, name: string, bound: 'start' | 'end'): number {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-    const t = Date.parse(`${value}T00:00:00Z`);
-    if (!Number.isNaN(t) && new Date(t).toISOString().startsWith(value)) return bound === 'start' ? t : t + DAY_MS;
-  } else {
-    const iso = value.replace(' ', 'T');
-    const t = Date.parse(/(Z|[+-]\d{2}:?\d{2})$/i.test(iso) ? iso : `${iso}Z`);
-    if (!Number.isNaN(t)) return bound === 'start' ? t : t + 1;
-  }
-  throw errors.invalidRequest(`${name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time, got "${value}"`, name);
-}
-
-function parseOffset(value: string | undefined): number {
-  if (value === undefined) return 0;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw errors.invalidRequest('offset must be a non-negative integer', 'offset');
-  return n;
-}
-
-function parseLimit(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_LOG_LIMIT;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LOG_LIMIT) throw errors.invalidRequest(`limit must be an integer from 1 to ${MAX_LOG_LIMIT}`, 'limit');
-  return n;
-}
+// ---- small helpers ----
 
 function addTo(map: Map<string, number>, key: string, value: number): void {
   map.set(key, (map.get(key) ?? 0) + value);
@@ -385,13 +251,4 @@ function groupMap<K>(list: readonly SpendAggregate[], keyOf: (a: SpendAggregate)
     else group.push(a);
   }
   return map;
-}
-
-function parseJsonArray(text: string): unknown[] {
-  try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) ? value : [];
-  } catch {
-    return [];
-  }
 }

@@ -15,6 +15,8 @@ import type {
   DailySpendRow,
   DatabaseDialect,
   LiteLLMSpendLog,
+  SessionAggregate,
+  SessionReportQuery,
   SpendAggregate,
   SpendDimension,
   SpendLogFilter,
@@ -27,6 +29,7 @@ import type { StorageSchema } from './schema.js';
 import { readDaily } from './spend-daily.js';
 import { SpendFolder } from './spend-fold.js';
 import { IngestStatements } from './spend-ingest.js';
+import { readSessions } from './spend-sessions.js';
 import {
   CALL_DETAILS,
   ColumnCatalog,
@@ -170,6 +173,12 @@ export class SqlSpendLogStore implements SpendLogStore {
         totalTokens: num(r.total),
       };
     });
+  }
+
+  async sessions(query: SessionReportQuery): Promise<SessionAggregate[]> {
+    await this.drain();
+    const columns = await this.catalog.columns(SPEND_LOGS);
+    return readSessions({ db: this.db, dialect: this.dialect, columns, conditions: this.conditions(query, columns), limit: query.limit, offset: query.offset });
   }
 
   async daily(query: DailyActivityQuery): Promise<DailySpendRow[]> {
