@@ -22,3 +22,8 @@ export {
   startFakeOpenAIResponses, responsesItemText, OPENAI_RESPONSES_REPLY_TEXT, RESPONSES_REASONING_SUMMARY,
   RESPONSES_COMPACTION_SUMMARY,
 } from './openai-responses-upstream.js';
+export type { EmbeddingsFake, EmbeddingsFakeOptions, CohereEmbeddingType } from './embeddings-upstream.js';
+export {
+  startFakeEmbeddings, fakeEmbedding, embeddingText, embeddingTokens, float32Base64, cohereEmbeddingAs, titanBinary,
+  EMBEDDING_DEFAULT_DIMS, EMBEDDING_MAX_DIMS, EMBEDDINGS_FAKE_KEYS, EMBEDDINGS_AZURE_DEPLOYMENTS,
+} from './embeddings-upstream.js';

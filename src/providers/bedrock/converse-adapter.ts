@@ -3,6 +3,7 @@
  * and ConverseStream. No client speaks Converse, so there is no passthrough: requests are translated
  * from the canonical model and answers back into it.
  */
+import type { EmbeddingRequest, EmbeddingResponse } from '../../core/embeddings.js';
 import { randomUUID } from 'node:crypto';
 import { tryParseJson } from '../../core/json.js';
 import type { CanonicalRequest } from '../../core/request.js';
@@ -16,12 +17,18 @@ import { eventStreamBatches } from './event-stream.js';
 import { frameError } from './invoke-stream.js';
 import { parseJsonBody } from './invoke-adapter.js';
 import { bedrockModelId } from './model-id.js';
+import { bedrockEmbed } from './embeddings.js';
 import { BEDROCK_PROVIDER, modelPath, type BedrockTransport } from './transport.js';
 
 export class BedrockConverseAdapter implements ProviderAdapter {
   readonly name = BEDROCK_PROVIDER;
 
   constructor(private readonly transport: BedrockTransport) {}
+
+  /** Embedding models (Titan, Cohere Embed) are not Converse models: they go through InvokeModel (embeddings.ts). */
+  embed(request: EmbeddingRequest, call: UpstreamCall): Promise<EmbeddingResponse> {
+    return bedrockEmbed(this.transport, request, call);
+  }
 
   async complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse> {
     const modelId = bedrockModelId(call.upstreamModel);

@@ -2,11 +2,13 @@
  * Registration point of the bedrock provider (`bedrock`, `bedrock_converse`): the selector picks
  * the adapter for a deployment. Claude models go through InvokeModel with the Anthropic body (a
  * passthrough for the Anthropic surface); everything else, and `bedrock/converse/…`, through
- * Converse. Tollgate speaks InvokeModel only with the Anthropic body, so `bedrock/invoke/<id>`
+ * Converse; embedding models (Titan, Cohere Embed) through InvokeModel with their own bodies
+ * (embeddings.ts). For generation Tollgate speaks InvokeModel only with the Anthropic body, so `bedrock/invoke/<id>`
  * means "this is Claude" (useful for application inference profile ARNs that do not name it).
  *
  * Adapters are built once per deployment: each owns the deployment's credential memo and signer.
  */
+import type { EmbeddingRequest, EmbeddingResponse } from '../../core/embeddings.js';
 import type { Deployment } from '../../core/deployment.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
@@ -42,6 +44,10 @@ class BedrockPerCallAdapter implements ProviderAdapter {
 
   countTokens(request: CanonicalRequest, call: UpstreamCall): Promise<number> {
     return this.pick(call).countTokens(request, call);
+  }
+
+  embed(request: EmbeddingRequest, call: UpstreamCall): Promise<EmbeddingResponse> {
+    return this.converse.embed(request, call);
   }
 
   private pick(call: UpstreamCall): BedrockInvokeAdapter | BedrockConverseAdapter {

@@ -7,16 +7,18 @@
 import { parseJsonBody } from '../shared/json-body.js';
 import { errors } from '../../core/errors.js';
 import { asNumber, isObject, tryParseJson, type JsonObject } from '../../core/json.js';
+import type { EmbeddingRequest, EmbeddingResponse } from '../../core/embeddings.js';
 import type { CanonicalRequest } from '../../core/request.js';
 import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import { sseEvents } from '../shared/sse-stream.js';
 import { joinUrl, postUpstream, readBody, type ResponseBody, type UpstreamResponse } from '../shared/upstream-http.js';
 import type { ProviderAdapter, UpstreamCall } from '../types.js';
 import { toGeminiBody } from './convert-request.js';
+import { googleEmbedBody, parseGoogleEmbeddings, sumUsage, type GoogleEmbedWire } from './embeddings.js';
 import { parseGoogleError, refineGoogleError } from './errors.js';
 import { GeminiStreamDecoder, parseGeminiResponse } from './parse-response.js';
 
-export type GeminiMethod = 'generateContent' | 'streamGenerateContent' | 'countTokens';
+export type GeminiMethod = 'generateContent' | 'streamGenerateContent' | 'countTokens' | GoogleEmbedWire;
 
 export interface GeminiTarget {
   url: string;
@@ -30,6 +32,8 @@ export interface GeminiEndpoint {
   /** URL (without the `alt=sse` query, added here) and auth headers for one method of the call's model. */
   resolve(call: UpstreamCall, method: GeminiMethod): Promise<GeminiTarget>;
   countTokensBody(body: JsonObject, model: string): JsonObject;
+  /** Which embedding wire the host serves (gemini-embeddings.ts). */
+  embedWire: GoogleEmbedWire;
 }
 
 export class GeminiAdapter implements ProviderAdapter {
@@ -54,6 +58,17 @@ export class GeminiAdapter implements ProviderAdapter {
     const { response, url } = await this.post(call, 'countTokens', body, false);
     const parsed = parseJsonBody(await readBody(response.body, this.name, url), this.name);
     return asNumber(parsed.totalTokens) ?? 0;
+  }
+
+  async embed(request: EmbeddingRequest, call: UpstreamCall): Promise<EmbeddingResponse> {
+    const wire = this.endpoint.embedWire;
+    const one = async (part: EmbeddingRequest): Promise<EmbeddingResponse> => {
+      const { response, url } = await this.post(call, wire, googleEmbedBody(wire, part, modelId(call), this.name), false);
+      return parseGoogleEmbeddings(wire, parseJsonBody(await readBody(response.body, this.name, url), this.name), part, this.name);
+    };
+    if (wire !== 'predict' || !modelId(call).startsWith('gemini-embedding') || request.input.kind !== 'text') return one(request);
+    const parts = await Promise.all(request.input.texts.map((text) => one({ ...request, input: { kind: 'text', texts: [text] } })));
+    return { model: '', vectors: parts.flatMap((p) => p.vectors), usage: sumUsage(parts.map((p) => p.usage)) };
   }
 
   private async post(call: UpstreamCall, method: GeminiMethod, body: JsonObject, stream: boolean): Promise<{ response: UpstreamResponse; url: string }> {
@@ -105,4 +120,5 @@ export const geminiApiEndpoint: GeminiEndpoint = {
     const { generationConfig: _config, toolConfig: _toolConfig, ...rest } = body;
     return { generateContentRequest: { model: `models/${model}`, ...rest } };
   },
+  embedWire: 'batchEmbedContents',
 };

@@ -134,7 +134,8 @@ export class OpenAIAdapter implements ProviderAdapter {
     const bytes = await readBody(response.body, this.name, url);
     // `usage` closes the answer, after vectors that can run to megabytes: read from the tail, not parsed whole.
     const usage = scanTailUsage(bytes) ?? parseJsonBody(bytes, 'Upstream').usage;
-    return { kind: 'json', status: response.status, headers: this.forwardedHeaders(response.headers), body: bytes, usage: parseOpenAIUsage(usage) };
+    // An embedding has no output tokens: zero by definition, not unknown.
+    return { kind: 'json', status: response.status, headers: this.forwardedHeaders(response.headers), body: bytes, usage: { ...parseOpenAIUsage(usage), output: 0 } };
   }
 
   /** GET / DELETE / input_items / cancel of a stored response, answered with the managed id in place of the upstream's. */

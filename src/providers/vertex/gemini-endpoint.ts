@@ -17,4 +17,6 @@ export const vertexGeminiEndpoint: GeminiEndpoint = {
     const { generationConfig: _config, toolConfig: _toolConfig, ...rest } = body;
     return rest;
   },
+  // Vertex serves its embedding models (text-embedding-*, gemini-embedding-*) through :predict.
+  embedWire: 'predict',
 };
