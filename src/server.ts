@@ -23,6 +23,10 @@ import { RedisRoutingState } from './routing/redis-state.js';
 import { FailoverRoutingState } from './routing/failover-state.js';
 import { InMemoryRoutingState } from './routing/state.js';
 import { resolveRedis, type RedisTarget } from './config/redis.js';
+import { ResponseCacheConfigError, resolveResponseCache } from './config/response-cache.js';
+import { ResponseCache } from './http/call/response-cache.js';
+import { RedisResponseCache } from './storage/redis/response-cache.js';
+import { MemoryResponseCache } from './storage/response-cache.js';
 import { sharedStateFor } from './shared-state-setup.js';
 import { IpcRoutingState } from './routing/ipc-state.js';
 import type { IpcChannel } from './core/ipc-channel.js';
@@ -131,12 +135,28 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   if (masterKey === undefined) {
     warnings.push('NO MASTER KEY CONFIGURED: the gateway is OPEN and accepts every request without a key. Set general_settings.master_key or TOLLGATE_MASTER_KEY.');
   }
-  // cache_params is LiteLLM's response cache too (not built yet); its Redis is used when it names one.
-  const usesCacheParams = redisTarget?.source.startsWith('litellm_settings.cache_params') === true;
-  const unimplemented = loaded.unimplemented.filter((k) => !TENANCY_CONFIG_KEYS.includes(k) && !(usesCacheParams && k === 'litellm_settings.cache_params'));
+  const unimplemented = loaded.unimplemented.filter((k) => !TENANCY_CONFIG_KEYS.includes(k));
   if (unimplemented.length > 0) {
     warnings.push(`Config keys accepted but not implemented by Tollgate yet (ignored): ${unimplemented.join(', ')}`);
   }
+  let cacheSettings;
+  try {
+    cacheSettings = resolveResponseCache(config.litellm_settings, redis !== undefined);
+  } catch (err) {
+    if (err instanceof ResponseCacheConfigError) throw new ConfigError(file, err.path, err.message);
+    throw err;
+  }
+  if (cacheSettings?.note !== undefined) warnings.push(cacheSettings.note);
+  const responseCache =
+    cacheSettings === undefined
+      ? undefined
+      : new ResponseCache(
+          cacheSettings,
+          cacheSettings.type === 'redis' && redis !== undefined
+            ? new RedisResponseCache(redis.client, `${redisKeyPrefix}cache:`, (err) => logLine('response cache: Redis did not answer (treated as a miss)', { err }))
+            : new MemoryResponseCache(cacheSettings.maxEntries, options.now),
+          options.now,
+        );
   let metricsConfig;
   try {
     metricsConfig = resolveMetricsConfig(config.litellm_settings);
@@ -225,7 +245,8 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
       admin: { auth, tenancy, configModels: () => deployments, storeModelInDb: tenancyConfig.storeModelInDb, checkModel: (m) => routableProblem([m])[0] },
       metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true,
       requestLimits: { maxMessages: config.general_settings.max_request_messages, maxTools: config.general_settings.max_request_tools },
-      allowClientSideCredentials: config.general_settings.allow_client_side_credentials === true },
+      allowClientSideCredentials: config.general_settings.allow_client_side_credentials === true,
+      responseCache },
     { maxRequestBytes: Math.floor(maxRequestMb * 1024 * 1024), maxJsonDepth: config.general_settings.max_json_depth, logger: options.logger ?? false },
   );
   // Models stored with /model/new (store_model_in_db) are routed like the config file's: the model

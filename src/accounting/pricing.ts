@@ -29,6 +29,9 @@ export interface PriceTable {
 
 export type CostResult = { nanoUsd: number; usd: number; table: PriceTable } | { nanoUsd: null; usd: null; reason: 'no_price' | 'missing_rate'; detail: string };
 
+/** What an answer replayed from Tollgate's response cache costs: nothing (no provider was called). */
+export const RESPONSE_CACHE_HIT_COST: CostResult = { nanoUsd: 0, usd: 0, table: { base: { input: 0, output: 0, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 }, tiers: [], source: 'config', model: 'response-cache' } };
+
 /** Our provider names → genai-prices provider ids. */
 const PROVIDER_IDS: Record<string, string> = {
   anthropic: 'anthropic',

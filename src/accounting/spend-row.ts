@@ -23,6 +23,11 @@ const CALL_TYPES: Record<Surface, string> = {
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** LiteLLM's call type of a surface (also what `cache_params.supported_call_types` names). */
+export function litellmCallType(surface: Surface): string {
+  return CALL_TYPES[surface];
+}
+
 /** Key-shaped secrets (`sk-…`, `sk-ant-…`) that an upstream error or client metadata may echo. */
 const SECRET = /\bsk-[A-Za-z0-9_-]{8,}/g;
 
@@ -284,8 +289,9 @@ export function spendLogRow(call: CallRecord, facts: PrincipalFacts = {}): Spend
     api_base: deployment?.apiBase === undefined ? '' : cleanString(stripQuery(deployment.apiBase)),
     user: userId ?? '',
     metadata,
-    cache_hit: 'False',
-    cache_key: 'Cache OFF',
+    // As LiteLLM writes them: "True"/"False", and the key (or "Cache OFF" when the cache did not look).
+    cache_hit: call.responseCache === 'hit' ? 'True' : 'False',
+    cache_key: call.cacheKey ?? 'Cache OFF',
     request_tags: requestTags(requestMetadata).map(cleanString),
     team_id: teamId ?? '',
     organization_id: organizationId ?? '',

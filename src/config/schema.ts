@@ -184,6 +184,9 @@ export const litellmSettingsSchema = z.looseObject({
   custom_prometheus_metadata_labels: z.unknown().optional(),
   prometheus_emit_stream_label: z.unknown().optional(),
   enable_end_user_cost_tracking_prometheus_only: z.unknown().optional(),
+  // The response cache: validated in detail by config/response-cache.ts (it names the bad key).
+  cache: z.unknown().optional(),
+  cache_params: z.unknown().optional(),
 });
 
 export const routerSettingsSchema = z.looseObject({

@@ -101,6 +101,14 @@ export interface CallRecord {
   sessionId?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   /** The passthrough (same-dialect) path was used. */
+  /**
+   * The call went through Tollgate's response cache: `hit` when the answer was replayed from it (no
+   * provider called, cost 0), `miss` when it was looked up and not found. Unset when the cache is
+   * off or does not serve this kind of call.
+   */
+  responseCache?: 'hit' | 'miss' | undefined;
+  /** The response cache's key for this request (`x-litellm-cache-key`, the spend log's `cache_key`). */
+  cacheKey?: string | undefined;
   passthrough: boolean;
 }
 

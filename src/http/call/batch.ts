@@ -8,11 +8,10 @@ import type { ServerResponse } from 'node:http';
 import { errors, toGatewayError } from '../../core/errors.js';
 import type { JsonObject } from '../../core/json.js';
 import type { RequestLimits } from '../../protocols/shared/validate.js';
-import type { Routed } from '../../routing/engine.js';
-import type { Answer } from '../../routing/answer.js';
 import { sendJson } from '../response-writer.js';
 import type { SurfaceCodec } from '../surfaces.js';
 import type { CallContext } from './context.js';
+import type { RoutedCall } from './routed-call.js';
 
 export interface BatchCall {
   codec: SurfaceCodec;
@@ -25,7 +24,7 @@ export interface BatchCall {
   /** A fresh call context for one model of the list. */
   contextFor: (requestId: string) => CallContext;
   /** Admit and route one call (a generation's own path), up to its answer. */
-  route: (ctx: CallContext, body: JsonObject, rawBody: Buffer) => Promise<Routed<Answer>>;
+  route: (ctx: CallContext, body: JsonObject, rawBody: Buffer) => Promise<RoutedCall>;
 }
 
 export async function serveBatch(batch: BatchCall): Promise<void> {
@@ -48,14 +47,16 @@ export async function serveBatch(batch: BatchCall): Promise<void> {
       const ctx = batch.contextFor(`${requestId}-${i}`);
       const one: JsonObject = { ...body, model };
       try {
-        const { value: answer, lease } = await batch.route(ctx, one, Buffer.from(JSON.stringify(one)));
-        ctx.onFinish((record) => lease.end(record));
+        const { answer, routed, remember } = await batch.route(ctx, one, Buffer.from(JSON.stringify(one)));
+        if (routed !== undefined) ctx.onFinish((record) => routed.lease.end(record));
         if (answer.kind !== 'json') throw errors.internal('a batch call answered with a stream');
         ctx.passthrough = answer.passthrough;
         ctx.usage = answer.usage;
         ctx.upstreamEnded();
         ctx.finish(answer.status);
-        return typeof answer.body === 'string' ? answer.body : answer.body.toString('utf8');
+        const text = typeof answer.body === 'string' ? answer.body : answer.body.toString('utf8');
+        if (answer.status === 200) remember?.({ kind: 'json', status: 200, body: text, usage: answer.usage, model: ctx.upstreamModel });
+        return text;
       } catch (err) {
         const error = toGatewayError(err);
         ctx.finish(error.status, error);

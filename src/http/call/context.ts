@@ -105,6 +105,9 @@ export class CallContext implements AttemptLog {
   costOf: CostFunction | undefined;
   /** The end user's `allowed_model_region`, echoed as `x-litellm-model-region`. */
   modelRegion: string | undefined;
+  /** Whether the response cache answered (response-cache.ts), and its key for this request. */
+  responseCache: 'hit' | 'miss' | undefined;
+  cacheKey: string | undefined;
   /** Seconds the answering (or last) attempt was allowed, echoed as `x-litellm-timeout`. */
   timeoutSeconds: number | undefined;
   /** performance.now() when the first byte of the answer was written. */
@@ -217,6 +220,8 @@ export class CallContext implements AttemptLog {
       sessionId: resolveSessionId(this.sessionHeaders, this.metadata, callId),
       metadata: this.metadata,
       passthrough: this.passthrough,
+      responseCache: this.responseCache,
+      cacheKey: this.cacheKey,
     };
     for (const hook of this.finishHooks) hook(record);
     this.sink.record(record);

@@ -9,6 +9,7 @@ import type { Tenancy } from '../../policy/tenancy.js';
 import type { CallRouter } from '../../routing/calls.js';
 import type { ModelTable } from '../../routing/router.js';
 import type { InFlightCalls } from './in-flight.js';
+import type { ResponseCache } from './response-cache.js';
 
 export interface CallDeps {
   auth: Authenticator;
@@ -31,6 +32,8 @@ export interface CallDeps {
   requestLimits?: Omit<RequestLimits, 'maxOutputTokens'> | undefined;
   /** `general_settings.allow_client_side_credentials`: a body's `api_base`/`api_key` are used, not refused. */
   allowClientSideCredentials?: boolean | undefined;
+  /** `litellm_settings.cache`: answers replayed for requests seen before; absent = off. */
+  responseCache?: ResponseCache | undefined;
   /** Counts calls until their record is made, so shutdown can wait for the last records. */
   inFlight?: InFlightCalls | undefined;
 }

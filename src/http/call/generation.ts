@@ -6,6 +6,7 @@
  * the surface's validator (surfaces.ts), once the caller is known and before admission.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RESPONSE_CACHE_HIT_COST } from '../../accounting/pricing.js';
 import { errors } from '../../core/errors.js';
 import { isObject, type JsonObject } from '../../core/json.js';
 import type { RequestLimits } from '../../protocols/shared/validate.js';
@@ -26,6 +27,8 @@ import type { CallContext } from './context.js';
 import type { CallDeps } from './deps.js';
 import { surfaceErrors } from './errors.js';
 import { authenticate, openContext, requestIdFor, runCall } from './pipeline.js';
+import { takeCacheControls, type CacheLookup } from './response-cache.js';
+import type { RoutedCall } from './routed-call.js';
 import { costField } from './send.js';
 
 export async function handleGeneration(codec: SurfaceCodec, deps: CallDeps, request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -62,8 +65,8 @@ export async function handleGeneration(codec: SurfaceCodec, deps: CallDeps, requ
     stream: isObject(body) && body.stream === true,
     errors: encoding,
     run: async (ctx, signal) => {
-      const { value: answer, lease, target, body: sent } = await routeGeneration(codec, deps, ctx, body, parsed.raw, request, signal);
-      return { answer, routed: { lease, target }, send: { body: sent, encoder: (model, edited) => codec.streamEncoder(model, edited), native: false } };
+      const { answer, routed, body: sent, remember } = await routeGeneration(codec, deps, ctx, body, parsed.raw, request, signal);
+      return { answer, routed, send: { body: sent, encoder: (model, edited) => codec.streamEncoder(model, edited), native: false, remember } };
     },
   });
 }
@@ -95,7 +98,7 @@ export function routeGeneration(
   rawBody: Buffer,
   request: FastifyRequest,
   signal: ClientSignal,
-): Promise<Routed<Answer> & { body: JsonObject }> {
+): Promise<RoutedCall> {
   return routeCall(codec, deps, ctx, input, rawBody, request, signal, (call) =>
     deps.calls.generate({
       ...call.base,
@@ -125,7 +128,7 @@ export async function routeCall(
   request: FastifyRequest,
   signal: ClientSignal,
   dispatch: (call: PreparedCall) => Promise<Routed<Answer>>,
-): Promise<Routed<Answer> & { body: JsonObject }> {
+): Promise<RoutedCall> {
   // The surface's checks first, on the client's own body: before a test hook, router option or
   // alias is taken out of it, and before admission reserves anything. The output limit is that of
   // the group the (aliased) model resolves to, so the group is resolved once, here.
@@ -143,7 +146,7 @@ export async function routeCall(
   const client = takeClientControls(body, request.headers);
   const scope = callScope(body, requested, request.headers['x-litellm-tags'], records);
   // Router options and test hooks were taken out of the body, so its bytes are no longer the client's.
-  const bodyEdited = hooks !== undefined || client.edited || scope.edited || credentials !== undefined;
+  let bodyEdited = hooks !== undefined || client.edited || scope.edited || credentials !== undefined;
   checkFallbackAccess(deps, ctx, client.fallbackModels);
   // A team or key alias replaces the requested model for everything after it — model access, budgets,
   // the record — as LiteLLM rewrites the body's `model` before its auth checks see it.
@@ -151,6 +154,17 @@ export async function routeCall(
   ctx.requestedModel = routed;
   await admitCall(deps, ctx, group, body, rawBody);
   ctx.modelRegion = scope.allowedRegion;
+  // The response cache, after admission: a replayed answer is still a call of this key, within its
+  // model access and limits. LiteLLM's `cache` member is never the provider's.
+  const cache = await cacheLookup(deps, ctx, routed, body);
+  bodyEdited ||= cache.edited;
+  const hit = cache.lookup?.hit;
+  if (hit !== undefined) {
+    ctx.modelGroup = group?.name ?? routed;
+    ctx.upstreamModel = hit.model;
+    ctx.costOf = () => RESPONSE_CACHE_HIT_COST;
+    return { answer: hit.answer, routed: undefined, body, remember: undefined };
+  }
   const controls = {
     ...client.controls,
     tags: scope.tags,
@@ -181,8 +195,23 @@ export async function routeCall(
     },
     clientHeaders: request.headers,
   };
-  const routedCall = await dispatch({ base, body, rawBody: bodyEdited ? undefined : rawBody, overrides: client.overrides, credentials: credentials?.credentials, hooks });
-  return { ...routedCall, body };
+  const { value: answer, lease, target } = await dispatch({ base, body, rawBody: bodyEdited ? undefined : rawBody, overrides: client.overrides, credentials: credentials?.credentials, hooks });
+  return { answer, routed: { lease, target }, body, remember: cache.lookup?.remember };
+}
+
+/** The cache's answer or its miss, on the call's context; `cache` taken out of the body either way. */
+async function cacheLookup(deps: CallDeps, ctx: CallContext, model: string, body: JsonObject): Promise<{ lookup: CacheLookup | undefined; edited: boolean }> {
+  if (deps.responseCache === undefined) {
+    const edited = 'cache' in body;
+    takeCacheControls(body);
+    return { lookup: undefined, edited };
+  }
+  const found = await deps.responseCache.lookup(ctx.surface, model, body);
+  if (found.lookup !== undefined) {
+    ctx.cacheKey = found.lookup.key;
+    ctx.responseCache = found.lookup.hit === undefined ? 'miss' : 'hit';
+  }
+  return found;
 }
 
 /** The largest `model_info.max_output_tokens` among the group's deployments; undefined when none says. */

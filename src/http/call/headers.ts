@@ -24,6 +24,7 @@ export function callHeaders(ctx: CallContext, defaultMaxRetries: number, duratio
   });
   if (ctx.modelRegion !== undefined) headers['x-litellm-model-region'] = ctx.modelRegion;
   if (ctx.timeoutSeconds !== undefined) headers['x-litellm-timeout'] = pythonFloat(ctx.timeoutSeconds);
+  if (ctx.cacheKey !== undefined) headers['x-litellm-cache-key'] = ctx.cacheKey;
   if (ctx.extraHeaders === undefined) return headers;
   const extra = { ...ctx.extraHeaders };
   // A complete answer's cost is known: the key's spend after this call, as LiteLLM documents it.

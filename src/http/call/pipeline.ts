@@ -39,7 +39,7 @@ export interface Prepared {
   answer: Answer;
   /** The routed attempt that answered: its lease ends with the record. */
   routed?: { lease: Lease; target: AttemptTarget } | undefined;
-  send: Pick<SendOptions, 'body' | 'encoder' | 'native'>;
+  send: Pick<SendOptions, 'body' | 'encoder' | 'native' | 'remember'>;
 }
 
 export function requestIdFor(request: FastifyRequest): string {

@@ -17,6 +17,7 @@ import { sendJson, streamHeaders, writeChunk } from '../response-writer.js';
 import type { StreamEncoder } from '../surfaces.js';
 import type { CallContext } from './context.js';
 import type { ErrorEncoding } from './errors.js';
+import type { CapturedAnswer } from './response-cache.js';
 
 export interface SendOptions {
   errors: ErrorEncoding;
@@ -33,6 +34,8 @@ export interface SendOptions {
   headers: (durationMs?: number) => Record<string, string>;
   /** Tears the upstream call down when the client goes away. */
   abort: () => void;
+  /** Given the answer as the client got it, once it is complete and successful (the response cache). */
+  remember?: ((answer: CapturedAnswer) => void) | undefined;
 }
 
 export async function sendAnswer(res: ServerResponse, ctx: CallContext, answer: Answer, options: SendOptions): Promise<void> {
@@ -45,6 +48,7 @@ export async function sendAnswer(res: ServerResponse, ctx: CallContext, answer: 
     if (!options.native) ctx.responseId = responseIdOf(answer.body);
     sendJson(res, answer.status, headers, answer.body);
     ctx.finish(answer.status);
+    if (answer.status === 200) options.remember?.({ kind: 'json', status: 200, body: typeof answer.body === 'string' ? answer.body : answer.body.toString('utf8'), usage: answer.usage, model: ctx.upstreamModel });
     return;
   }
   // Headers go out with the first chunk (the peeked head is never empty), not in a write of their own.
@@ -76,8 +80,13 @@ async function sendBytes(res: ServerResponse, ctx: CallContext, answer: Extract<
   const { iterator, tap } = answer;
   if (!options.native) ctx.responseId = responseIdOf(answer.head[0]);
   let error: GatewayError | undefined;
+  const kept = options.remember === undefined ? undefined : new Array<string>();
+  const forward = kept === undefined ? (chunk: Buffer | string): Buffer | string => chunk : (chunk: Buffer | string): Buffer | string => {
+          kept.push(chunk.toString());
+          return chunk;
+        };
   try {
-    if (!(await pipe(res, answer.head, iterator, (chunk) => chunk))) return await clientGone(ctx, options, iterator, tap.usage);
+    if (!(await pipe(res, answer.head, iterator, forward))) return await clientGone(ctx, options, iterator, tap.usage);
     error = tap.error ?? (tap.completed ? undefined : errors.truncatedStream());
   } catch (err) {
     if (ctx.clientDisconnected) return await clientGone(ctx, options, iterator, tap.usage);
@@ -89,6 +98,7 @@ async function sendBytes(res: ServerResponse, ctx: CallContext, answer: Extract<
   if (error !== undefined && tap.error === undefined) await writeChunk(res, options.errors.streamError(error, ctx.requestedModel, options.body));
   res.end();
   ctx.finish(error === undefined ? 200 : error.status, error);
+  if (error === undefined && kept !== undefined) options.remember?.({ kind: 'stream', chunks: kept, usage: tap.usage, model: ctx.upstreamModel });
 }
 
 async function sendEvents(res: ServerResponse, ctx: CallContext, answer: Extract<Answer, { kind: 'events' }>, encoder: StreamEncoder, options: SendOptions): Promise<void> {
@@ -96,11 +106,13 @@ async function sendEvents(res: ServerResponse, ctx: CallContext, answer: Extract
   const folder = new StreamFolder();
   const { iterator } = answer;
   let error: GatewayError | undefined;
+  const kept = options.remember === undefined ? undefined : new Array<string>();
   const encode = (event: StreamEvent): string => {
     if (event.type === 'error') throw event.error;
     folder.add(event);
     const chunk = encoder.encode(event);
     ctx.responseId ??= responseIdOf(chunk);
+    if (chunk !== '') kept?.push(chunk);
     return chunk;
   };
   try {
@@ -112,9 +124,11 @@ async function sendEvents(res: ServerResponse, ctx: CallContext, answer: Extract
   }
   ctx.usage = folder.usageSoFar;
   ctx.upstreamEnded();
-  await writeChunk(res, error === undefined ? encoder.end(costField(ctx.cost())) : encoder.error(error));
+  const last = error === undefined ? encoder.end(costField(ctx.cost())) : encoder.error(error);
+  await writeChunk(res, last);
   res.end();
   ctx.finish(error === undefined ? 200 : error.status, error);
+  if (error === undefined && kept !== undefined) options.remember?.({ kind: 'stream', chunks: [...kept, last], usage: folder.usageSoFar, model: ctx.upstreamModel });
 }
 
 async function clientGone(ctx: CallContext, options: SendOptions, iterator: AsyncIterator<unknown>, usage: Usage): Promise<void> {

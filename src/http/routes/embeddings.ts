@@ -38,7 +38,7 @@ function handleEmbeddings(deps: CallDeps, request: FastifyRequest, reply: Fastif
     stream: false,
     errors: surfaceErrors(openAIChatCodec),
     run: async (ctx, signal) => {
-      const { value: answer, lease, target, body } = await routeCall(EMBEDDINGS, deps, ctx, json, raw, request, signal, (call) =>
+      const { answer, routed, body, remember } = await routeCall(EMBEDDINGS, deps, ctx, json, raw, request, signal, (call) =>
         deps.calls.embed({
           ...call.base,
           body: call.body,
@@ -48,7 +48,7 @@ function handleEmbeddings(deps: CallDeps, request: FastifyRequest, reply: Fastif
           annotateUsage: (usage) => costField(ctx.costOf?.(usage)),
         }),
       );
-      return { answer, routed: { lease, target }, send: { body, native: false } };
+      return { answer, routed, send: { body, native: false, remember } };
     },
   });
 }

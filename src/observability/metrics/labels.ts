@@ -22,7 +22,6 @@ interface OptionalFacts {
   userEmail?: unknown;
   clientIp?: unknown;
   serviceTier?: unknown;
-  responseCache?: unknown;
 }
 
 export function sanitizeLabelValue(value: unknown): string {
@@ -45,8 +44,7 @@ function jsonOrNone(value: unknown): string {
 
 /** `'hit'` / `'miss'` when the call went through the response cache, else undefined. */
 export function responseCacheOutcome(call: CallRecord): 'hit' | 'miss' | undefined {
-  const value = (call as CallRecord & OptionalFacts).responseCache;
-  return value === 'hit' || value === 'miss' ? value : undefined;
+  return call.responseCache;
 }
 
 /**
