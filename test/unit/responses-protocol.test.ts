@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/core/json.js';
 import type { StreamEvent } from '../../src/core/response.js';
-import { usageCounts } from '../../src/core/usage.js';
+import { totalInput, usageCounts } from '../../src/core/usage.js';
 import { decodeResponsesRequest } from '../../src/protocols/openai-responses/decode-request.js';
 import { encodeResponsesResponse, ResponsesStreamEncoder } from '../../src/protocols/openai-responses/encode.js';
 import { validateResponsesRequest } from '../../src/protocols/openai-responses/validate-request.js';
@@ -230,4 +230,52 @@ describe('passthrough tap on captured OpenAI Responses streams', () => {
   it('openai-phase.1.json: non-stream usage', () => {
     expect(usageCounts(parseResponsesUsage(fixtureJson('openai', 'openai-phase.1.json').usage))).toMatchObject({ inputUncached: 7243 - 3072, cacheRead: 3072, output: 423, reasoning: 58 });
   });
+});
+
+describe('captured OpenAI Responses streams: folding the stream gives the final response', () => {
+  /** A chunks file holding one or more recorded streams, split at each response.created. */
+  function streamsOf(name: string): JsonObject[][] {
+    const streams: JsonObject[][] = [];
+    for (const event of fixtureChunks('openai', name)) {
+      if (event.type === 'response.created') streams.push([]);
+      streams.at(-1)?.push(event);
+    }
+    return streams;
+  }
+
+  for (const name of ['openai-phase.1.chunks.txt', 'openai-reasoning-encrypted-content.1.chunks.txt']) {
+    it(name, async () => {
+      for (const events of streamsOf(name)) {
+        const completed = events.find((e) => e.type === 'response.completed')!.response as JsonObject;
+        // What a client builds from the items as they finish (Codex reads only these) is the final
+        // output — but for `encrypted_content`, which OpenAI encrypts afresh for the final response.
+        const withoutSecret = (item: unknown): unknown => {
+          const { encrypted_content: _secret, ...rest } = item as JsonObject;
+          return rest;
+        };
+        const folded = events.filter((e) => e.type === 'response.output_item.done').map((e) => withoutSecret(e.item));
+        expect(folded).toEqual((completed.output as JsonObject[]).map(withoutSecret));
+        // Each message's text deltas add up to its final text. openai-phase.1 was trimmed by its
+        // recorder (sequence numbers jump): there the deltas kept are the text's beginning.
+        const sequence = events.map((e) => e.sequence_number as number);
+        const whole = sequence.every((n, i) => i === 0 || n === sequence[i - 1]! + 1);
+        for (const item of completed.output as JsonObject[]) {
+          if (item.type !== 'message') continue;
+          const text = events.filter((e) => e.type === 'response.output_text.delta' && e.item_id === item.id).map((e) => e.delta as string).join('');
+          const final = ((item.content as JsonObject[])[0] as JsonObject).text as string;
+          expect(text.length).toBeGreaterThan(0);
+          expect(whole ? text : final.slice(0, text.length)).toBe(whole ? final : text);
+        }
+        // The tap reads the same usage the final response states, on the stream's own bytes.
+        const tap: StreamTap = { usage: {}, completed: false, events: 0, answerStarted: false };
+        const sse = events.map((c) => `event: ${String(c.type)}\ndata: ${JSON.stringify(c)}\n\n`).join('');
+        await drain(tapSseStream(bodyOf([Buffer.from(sse)]), new ResponsesTapInspector(), tap, 'openai', 'u'));
+        expect(usageCounts(tap.usage)).toEqual(usageCounts(parseResponsesUsage(completed.usage)));
+        const usage = completed.usage as { input_tokens: number; output_tokens: number; input_tokens_details: { cached_tokens: number } };
+        expect(totalInput(tap.usage)).toBe(usage.input_tokens);
+        expect(tap.usage.cacheRead).toBe(usage.input_tokens_details.cached_tokens);
+        expect(tap.usage.output).toBe(usage.output_tokens);
+      }
+    });
+  }
 });
