@@ -1,17 +1,22 @@
 /**
- * `POST /v1/responses` end to end through the real server, translated: to an Anthropic deployment
+ * `POST /v1/responses` end to end through the real server, translated: to Claude on Anthropic, Bedrock
+ * (InvokeModel) and Vertex (streamRawPredict), and on Anthropic in depth
  * (text, streaming, a function-tool round trip, thinking carried across turns in
  * `encrypted_content`) and to a chat-completions-only server (`hosted_vllm/`, with its prompt
  * cache). The official openai SDK is the client. Tokens are counted here by the fakes' one-token-
  * per-word rule; costs come from per-token prices in the config.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/core/json.js';
 import {
-  ANTHROPIC_FAKE_KEY, ANTHROPIC_REPLY_TEXT, countWords, OPENAI_CACHE_MIN_WORDS, OPENAI_FAKE_KEY, OPENAI_REPLY_TEXT, startFakeAnthropic, startFakeOpenAI,
+  ANTHROPIC_FAKE_KEY, ANTHROPIC_REPLY_TEXT, BEDROCK_FAKE_CREDENTIALS, BEDROCK_REPLY_TEXT, countWords, startFakeBedrock, OPENAI_CACHE_MIN_WORDS, OPENAI_FAKE_KEY, OPENAI_REPLY_TEXT, startFakeAnthropic, startFakeOpenAI,
   type FakeUpstream,
 } from '../fakes/index.js';
+import { startFakeVertex, VERTEX_PROJECT, type VertexFake } from '../fakes/vertex-upstream.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { cassette, completionCalls } from '../unit/fixtures.js';
 import { MASTER_KEY, newCallId, openaiClient, postJson, recordFor, sseJson, words } from './harness.js';
@@ -27,6 +32,8 @@ const QUESTION = 'what is a gateway';
 const IN = countWords(INSTRUCTIONS) + countWords(QUESTION);
 
 let anthropic: FakeUpstream;
+let bedrock: FakeUpstream;
+let vertex: VertexFake;
 let thinking: FakeUpstream;
 let vllm: FakeUpstream;
 let gw: TestGateway;
@@ -39,6 +46,11 @@ beforeAll(async () => {
   anthropic = await startFakeAnthropic();
   thinking = await startFakeAnthropic();
   vllm = await startFakeOpenAI();
+  bedrock = await startFakeBedrock();
+  vertex = await startFakeVertex();
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'tollgate-responses-')), 'vertex-sa.json');
+  writeFileSync(keyFile, JSON.stringify(vertex.credentials));
+  const aws = `aws_bedrock_runtime_endpoint: "${bedrock.url}", aws_region_name: us-east-1, aws_access_key_id: ${BEDROCK_FAKE_CREDENTIALS.accessKeyId}, aws_secret_access_key: "${BEDROCK_FAKE_CREDENTIALS.secretAccessKey}"`;
   gw = await startGateway(`
 model_list:
   - model_name: claude
@@ -47,13 +59,17 @@ model_list:
     litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${thinking.url}", api_key: ${ANTHROPIC_FAKE_KEY}, ${prices} }
   - model_name: qwen
     litellm_params: { model: hosted_vllm/Qwen/Qwen3-8B, api_base: "${vllm.url}/v1", api_key: ${OPENAI_FAKE_KEY}, ${prices} }
+  - model_name: claude-bedrock
+    litellm_params: { model: bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0, ${aws}, ${prices} }
+  - model_name: claude-vertex
+    litellm_params: { model: vertex_ai/claude-sonnet-4-5@20250929, api_base: "${vertex.url}", vertex_project: ${VERTEX_PROJECT}, vertex_location: us-east5, vertex_credentials: "${keyFile}", ${prices} }
 general_settings: { master_key: ${MASTER_KEY} }
 `);
   client = openaiClient(gw.url);
 });
 afterAll(async () => {
   await gw.close();
-  await Promise.all([anthropic.close(), thinking.close(), vllm.close()]);
+  await Promise.all([anthropic.close(), thinking.close(), vllm.close(), bedrock.close(), vertex.close()]);
 });
 
 describe('to an Anthropic deployment', () => {
@@ -133,6 +149,26 @@ describe('to an Anthropic deployment', () => {
     const block = (sent[1]!.content as JsonObject[])[0]!;
     expect(block).toMatchObject({ type: 'thinking', signature });
   });
+});
+
+describe('to Claude on Bedrock and on Vertex', () => {
+  for (const [model, reply, path] of [
+    ['claude-bedrock', BEDROCK_REPLY_TEXT, '/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream'],
+    ['claude-vertex', ANTHROPIC_REPLY_TEXT, `/v1/projects/${VERTEX_PROJECT}/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict`],
+  ] as const) {
+    it(`${model}: a stream with the platform's answer and usage, metered`, async () => {
+      const fake = model === 'claude-bedrock' ? bedrock : vertex;
+      const callId = newCallId();
+      const res = await postJson(gw.url, '/v1/responses', { model, instructions: INSTRUCTIONS, input: QUESTION, stream: true }, { 'x-litellm-call-id': callId });
+      const events = sseJson(await res.text());
+      expect(events.at(-1)!.type).toBe('response.completed');
+      expect(events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta as string).join('')).toBe(reply);
+      expect(fake.requests.some((r) => r.path === path)).toBe(true);
+      const out = countWords(reply);
+      expect((events.at(-1)!.response as JsonObject).usage).toMatchObject({ input_tokens: IN, output_tokens: out });
+      expect(await recordFor(gw.gateway, callId)).toMatchObject({ surface: 'openai-responses', outcome: 'success', costNanoUsd: nano(IN, out) });
+    });
+  }
 });
 
 describe('to a chat-completions-only server (hosted_vllm)', () => {
