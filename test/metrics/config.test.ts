@@ -3,7 +3,6 @@
  * in default order, excludes win, and any typo stops startup with a message that says what to fix.
  */
 import { describe, expect, it } from 'vitest';
-import type { CallRecord } from '../../src/core/call-record.js';
 import { createMetrics, resolveMetricsConfig } from '../../src/observability/metrics/index.js';
 import { callRecord, declaredMetrics, find, parseExposition } from './helpers.js';
 
@@ -26,8 +25,8 @@ describe('prometheus_metrics_config', () => {
   it("exposes only the seed group's three metrics, with only model and team_alias", async () => {
     const metrics = createMetrics({ config: resolveMetricsConfig({ prometheus_metrics_config: [SEED_GROUP] }) });
     const principal = { ...callRecord().principal, teamAlias: 'platform' };
-    metrics.observe({ ...callRecord({ principal }), responseCache: 'hit' } as CallRecord);
-    metrics.observe({ ...callRecord({ principal }), responseCache: 'miss' } as CallRecord);
+    metrics.observe({ ...callRecord({ principal }), responseCache: 'hit' });
+    metrics.observe({ ...callRecord({ principal }), responseCache: 'miss' });
     metrics.inFlight.inc(); // not configured: a no-op
     const text = await metrics.render();
     expect(declaredMetrics(text).sort()).toEqual(['litellm_cache_hits_metric_total', 'litellm_cache_misses_metric_total', 'litellm_cached_tokens_metric_total']);

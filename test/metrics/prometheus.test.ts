@@ -4,7 +4,6 @@
  * Skips with a printed reason without a `prometheus` binary; fails in CI (CI=true) without one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallRecord } from '../../src/core/call-record.js';
 import { createMetrics, resolveMetricsConfig, type Metrics } from '../../src/observability/metrics/index.js';
 import { callRecord } from './helpers.js';
 import { prometheusGate, serveMetrics, startPrometheus, type PrometheusServer, type PromSample } from './prometheus-runner.js';
@@ -74,8 +73,8 @@ describe.runIf(gate.run)('a real Prometheus scraping Tollgate metrics', () => {
   it('exposes only the seed group metrics, with only model and team_alias, when so configured', async () => {
     const p = prom!;
     const principal = { ...callRecord().principal, teamAlias: 'platform' };
-    seedOnly.observe({ ...callRecord({ principal }), responseCache: 'hit' } as CallRecord);
-    seedOnly.observe({ ...callRecord({ principal }), responseCache: 'miss' } as CallRecord);
+    seedOnly.observe({ ...callRecord({ principal }), responseCache: 'hit' });
+    seedOnly.observe({ ...callRecord({ principal }), responseCache: 'miss' });
     seedOnly.observe(callRecord({ principal }));
     await p.waitFor('sum(litellm_cache_misses_metric_total)', (s) => value(s) === 1);
     const series = await p.query('{job="target-1", __name__=~"litellm_.*|tollgate_.*"}');

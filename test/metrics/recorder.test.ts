@@ -342,8 +342,8 @@ describe('retries and fallbacks', () => {
 describe("Tollgate's response cache", () => {
   it('counts hits, misses and the tokens of cached responses, apart from provider prompt caching', async () => {
     const metrics = createMetrics();
-    metrics.observe({ ...callRecord({ usage: { inputUncached: 10, cacheRead: 100, output: 5 } }), responseCache: 'hit' } as CallRecord);
-    metrics.observe({ ...callRecord(), responseCache: 'miss' } as CallRecord);
+    metrics.observe({ ...callRecord({ usage: { inputUncached: 10, cacheRead: 100, output: 5 } }), responseCache: 'hit' });
+    metrics.observe({ ...callRecord(), responseCache: 'miss' });
     metrics.observe(callRecord()); // not cacheable: neither
     const s = await samplesOf(metrics);
     expect(total(s, 'litellm_cache_hits_metric_total')).toBe(1);
