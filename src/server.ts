@@ -6,6 +6,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, type LoadedConfig } from './config/loader.js';
 import { buildDeployments, buildStoredDeployments } from './config/deployments.js';
+import { buildSearchTools } from './config/search-tools.js';
+import { SearchRouter } from './routing/search.js';
 import { buildApp } from './http/app.js';
 import { InFlightCalls } from './http/call/in-flight.js';
 import { Pricing } from './accounting/pricing.js';
@@ -39,6 +41,7 @@ import { createMetrics, resolveMetricsConfig, type BudgetOwner, type Metrics } f
 import { KNOWN_CALLBACKS } from './config/schema.js';
 import { priceWarner } from './observability/price-warnings.js';
 import { startMetricsServer, type MetricsServer } from './observability/metrics-server.js';
+import { setupTracing } from './observability/otel/index.js';
 
 export interface ServerOptions {
   env?: NodeJS.ProcessEnv | undefined;
@@ -189,6 +192,10 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     }
   }
   calls.subscribe(priceWarner((message) => process.stderr.write(`WARNING: ${message}\n`)));
+  // OTLP traces (callbacks: ["otel"], ["langfuse_otel"]): queued here, exported in batches off the request path.
+  const tracing = setupTracing(config.litellm_settings, env, { lookupDeployment: (id) => byId.get(id), log: (m) => logLine(m, {}) });
+  warnings.push(...tracing.warnings);
+  calls.subscribe((call) => tracing.record(call));
   const maxRequestMb = config.general_settings.max_request_size_mb ?? 32;
   const database = openDatabase(options.databaseUrl ?? config.general_settings.database_url ?? env.DATABASE_URL, options.dataDir ?? 'data', {
     onError: (err) => process.stderr.write(`tollgate: database error: ${err.message}\n`),
@@ -234,6 +241,12 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
     onBudgetState: (state) => reportBudget(metrics, tenancy, state),
   });
   const inFlight = new InFlightCalls();
+  // search_tools: retried like LiteLLM's router retries them (router_settings.num_retries).
+  const searchTools = buildSearchTools(config.search_tools, { timeoutS: config.router_settings.timeout ?? config.litellm_settings.request_timeout }, env);
+  const search = new SearchRouter(searchTools, { numRetries: routing.router.settings.numRetries ?? 0, now: options.now });
+  // LiteLLM reads the setting by Python truthiness ("true", "enabled" and 1 turn it on).
+  const denySetting = config.general_settings.search_tool_deny_by_default;
+  const searchToolDenyByDefault = denySetting !== undefined && denySetting !== null && denySetting !== false && denySetting !== 0 && denySetting !== '';
   // With --workers, a scrape answers every worker's metrics summed (asked through the primary).
   const cluster = options.cluster;
   cluster?.handle('metrics.render', () => metrics.render());
@@ -242,6 +255,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
   const app = buildApp(
     { auth, models, inFlight, calls: routing.calls, sink: calls, maxRetries: routing.router.settings.numRetries ?? 0, health: routing.health, startedAt: Date.now(), pricing, spendLogs: database.spendLogs, database, metrics: scraped, policy, tenancy,
       stateHealth: shared.health,
+      search, searchToolDenyByDefault,
       admin: { auth, tenancy, configModels: () => deployments, storeModelInDb: tenancyConfig.storeModelInDb, checkModel: (m) => routableProblem([m])[0] },
       metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true,
       requestLimits: { maxMessages: config.general_settings.max_request_messages, maxTools: config.general_settings.max_request_tools },
@@ -331,6 +345,7 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
       // Cut calls record themselves a moment after their connection went; a bounded wait.
       await inFlight.drained(5000);
       await spendWriter.close();
+      await tracing.close();
       await tenancy.close();
       await shared.signal?.close();
       await sharedState.close();

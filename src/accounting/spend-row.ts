@@ -14,20 +14,26 @@ const CALL_TYPES: Record<Surface, string> = {
   'openai-completions': 'atext_completion',
   'openai-responses': 'aresponses',
   'openai-embeddings': 'aembedding',
+  'openai-moderations': 'amoderation',
+  'openai-images': 'aimage_generation',
+  'openai-audio-transcriptions': 'atranscription',
+  'openai-audio-speech': 'aspeech',
+  rerank: 'arerank',
   'anthropic-messages': 'anthropic_messages',
   'anthropic-count-tokens': 'count_tokens',
   // LiteLLM logs its Bedrock and Vertex pass-through routes under this call type.
   'bedrock-invoke': 'pass_through_endpoint',
   'bedrock-converse': 'pass_through_endpoint',
   'vertex-raw-predict': 'pass_through_endpoint',
+  search: 'asearch',
 };
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** LiteLLM's call type of a surface (also what `cache_params.supported_call_types` names). */
 export function litellmCallType(surface: Surface): string {
   return CALL_TYPES[surface];
 }
 
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Key-shaped secrets (`sk-…`, `sk-ant-…`) that an upstream error or client metadata may echo. */
 const SECRET = /\bsk-[A-Za-z0-9_-]{8,}/g;
 

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { MAX_JSON_DEPTH_SETTING } from '../core/json-depth.js';
+import { UNIT_PRICE_KEYS } from '../core/endpoint-units.js';
+import { SEARCH_TOOL_ENTRY_KEYS, SEARCH_TOOL_PARAM_KEYS, searchToolsSchema } from './search-tools.js';
 
 const positiveNumber = z.number().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -23,8 +25,8 @@ export const costOverrideKeys = [
   'cache_creation_input_token_cost_above_1hr_above_200k_tokens',
 ] as const;
 
-const costOverrides = Object.fromEntries(costOverrideKeys.map((k) => [k, z.number().nonnegative().optional()])) as {
-  [K in (typeof costOverrideKeys)[number]]: z.ZodOptional<z.ZodNumber>;
+const costOverrides = Object.fromEntries([...costOverrideKeys, ...UNIT_PRICE_KEYS].map((k) => [k, z.number().nonnegative().optional()])) as {
+  [K in (typeof costOverrideKeys)[number] | (typeof UNIT_PRICE_KEYS)[number]]: z.ZodOptional<z.ZodNumber>;
 };
 
 export const mockToolCallSchema = z.object({
@@ -111,6 +113,8 @@ export const generalSettingsSchema = z.looseObject({
   max_request_tools: z.number().int().positive().optional(),
   /** LiteLLM's: a request body may name its own `api_base` / `base_url` / `api_key` (refused otherwise). */
   allow_client_side_credentials: z.boolean().optional(),
+  /** A key (and its team) must grant each search tool; any truthy value turns it on, as in LiteLLM. */
+  search_tool_deny_by_default: z.unknown().optional(),
   background_health_checks: z.boolean().optional(),
   /** Seconds between background health checks (LiteLLM's default 300). */
   health_check_interval: positiveNumber.optional(),
@@ -129,7 +133,7 @@ export const generalSettingsSchema = z.looseObject({
 });
 
 /** LiteLLM callback names; only `prometheus` means something to Tollgate (metrics are always on). */
-export const KNOWN_CALLBACKS = ['prometheus'];
+export const KNOWN_CALLBACKS = ['prometheus', 'otel', 'langfuse_otel'];
 
 /** LiteLLM's fallback lists: `[{"group": ["fb1", "fb2"]}]`, or a bare list of group names (for every group). */
 const fallbacksSchema = z.array(z.union([z.string().min(1), z.record(z.string(), z.union([z.array(z.string().min(1)), z.string().min(1)]))]));
@@ -226,6 +230,7 @@ export const configSchema = z.looseObject({
   litellm_settings: litellmSettingsSchema.default({}),
   router_settings: routerSettingsSchema.default({}),
   environment_variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  search_tools: searchToolsSchema.default([]),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -234,7 +239,9 @@ export type LitellmParams = z.infer<typeof litellmParamsSchema>;
 
 /** Keys each section implements; anything else in the file is listed in one startup warning. */
 const implemented: Record<string, readonly string[]> = {
-  '': ['model_list', 'general_settings', 'litellm_settings', 'router_settings', 'environment_variables'],
+  '': ['model_list', 'general_settings', 'litellm_settings', 'router_settings', 'environment_variables', 'search_tools'],
+  'search_tools[]': SEARCH_TOOL_ENTRY_KEYS,
+  'search_tools[].litellm_params': SEARCH_TOOL_PARAM_KEYS,
   general_settings: Object.keys(generalSettingsSchema.shape),
   litellm_settings: Object.keys(litellmSettingsSchema.shape),
   router_settings: Object.keys(routerSettingsSchema.shape),
@@ -259,6 +266,10 @@ export function unimplementedKeys(config: RawConfig): string[] {
     check('model_list[]', entry);
     check('model_list[].litellm_params', entry.litellm_params);
     check('model_list[].model_info', entry.model_info);
+  }
+  for (const tool of config.search_tools) {
+    check('search_tools[]', tool);
+    check('search_tools[].litellm_params', tool.litellm_params);
   }
   return [...found].sort();
 }

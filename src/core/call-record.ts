@@ -9,6 +9,16 @@ export type Surface =
   | 'openai-responses'
   /** `POST /v1/embeddings`. */
   | 'openai-embeddings'
+  /** `POST /v1/moderations`. */
+  | 'openai-moderations'
+  /** `POST /v1/images/generations`. */
+  | 'openai-images'
+  /** `POST /v1/audio/transcriptions` (a multipart form). */
+  | 'openai-audio-transcriptions'
+  /** `POST /v1/audio/speech` (binary audio out). */
+  | 'openai-audio-speech'
+  /** `POST /v1/rerank` (LiteLLM's, Cohere's shape). */
+  | 'rerank'
   | 'anthropic-messages'
   | 'anthropic-count-tokens'
   /** Bedrock-shaped ingress: `/bedrock/model/{id}/invoke[-with-response-stream]`. */
@@ -16,7 +26,9 @@ export type Surface =
   /** Bedrock-shaped ingress: `/bedrock/model/{id}/converse[-stream]`. */
   | 'bedrock-converse'
   /** Vertex-shaped ingress: `…/publishers/anthropic/models/{m}:rawPredict|:streamRawPredict`. */
-  | 'vertex-raw-predict';
+  | 'vertex-raw-predict'
+  /** LiteLLM's search tools: `POST /v1/search/{search_tool_name}`. */
+  | 'search';
 
 /** Who made the request, as far as authentication could tell. */
 export interface Principal {
@@ -99,8 +111,6 @@ export interface CallRecord {
    * records built outside the HTTP path; the spend row then falls back to metadata and the call id.
    */
   sessionId?: string | undefined;
-  metadata?: Record<string, unknown> | undefined;
-  /** The passthrough (same-dialect) path was used. */
   /**
    * The call went through Tollgate's response cache: `hit` when the answer was replayed from it (no
    * provider called, cost 0), `miss` when it was looked up and not found. Unset when the cache is
@@ -109,6 +119,10 @@ export interface CallRecord {
   responseCache?: 'hit' | 'miss' | undefined;
   /** The response cache's key for this request (`x-litellm-cache-key`, the spend log's `cache_key`). */
   cacheKey?: string | undefined;
+  /** The client's W3C `traceparent`: the call's trace span is its child (observability/otel). */
+  traceparent?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  /** The passthrough (same-dialect) path was used. */
   passthrough: boolean;
 }
 

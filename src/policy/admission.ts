@@ -43,6 +43,8 @@ export interface AdmitRequest {
   maxOutputTokens?: number | undefined;
   /** nano-USD of a call with this usage on the most expensive deployment that may serve it; null = no price. */
   priceNano?: ((usage: Usage) => number | null) | undefined;
+  /** False for calls that name no model (a search tool): the key's model list does not apply. */
+  checkModelAccess?: boolean | undefined;
 }
 
 export interface Admission {
@@ -175,7 +177,7 @@ export class Policy {
       throw errors.permissionDenied(`Allowed = False. End user=${customer.user_id} is blocked. Update via /customer/unblock if you're an admin.`);
     }
     const subjects = key === undefined ? undefined : this.subjects(key);
-    if (subjects !== undefined) checkModelAccess(subjects, model, this.groups());
+    if (subjects !== undefined && req.checkModelAccess !== false) checkModelAccess(subjects, model, this.groups());
 
     const outputTokens = req.maxOutputTokens ?? this.defaultMaxOutputTokens;
     const reservedTokens = Math.max(0, Math.ceil(req.estimatedInputTokens)) + outputTokens;

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Deployment } from '../core/deployment.js';
+import type { EndpointUnits } from '../core/endpoint-units.js';
 import type { EmbeddingRequest, EmbeddingResponse } from '../core/embeddings.js';
 import type { JsonObject } from '../core/json.js';
 import type { CanonicalRequest } from '../core/request.js';
@@ -8,7 +9,20 @@ import type { GatewayError } from '../core/errors.js';
 import type { Usage } from '../core/usage.js';
 
 /** Wire dialects a client may speak and a provider may accept verbatim. */
-export type Dialect = 'openai-chat' | 'anthropic-messages' | 'openai-completions' | 'openai-responses' | 'openai-embeddings';
+export type Dialect =
+  | 'openai-chat'
+  | 'anthropic-messages'
+  | 'openai-completions'
+  | 'openai-responses'
+  | 'openai-embeddings'
+  | 'openai-moderations'
+  | 'openai-images'
+  /** A multipart/form-data body (the audio file and its fields), forwarded as bytes. */
+  | 'openai-audio-transcriptions'
+  /** JSON in, binary audio out (streamed through). */
+  | 'openai-audio-speech'
+  /** Cohere's rerank wire, which vLLM, Jina and LiteLLM's `/rerank` speak too. */
+  | 'rerank';
 
 export interface UpstreamCall {
   deployment: Deployment;
@@ -57,6 +71,8 @@ export type PassthroughResponse =
       body: Buffer;
       usage: Usage;
       model?: string | undefined;
+      /** What the answer reported beyond tokens (seconds transcribed, search units). */
+      units?: EndpointUnits | undefined;
     }
   | {
       kind: 'stream';

@@ -9,6 +9,7 @@ import type { Deployment } from '../core/deployment.js';
 import { errors } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import type { EmbeddingRequest, EmbeddingResponse } from '../core/embeddings.js';
+import type { EndpointUnits } from '../core/endpoint-units.js';
 import type { CanonicalRequest } from '../core/request.js';
 import type { CanonicalResponse } from '../core/response.js';
 import type { Usage } from '../core/usage.js';
@@ -68,6 +69,23 @@ export interface EmbeddingCall extends CallBase {
   annotateUsage?: ((usage: Usage) => Record<string, unknown> | undefined) | undefined;
 }
 
+/**
+ * One request, one answer, on an endpoint that providers take in the client's own wire (moderations,
+ * images, audio, rerank; embeddings through `embed`): a deployment whose adapter speaks `dialect`
+ * gets the client's bytes, one with a `translate` of its own gets that, any other is a 400.
+ */
+export interface EndpointCall extends CallBase {
+  dialect: Dialect;
+  /** The endpoint as a 400 names it ("does not serve image generation"). */
+  endpoint: string;
+  body: JsonObject;
+  rawBody: Buffer | undefined;
+  /** Told what the answering attempt's answer reported beyond tokens (seconds, search units). */
+  onUnits?: ((units: EndpointUnits | undefined) => void) | undefined;
+  /** The call in a provider's own API, for an adapter that has one (undefined: it has none). */
+  translate?: ((adapter: ProviderAdapter, upstream: UpstreamCall) => Promise<Answer> | undefined) | undefined;
+}
+
 /** A native-shaped call (Bedrock runtime, Vertex rawPredict) on a group resolved with `resolveNative`. */
 export interface NativeCall extends CallBase {
   kind: NativeKind;
@@ -113,24 +131,34 @@ export class CallRouter {
 
   embed(call: EmbeddingCall): Promise<Routed<Answer>> {
     let canonical: EmbeddingRequest | undefined;
+    return this.endpoint({
+      ...call,
+      dialect: 'openai-embeddings',
+      endpoint: 'embeddings',
+      // Bedrock, Vertex, Gemini: the canonical request (decoded once) in their own embedding API.
+      translate: (adapter, upstream) => (adapter.embed === undefined ? undefined : translatedEmbedding(adapter, upstream, call, (canonical ??= call.decode(call.body)))),
+    });
+  }
+
+  /** A single-answer endpoint call (`EndpointCall`): the client's bytes where the adapter speaks its dialect. */
+  endpoint(call: EndpointCall): Promise<Routed<Answer>> {
     return this.router.route({
       ...call,
       attempt: async (target, signal) => {
         call.onAttempt?.(target);
         const adapter = this.adapterFor(target.deployment, target.upstreamModel);
         const upstream: UpstreamCall = { deployment: target.deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders };
-        if (adapter.passthrough !== undefined && speaks(adapter, 'openai-embeddings')) {
-          const result = await adapter.passthrough(call.body, upstream, { dialect: 'openai-embeddings', stream: false, rawBody: call.rawBody });
-          if (result.kind !== 'json') throw errors.internal('An embeddings passthrough answered with a stream');
+        if (adapter.passthrough !== undefined && speaks(adapter, call.dialect)) {
+          const result = await adapter.passthrough(call.body, upstream, { dialect: call.dialect, stream: false, rawBody: call.rawBody });
+          if (result.kind === 'stream') return peekBytes(result.status, result.headers, result.chunks, result.tap);
+          call.onUnits?.(result.units);
           return { kind: 'json', status: result.status, headers: result.headers, body: result.body, usage: result.usage, passthrough: true };
         }
-        if (adapter.embed === undefined) {
-          throw errors.invalidRequest(`Deployment ${target.deployment.id} (${target.deployment.provider}/${target.upstreamModel}) does not serve embeddings`, 'model');
+        const translated = call.translate?.(adapter, upstream);
+        if (translated === undefined) {
+          throw errors.invalidRequest(`Deployment ${target.deployment.id} (${target.deployment.provider}/${target.upstreamModel}) does not serve ${call.endpoint}`, 'model');
         }
-        const response = await adapter.embed((canonical ??= call.decode(call.body)), upstream);
-        const model = response.model === '' ? target.upstreamModel : response.model;
-        const body = JSON.stringify(call.encode(response, model, call.annotateUsage?.(response.usage)));
-        return { kind: 'json', status: 200, headers: {}, body, usage: response.usage, passthrough: false };
+        return translated;
       },
     });
   }
@@ -248,6 +276,14 @@ async function attemptGeneration(
     return { kind: 'json', status: 200, headers: {}, body: JSON.stringify(call.surface.encodeResponse(response, model, extra)), usage: response.usage, passthrough: false };
   }
   return peekEvents(await adapter.stream(request, upstream), upstream.upstreamModel);
+}
+
+async function translatedEmbedding(adapter: ProviderAdapter, upstream: UpstreamCall, call: EmbeddingCall, request: EmbeddingRequest): Promise<Answer> {
+  // The caller checked that the adapter has `embed`.
+  const response = await adapter.embed!(request, upstream);
+  const model = response.model === '' ? upstream.upstreamModel : response.model;
+  const body = JSON.stringify(call.encode(response, model, call.annotateUsage?.(response.usage)));
+  return { kind: 'json', status: 200, headers: {}, body, usage: response.usage, passthrough: false };
 }
 
 function speaks(adapter: ProviderAdapter, dialect: Dialect): boolean {

@@ -128,6 +128,7 @@ export class CallContext implements AttemptLog {
   readonly startedMono: number;
   readonly userAgent: string | undefined;
   private readonly sessionHeaders: SessionHeaderIds;
+  private readonly traceparent: string | undefined;
   private readonly sink: CallRecordSink;
 
   constructor(options: CallContextOptions) {
@@ -140,6 +141,8 @@ export class CallContext implements AttemptLog {
     this.startedAt = Date.now() - (performance.now() - options.receivedAt);
     this.userAgent = options.userAgent;
     this.sessionHeaders = options.headers === undefined ? {} : sessionHeadersOf(options.headers);
+    const traceparent = options.headers?.traceparent;
+    this.traceparent = typeof traceparent === 'string' ? traceparent : undefined;
     this.sink = options.sink;
     if (options.principal !== undefined) this.principal = options.principal;
   }
@@ -222,6 +225,7 @@ export class CallContext implements AttemptLog {
       passthrough: this.passthrough,
       responseCache: this.responseCache,
       cacheKey: this.cacheKey,
+      traceparent: this.traceparent,
     };
     for (const hook of this.finishHooks) hook(record);
     this.sink.record(record);

@@ -7,6 +7,7 @@ import type { Policy } from '../../policy/admission.js';
 import type { RequestLimits } from '../../protocols/shared/validate.js';
 import type { Tenancy } from '../../policy/tenancy.js';
 import type { CallRouter } from '../../routing/calls.js';
+import type { SearchRouter } from '../../routing/search.js';
 import type { ModelTable } from '../../routing/router.js';
 import type { InFlightCalls } from './in-flight.js';
 import type { ResponseCache } from './response-cache.js';
@@ -36,4 +37,8 @@ export interface CallDeps {
   responseCache?: ResponseCache | undefined;
   /** Counts calls until their record is made, so shutdown can wait for the last records. */
   inFlight?: InFlightCalls | undefined;
+  /** `search_tools`: the `/v1/search` routes' tools; absent = none configured. */
+  search?: SearchRouter | undefined;
+  /** `general_settings.search_tool_deny_by_default`: a key (and its team) must grant each search tool. */
+  searchToolDenyByDefault?: boolean | undefined;
 }

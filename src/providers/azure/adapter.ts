@@ -8,6 +8,7 @@ import { errors, GatewayError } from '../../core/errors.js';
 import { asObject, asString, tryParseJson } from '../../core/json.js';
 import type { Usage } from '../../core/usage.js';
 import { OpenAIAdapter, type OpenAIEndpoint, type ResponsesResource } from '../openai/adapter.js';
+import { ENDPOINT_PATHS } from '../openai/endpoints.js';
 import { OpenAITapInspector } from '../openai/tap.js';
 import { joinUrl, type UpstreamResponse } from '../shared/upstream-http.js';
 import type { UpstreamCall } from '../types.js';
@@ -17,7 +18,13 @@ export const AZURE_DEFAULT_API_VERSION = '2025-04-01-preview';
 
 export class AzureAdapter extends OpenAIAdapter {
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
-    super({ name: 'azure', defaultBase: undefined, responses: true });
+    // Azure OpenAI serves images and audio under the deployment's path, but no moderations.
+    super({
+      name: 'azure',
+      defaultBase: undefined,
+      responses: true,
+      dialects: ['openai-chat', 'openai-responses', 'openai-embeddings', 'openai-images', 'openai-audio-transcriptions', 'openai-audio-speech'],
+    });
   }
 
   protected override async post(call: UpstreamCall, body: string | Buffer, stream: boolean, endpoint: OpenAIEndpoint = 'chat', resource: ResponsesResource = {}): Promise<{ response: UpstreamResponse; url: string }> {
@@ -58,8 +65,8 @@ export class AzureAdapter extends OpenAIAdapter {
       if (version === 'v1' || version === 'latest' || version === 'preview') return joinUrl(root, `/openai/v1${path}${query === '' ? '' : `?${query}`}`);
       return joinUrl(root, `/openai${path}?api-version=${encodeURIComponent(version)}${query === '' ? '' : `&${query}`}`);
     }
-    const operation = endpoint === 'embeddings' ? 'embeddings' : 'chat/completions';
-    const path = `/openai/deployments/${encodeURIComponent(call.upstreamModel)}/${operation}?api-version=${encodeURIComponent(version)}`;
+    // `/openai/deployments/{d}/chat/completions`, `…/embeddings`, `…/images/generations`, `…/audio/speech`, …
+    const path = `/openai/deployments/${encodeURIComponent(call.upstreamModel)}${ENDPOINT_PATHS[endpoint]}?api-version=${encodeURIComponent(version)}`;
     return joinUrl(root, path);
   }
 

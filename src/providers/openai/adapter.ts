@@ -11,6 +11,7 @@ import type { CanonicalResponse, StreamEvent } from '../../core/response.js';
 import { deploymentHeaders, joinUrl, postUpstream, readBody, type UpstreamResponse } from '../shared/upstream-http.js';
 import { prependMember, replaceFirstString, replaceModel, rewriteTopLevel } from '../shared/body-rewrite.js';
 import { decodeResponseId, encodeResponseId } from '../../core/response-id.js';
+import { bytesThrough, formPayload, isJsonAnswer, jsonPayload } from '../shared/endpoint-body.js';
 import { parseJsonBody } from '../shared/json-body.js';
 import { scanAnswer, scanTailUsage } from '../shared/json-scan.js';
 import { sseEvents } from '../shared/sse-stream.js';
@@ -18,6 +19,7 @@ import { tapSseStream } from '../shared/stream-tap.js';
 import type { Dialect, PassthroughOptions, PassthroughResponse, ProviderAdapter, StoredResponseAnswer, StoredResponseRequest, StreamTap, UpstreamCall } from '../types.js';
 import type { Usage } from '../../core/usage.js';
 import { toOpenAIBody } from './convert-request.js';
+import { ENDPOINT_OF, ENDPOINT_PATHS, meterAnswer, OPENAI_ENDPOINT_DIALECTS, RERANK_SERVERS, type OpenAIEndpoint } from './endpoints.js';
 import { OpenAIStreamDecoder, parseOpenAICompletion, parseOpenAIError } from './parse-response.js';
 import { ResponsesTapInspector } from './responses-tap.js';
 import { parseResponsesUsage } from './responses-usage.js';
@@ -32,16 +34,19 @@ export interface OpenAIAdapterOptions {
    * OpenAI-compatible servers speak chat completions only, and a Responses client is translated.
    */
   responses?: boolean | undefined;
+  /** The dialects it takes, when not the default for its kind (Azure: no moderations). */
+  dialects?: readonly Dialect[] | undefined;
 }
 
-/** The endpoints of an OpenAI-family upstream. */
-export type OpenAIEndpoint = 'chat' | 'responses' | 'embeddings';
+export type { OpenAIEndpoint } from './endpoints.js';
 
 /** Below `/responses`: a stored response (`/{id}`, `/{id}/input_items`), the query, and the method. */
 export interface ResponsesResource {
   suffix?: string | undefined;
   query?: string | undefined;
   method?: 'GET' | 'DELETE' | 'POST' | undefined;
+  /** The body's own content type (a multipart form's, with its boundary); JSON unless said. */
+  contentType?: string | undefined;
 }
 
 export class OpenAIAdapter implements ProviderAdapter {
@@ -52,8 +57,16 @@ export class OpenAIAdapter implements ProviderAdapter {
   constructor(options: OpenAIAdapterOptions = { name: 'openai', defaultBase: 'https://api.openai.com/v1', responses: true }) {
     this.name = options.name;
     this.defaultBase = options.defaultBase;
-    // Every OpenAI-shaped server takes /embeddings (vLLM, Ollama, Together, …); the Responses API only OpenAI's own.
-    this.dialects = options.responses === true ? ['openai-chat', 'openai-responses', 'openai-embeddings'] : ['openai-chat', 'openai-embeddings'];
+    // Every OpenAI-shaped server takes /embeddings (vLLM, Ollama, Together, …) and is asked for
+    // OpenAI's other endpoints as OpenAI would be; the Responses API only OpenAI's own; Cohere-shaped
+    // /rerank the servers that serve it.
+    this.dialects = options.dialects ?? [
+      'openai-chat',
+      ...(options.responses === true ? (['openai-responses'] as const) : []),
+      'openai-embeddings',
+      ...OPENAI_ENDPOINT_DIALECTS,
+      ...(RERANK_SERVERS.has(options.name) ? (['rerank'] as const) : []),
+    ];
   }
 
   async complete(request: CanonicalRequest, call: UpstreamCall): Promise<CanonicalResponse> {
@@ -71,6 +84,8 @@ export class OpenAIAdapter implements ProviderAdapter {
   async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
     if (options.dialect === 'openai-responses') return this.responsesPassthrough(body, call, options);
     if (options.dialect === 'openai-embeddings') return this.embeddingsPassthrough(body, call, options.rawBody);
+    const endpoint = options.dialect === undefined ? undefined : ENDPOINT_OF[options.dialect];
+    if (endpoint !== undefined) return this.endpointPassthrough(endpoint, body, call, options.rawBody);
     const streamOptions = asObject(body.stream_options);
     const needsUsage = options.stream && streamOptions?.include_usage !== true;
     const payload = passthroughPayload(body, call.upstreamModel, needsUsage, options.rawBody, call.deployment.defaultMaxTokens);
@@ -138,6 +153,20 @@ export class OpenAIAdapter implements ProviderAdapter {
     return { kind: 'json', status: response.status, headers: this.forwardedHeaders(response.headers), body: bytes, usage: { ...parseOpenAIUsage(usage), output: 0 } };
   }
 
+  /**
+   * Moderations, images, audio and rerank: the client's bytes (a JSON body, or the transcription's
+   * multipart form) with `model` rewritten, to the endpoint's path. A JSON answer is metered and
+   * forwarded; audio and plain-text transcripts stream through with the upstream's content type.
+   */
+  private async endpointPassthrough(endpoint: OpenAIEndpoint, body: JsonObject, call: UpstreamCall, raw: Buffer | undefined): Promise<PassthroughResponse> {
+    const payload = endpoint === 'audio-transcriptions' ? formPayload(raw, call) : jsonPayload(body, call.upstreamModel, raw);
+    const { response, url } = await this.post(call, payload.body, false, endpoint, { contentType: payload.contentType });
+    const headers = this.forwardedHeaders(response.headers);
+    if (!isJsonAnswer(response)) return bytesThrough(response, headers, this.name, url);
+    const metered = meterAnswer(endpoint, await readBody(response.body, this.name, url));
+    return { kind: 'json', status: response.status, headers, body: metered.body, usage: metered.usage, units: metered.units };
+  }
+
   /** GET / DELETE / input_items / cancel of a stored response, answered with the managed id in place of the upstream's. */
   async storedResponse(call: UpstreamCall, request: StoredResponseRequest): Promise<StoredResponseAnswer> {
     const suffix = `/${encodeURIComponent(request.responseId)}${request.part}`;
@@ -150,7 +179,8 @@ export class OpenAIAdapter implements ProviderAdapter {
   /** Sends one request; subclasses refine the errors their service returns. */
   protected async post(call: UpstreamCall, body: string | Buffer, stream: boolean, endpoint: OpenAIEndpoint = 'chat', resource: ResponsesResource = {}): Promise<{ response: UpstreamResponse; url: string }> {
     const url = this.url(call, endpoint, resource);
-    const response = await postUpstream(url, this.headers(call), body, call, { provider: this.name, stream, parseError: parseOpenAIError, method: resource.method });
+    const headers = resource.contentType === undefined ? this.headers(call) : { ...this.headers(call), 'content-type': resource.contentType };
+    const response = await postUpstream(url, headers, body, call, { provider: this.name, stream, parseError: parseOpenAIError, method: resource.method });
     return { response, url };
   }
 
@@ -167,8 +197,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     if (base === undefined) {
       throw errors.misconfigured(`Deployment ${call.deployment.id} (${this.name}) has no api_base configured`);
     }
-    if (endpoint === 'chat') return joinUrl(base, '/chat/completions');
-    if (endpoint === 'embeddings') return joinUrl(base, '/embeddings');
+    if (endpoint !== 'responses') return joinUrl(base, ENDPOINT_PATHS[endpoint]);
     return joinUrl(base, `/responses${resource.suffix ?? ''}${resource.query === undefined || resource.query === '' ? '' : `?${resource.query}`}`);
   }
 
