@@ -389,3 +389,4 @@ function reportBudget(metrics: Metrics, tenancy: Tenancy, state: BudgetStateUpda
 
 export { createClusterHost, type ClusterHost } from './cluster-host.js';
 export { IpcChannel } from './core/ipc-channel.js';
+export { doctorFacts, type DoctorFacts } from './doctor-host.js';

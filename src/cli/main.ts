@@ -11,16 +11,20 @@ import { GATEWAY_VERSION } from '../observability/headers.js';
 import { ADMIN_HELP, runAdminCommand } from './admin.js';
 import { isClusterWorker, parseWorkers, primaryChannel, runPrimary } from './cluster.js';
 import { chooseBindAddress } from './bind-address.js';
+import { runDoctor } from './doctor.js';
 
 export const HELP = `tollgate ${GATEWAY_VERSION} — an LLM gateway speaking the OpenAI and Anthropic APIs
 
 Usage:
   tollgate serve [--config FILE] [--port N] [--host H] [--metrics-port N] [--workers N|auto]
+  tollgate doctor [--config FILE] [--timeout S] [--no-probe] [--json]
   tollgate keys|users|teams <command> ...   (the management API from a terminal; see below)
   tollgate --help | --version
 
 Commands:
   serve            Run the gateway.
+  doctor           Check a config before serving it: environment references, prices,
+                   credentials, database, Redis and each provider (tollgate doctor --help).
 
 Options:
   -c, --config FILE  LiteLLM-compatible config.yaml. Default: ./tollgate.yaml if it exists,
@@ -81,6 +85,7 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
 export async function main(argv: string[]): Promise<number> {
   // The admin CLI has flags of its own: hand it the arguments before serve's parser sees them.
   if (argv[0] === 'keys' || argv[0] === 'users' || argv[0] === 'teams') return runAdminCommand(argv);
+  if (argv[0] === 'doctor') return runDoctor(argv.slice(1), defaultConfigPath);
   let parsed;
   try {
     parsed = parseArgs({
