@@ -1,6 +1,6 @@
 /** The client surfaces as codecs the proxy flow can drive without knowing either dialect. */
 import type { Surface } from '../core/call-record.js';
-import type { GatewayError } from '../core/errors.js';
+import { errors, type GatewayError } from '../core/errors.js';
 import { asObject, type JsonObject } from '../core/json.js';
 import { decodeResponseId } from '../core/response-id.js';
 import type { CanonicalRequest } from '../core/request.js';
@@ -111,3 +111,16 @@ function warnUntranslatable(model: string, dropped: readonly string[]): void {
   for (const what of fresh) warnedUntranslatable.add(what);
   process.stderr.write(`WARNING: /v1/responses for ${model}: left out what its deployment's API cannot express: ${fresh.join(', ')} (warned once per kind)\n`);
 }
+
+/**
+ * `POST /v1/responses/compact`: only a Responses API deployment can compact its own conversation
+ * (the compaction item it returns is its encrypted state), so there is no translation.
+ */
+export const openAIResponsesCompactCodec: SurfaceCodec = {
+  ...openAIResponsesCodec,
+  dialect: 'openai-responses-compact',
+  decode: () => {
+    throw errors.invalidRequest('model: compaction is served only by Responses API deployments (openai/, azure/); this model is not one', 'model');
+  },
+  affinity: openAIResponsesCodec.affinity,
+};

@@ -14,6 +14,8 @@ export type Dialect =
   | 'anthropic-messages'
   | 'openai-completions'
   | 'openai-responses'
+  /** `POST /v1/responses/compact`: a Responses API upstream's conversation compaction (non-streaming). */
+  | 'openai-responses-compact'
   | 'openai-embeddings'
   | 'openai-moderations'
   | 'openai-images'

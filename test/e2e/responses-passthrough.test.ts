@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeResponseId } from '../../src/core/response-id.js';
 import type { JsonObject } from '../../src/core/json.js';
 import {
-  countWords, OPENAI_CACHE_MIN_WORDS, OPENAI_FAKE_KEY, OPENAI_RESPONSES_REPLY_TEXT, RESPONSES_REASONING_SUMMARY, startFakeOpenAIResponses,
+  countWords, OPENAI_CACHE_MIN_WORDS, OPENAI_FAKE_KEY, OPENAI_RESPONSES_REPLY_TEXT, RESPONSES_COMPACTION_SUMMARY, RESPONSES_REASONING_SUMMARY, startFakeOpenAIResponses,
   type ResponsesFakeUpstream,
 } from '../fakes/index.js';
 import { adminPost } from '../helpers/calls.js';
@@ -117,6 +117,24 @@ describe('same dialect: bytes through, ids managed, usage metered', () => {
     const record = await recordFor(gw.gateway, callId);
     expect(record).toMatchObject({ outcome: 'failure', httpStatus: 429 });
     expect(record.error?.message).toContain('You exceeded your current quota');
+  });
+});
+
+describe('compaction (/v1/responses/compact)', () => {
+  it('goes to the Responses API deployment as the client sent it; its usage is metered', async () => {
+    const callId = newCallId();
+    const input = [{ role: 'user', content: QUESTION }, { role: 'assistant', content: 'hello' }];
+    const res = await postJson(gw.url, '/v1/responses/compact', { model: 'codex', input }, { 'x-litellm-call-id': callId });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as JsonObject;
+    expect(body.object).toBe('response.compaction');
+    expect((body.output as JsonObject[]).at(-1)).toMatchObject({ type: 'compaction' });
+    expect(codex.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/responses/compact' });
+    expect((codex.requests.at(-1)!.json as JsonObject).model).toBe('gpt-5-codex');
+    const inputTokens = countWords(QUESTION) + countWords('hello');
+    const output = countWords(RESPONSES_COMPACTION_SUMMARY);
+    const record = await recordFor(gw.gateway, callId);
+    expect(record).toMatchObject({ surface: 'openai-responses', route: '/v1/responses/compact', passthrough: true, costNanoUsd: nano(inputTokens, output) });
   });
 });
 

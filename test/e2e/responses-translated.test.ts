@@ -211,6 +211,9 @@ describe('errors in the OpenAI envelope', () => {
     const bad = await postJson(gw.url, '/v1/responses', { model: 'claude', input: 42 });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: JsonObject }).error).toMatchObject({ param: 'input', type: 'invalid_request_error' });
+    const compact = await postJson(gw.url, '/v1/responses/compact', { model: 'claude', input: 'x' });
+    expect(compact.status).toBe(400);
+    expect(((await compact.json()) as { error: JsonObject }).error).toMatchObject({ param: 'model' });
     const unknown = await postJson(gw.url, '/v1/responses', { model: 'nope', input: 'x' });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: JsonObject }).error.message).toContain('nope');

@@ -59,7 +59,7 @@ afterEach(() => {
 
 describe('Azure OpenAI', () => {
   it('POSTs to the deployment path with api-version and api-key; the OpenAI answer comes back', async () => {
-    expect(adapter.dialects).toEqual(['openai-chat', 'openai-responses', 'openai-embeddings', 'openai-images', 'openai-audio-transcriptions', 'openai-audio-speech']);
+    expect(adapter.dialects).toEqual(['openai-chat', 'openai-responses', 'openai-responses-compact', 'openai-embeddings', 'openai-images', 'openai-audio-transcriptions', 'openai-audio-speech']);
     const res = await adapter.complete(request(), call());
     const [recorded] = fake.requests;
     expect(recorded!.path).toBe(`/openai/deployments/gpt-4o-prod/chat/completions?api-version=${AZURE_DEFAULT_API_VERSION}`);

@@ -1,7 +1,7 @@
 /**
  * LiteLLM's Responses API routes. `POST /v1/responses` (also `/responses`, `/openai/v1/responses`)
  * is a generation through the one pipeline: passed through to OpenAI and Azure deployments,
- * translated for the others. A stored response — `GET` / `DELETE /v1/responses/{id}`,
+ * translated for the others; `…/compact` only to those that speak it. A stored response — `GET` / `DELETE /v1/responses/{id}`,
  * `GET …/{id}/input_items`, `POST …/{id}/cancel` — is forwarded to the deployment its managed id
  * names (core/response-id.ts), for a key that may use that deployment's model. These are reads of
  * what a call stored, not calls: they make no call record.
@@ -15,7 +15,7 @@ import { sendError, surfaceErrors } from '../call/errors.js';
 import { handleGeneration } from '../call/generation.js';
 import { authenticate, requestIdFor } from '../call/pipeline.js';
 import { sendJson } from '../response-writer.js';
-import { openAIResponsesCodec } from '../surfaces.js';
+import { openAIResponsesCodec, openAIResponsesCompactCodec } from '../surfaces.js';
 
 export const RESPONSES_PATHS = ['/v1/responses', '/responses', '/openai/v1/responses'] as const;
 
@@ -25,6 +25,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: CallDeps): v
   const openai = { config: { surface: 'openai' as const } };
   for (const path of RESPONSES_PATHS) {
     app.post(path, openai, (request, reply) => handleGeneration(openAIResponsesCodec, deps, request, reply));
+    app.post(`${path}/compact`, openai, (request, reply) => handleGeneration(openAIResponsesCompactCodec, deps, request, reply));
     const stored = (method: StoredResponseRequest['method'], part: Part) => (request: FastifyRequest, reply: FastifyReply) => serveStored(deps, request, reply, method, part);
     app.get(`${path}/:id`, openai, stored('GET', ''));
     app.delete(`${path}/:id`, openai, stored('DELETE', ''));

@@ -23,7 +23,7 @@ export class AzureAdapter extends OpenAIAdapter {
       name: 'azure',
       defaultBase: undefined,
       responses: true,
-      dialects: ['openai-chat', 'openai-responses', 'openai-embeddings', 'openai-images', 'openai-audio-transcriptions', 'openai-audio-speech'],
+      dialects: ['openai-chat', 'openai-responses', 'openai-responses-compact', 'openai-embeddings', 'openai-images', 'openai-audio-transcriptions', 'openai-audio-speech'],
     });
   }
 

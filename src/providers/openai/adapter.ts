@@ -62,7 +62,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     // /rerank the servers that serve it.
     this.dialects = options.dialects ?? [
       'openai-chat',
-      ...(options.responses === true ? (['openai-responses'] as const) : []),
+      ...(options.responses === true ? (['openai-responses', 'openai-responses-compact'] as const) : []),
       'openai-embeddings',
       ...OPENAI_ENDPOINT_DIALECTS,
       ...(RERANK_SERVERS.has(options.name) ? (['rerank'] as const) : []),
@@ -83,6 +83,8 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   async passthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
     if (options.dialect === 'openai-responses') return this.responsesPassthrough(body, call, options);
+    // A compaction is not a stored response: its id stays the upstream's.
+    if (options.dialect === 'openai-responses-compact') return this.responsesPassthrough(body, call, { ...options, stream: false }, '/compact');
     if (options.dialect === 'openai-embeddings') return this.embeddingsPassthrough(body, call, options.rawBody);
     const endpoint = options.dialect === undefined ? undefined : ENDPOINT_OF[options.dialect];
     if (endpoint !== undefined) return this.endpointPassthrough(endpoint, body, call, options.rawBody);
@@ -118,7 +120,7 @@ export class OpenAIAdapter implements ProviderAdapter {
    * one that names this deployment (core/response-id.ts); usage is read from the answer's `usage` or
    * the stream's terminal event.
    */
-  private async responsesPassthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions): Promise<PassthroughResponse> {
+  private async responsesPassthrough(body: JsonObject, call: UpstreamCall, options: PassthroughOptions, suffix?: '/compact'): Promise<PassthroughResponse> {
     const previous = typeof body.previous_response_id === 'string' ? decodeResponseId(body.previous_response_id).responseId : undefined;
     const after = { ...body, model: call.upstreamModel, ...(previous === undefined ? {} : { previous_response_id: previous }) };
     const unchanged = body.model === call.upstreamModel && previous === body.previous_response_id;
@@ -127,9 +129,9 @@ export class OpenAIAdapter implements ProviderAdapter {
     if (raw === undefined || unchanged) edited = raw;
     else if (previous === body.previous_response_id && typeof body.model === 'string') edited = replaceModel(raw, body.model, call.upstreamModel);
     else edited = rewriteTopLevel(raw, body, after);
-    const { response, url } = await this.post(call, edited ?? JSON.stringify(after), options.stream, 'responses');
+    const { response, url } = await this.post(call, edited ?? JSON.stringify(after), options.stream, 'responses', { suffix });
     const headers = this.forwardedHeaders(response.headers);
-    const manage = (id: string): string => encodeResponseId(call.deployment.provider, call.deployment.id, id);
+    const manage = (id: string): string => (suffix === undefined ? encodeResponseId(call.deployment.provider, call.deployment.id, id) : id);
     if (!options.stream || !response.headers['content-type']?.includes('text/event-stream')) {
       const bytes = await readBody(response.body, this.name, url);
       const answer = parseJsonBody(bytes, 'Upstream');
