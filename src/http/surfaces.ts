@@ -122,5 +122,4 @@ export const openAIResponsesCompactCodec: SurfaceCodec = {
   decode: () => {
     throw errors.invalidRequest('model: compaction is served only by Responses API deployments (openai/, azure/); this model is not one', 'model');
   },
-  affinity: openAIResponsesCodec.affinity,
 };
