@@ -108,6 +108,11 @@ describe.skipIf(redisSkip !== undefined)(`Redis shared state${redisSkip === unde
     expect((refused as GatewayError).status).toBe(503);
     expect(closed.up).toBe(false);
     expect(logs.join('\n')).toMatch(/fail_closed/);
+    // Operations with nothing to send (empty adds and reads) answer without Redis: not a recovery.
+    expect(await closed.add([])).toEqual([]);
+    expect(await closed.get([])).toEqual([]);
+    expect(closed.up).toBe(false);
+    expect(logs.join('\n')).not.toMatch(/reachable again/);
 
     const down = new RedisSharedState({ url: 'redis://127.0.0.1:1', prefix: testPrefix(), commandTimeoutMs: 200 });
     const failOpen = new FailoverSharedState(down, { mode: 'fail_open' });

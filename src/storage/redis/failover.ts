@@ -167,6 +167,9 @@ export class FailoverSharedState implements SharedState {
     const started = performance.now();
     try {
       const value = await remote();
+      // An operation with nothing to do (an admit with no checks) answers without a command: it
+      // proves nothing about Redis, so it is neither a command to count nor a sign of recovery.
+      if (this.redis.client.status !== 'ready') return value;
       this.options.onCommand?.({ latencyMs: performance.now() - started, ok: true, operation });
       if (!this.healthy) this.options.log?.('redis: reachable again; shared counters in use');
       this.healthy = true;
