@@ -260,7 +260,8 @@ export function createGateway(loaded: LoadedConfig, options: ServerOptions = {})
       metricsAuth: config.litellm_settings.require_auth_for_metrics_endpoint === true,
       requestLimits: { maxMessages: config.general_settings.max_request_messages, maxTools: config.general_settings.max_request_tools },
       allowClientSideCredentials: config.general_settings.allow_client_side_credentials === true,
-      responseCache },
+      responseCache,
+      tracing: tracing.exporters.length > 0 },
     { maxRequestBytes: Math.floor(maxRequestMb * 1024 * 1024), maxJsonDepth: config.general_settings.max_json_depth, logger: options.logger ?? false },
   );
   // Models stored with /model/new (store_model_in_db) are routed like the config file's: the model

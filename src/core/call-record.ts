@@ -1,4 +1,5 @@
 import type { ErrorCode } from './errors.js';
+import type { CallTrace } from './trace-context.js';
 import type { Usage } from './usage.js';
 
 export type Surface =
@@ -121,6 +122,8 @@ export interface CallRecord {
   cacheKey?: string | undefined;
   /** The client's W3C `traceparent`: the call's trace span is its child (observability/otel). */
   traceparent?: string | undefined;
+  /** The call span's ids, chosen on arrival when tracing is on (the upstream got them in its `traceparent`). */
+  trace?: CallTrace | undefined;
   metadata?: Record<string, unknown> | undefined;
   /** The passthrough (same-dialect) path was used. */
   passthrough: boolean;

@@ -33,6 +33,8 @@ export interface UpstreamCall {
   signal: AbortSignal;
   /** The client's request headers, for the few a provider forwards (anthropic-beta, anthropic-version). */
   clientHeaders: IncomingHttpHeaders;
+  /** W3C `traceparent` for the upstream: the call's span when tracing is on, else the client's own. */
+  traceparent?: string | undefined;
 }
 
 /** What a streaming passthrough has observed so far; complete once the stream has been drained. */

@@ -42,6 +42,8 @@ export type CallBase = Omit<RouteRequest<Answer>, 'attempt'> & {
   /** Told each time an attempt starts, before the provider is called (the call record follows the deployment). */
   onAttempt?: ((target: AttemptTarget) => void) | undefined;
   clientHeaders: IncomingHttpHeaders;
+  /** The W3C `traceparent` every upstream request of the call carries. */
+  traceparent?: string | undefined;
 };
 
 /** A generation on one of the client surfaces (OpenAI chat, completions, Anthropic messages). */
@@ -123,7 +125,7 @@ export class CallRouter {
         const plan = mockPlanFor(target.deployment, call.hooks);
         const adapter = plan === undefined ? this.adapterFor(target.deployment, target.upstreamModel) : new CannedAdapter(plan);
         const deployment = withClientCredentials(target.deployment, call.credentials);
-        const upstream: UpstreamCall = { deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders };
+        const upstream: UpstreamCall = { deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders, traceparent: call.traceparent };
         return attemptGeneration(adapter, upstream, call, body, patch === undefined ? call.rawBody : undefined, patch === undefined ? decodeOnce : () => call.surface.decode(body));
       },
     });
@@ -147,7 +149,7 @@ export class CallRouter {
       attempt: async (target, signal) => {
         call.onAttempt?.(target);
         const adapter = this.adapterFor(target.deployment, target.upstreamModel);
-        const upstream: UpstreamCall = { deployment: target.deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders };
+        const upstream: UpstreamCall = { deployment: target.deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders, traceparent: call.traceparent };
         if (adapter.passthrough !== undefined && speaks(adapter, call.dialect)) {
           const result = await adapter.passthrough(call.body, upstream, { dialect: call.dialect, stream: false, rawBody: call.rawBody });
           if (result.kind === 'stream') return peekBytes(result.status, result.headers, result.chunks, result.tap);
@@ -168,7 +170,7 @@ export class CallRouter {
       ...call,
       attempt: async (target, signal) => {
         call.onAttempt?.(target);
-        const upstream: UpstreamCall = { deployment: target.deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders };
+        const upstream: UpstreamCall = { deployment: target.deployment, upstreamModel: target.upstreamModel, signal, clientHeaders: call.clientHeaders, traceparent: call.traceparent };
         const answer = await nativeSend(call.kind, call.raw, call.body, upstream);
         return answer.kind === 'json' ? { ...answer, passthrough: true } : peekBytes(answer.status, answer.headers, answer.chunks, answer.tap);
       },

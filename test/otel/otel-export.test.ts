@@ -209,3 +209,32 @@ describe('otel callback', () => {
     expect(gw.gateway.warnings.join('\n')).toContain('OTEL_EXPORTER_OTLP_ENDPOINT');
   });
 });
+
+describe('W3C traceparent', () => {
+  const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const CLIENT_SPAN = '00f067aa0ba902b7';
+  const header = { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` };
+
+  it('traced: the call span is the client span\'s child, and the upstream\'s parent is the call span', async () => {
+    gw = await startGateway(yaml(), { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '10' });
+    expect((await chat('gpt', header)).status).toBe(200);
+    await waitFor(() => callSpans().length === 1, 'the call span');
+    const span = callSpans()[0]!;
+    expect(span).toMatchObject({ traceId: CLIENT_TRACE, parentSpanId: CLIENT_SPAN });
+    expect(primary.requests.at(-1)!.headers.traceparent).toBe(`00-${CLIENT_TRACE}-${span.spanId}-01`);
+    // Without the client's header a new trace starts, and the upstream still hangs off the call span.
+    expect((await chat('gpt')).status).toBe(200);
+    await waitFor(() => callSpans().length === 2, 'the second call span');
+    const root = callSpans()[1]!;
+    expect(root.parentSpanId ?? '').toBe('');
+    expect(primary.requests.at(-1)!.headers.traceparent).toBe(`00-${root.traceId}-${root.spanId}-01`);
+  });
+
+  it('not traced: the client\'s traceparent goes upstream as it came; none is made up', async () => {
+    gw = await startGateway(yaml('[]'), {});
+    expect((await chat('gpt', header)).status).toBe(200);
+    expect(primary.requests.at(-1)!.headers.traceparent).toBe(header.traceparent);
+    expect((await chat('gpt')).status).toBe(200);
+    expect(primary.requests.at(-1)!.headers.traceparent).toBeUndefined();
+  });
+});

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { callTrace, traceparentOf, type CallTrace } from '../../core/trace-context.js';
 import type { CallRecord, CallRecordSink, DeploymentRef, Principal, Surface } from '../../core/call-record.js';
 import { effectiveApiBase, type Deployment } from '../../core/deployment.js';
 import type { GatewayError } from '../../core/errors.js';
@@ -24,8 +25,10 @@ export interface CallContextOptions {
   userAgent: string | undefined;
   sink: CallRecordSink;
   principal?: Principal | undefined;
-  /** The client's headers: only the session ids are kept (see `sessionHeadersOf`). */
+  /** The client's headers: only the session ids and `traceparent` are kept (see `sessionHeadersOf`). */
   headers?: IncomingHttpHeaders | undefined;
+  /** Traces are exported (observability/otel): the call's span ids are chosen now, for the upstream's `traceparent`. */
+  tracing?: boolean | undefined;
 }
 
 /** Longer header values are ignored, not cut: a cut id could merge two sessions. */
@@ -129,6 +132,9 @@ export class CallContext implements AttemptLog {
   readonly userAgent: string | undefined;
   private readonly sessionHeaders: SessionHeaderIds;
   private readonly traceparent: string | undefined;
+  private readonly trace: CallTrace | undefined;
+  /** The `traceparent` each upstream request carries: the call's span when traced, else the client's as it came. */
+  readonly upstreamTraceparent: string | undefined;
   private readonly sink: CallRecordSink;
 
   constructor(options: CallContextOptions) {
@@ -143,6 +149,8 @@ export class CallContext implements AttemptLog {
     this.sessionHeaders = options.headers === undefined ? {} : sessionHeadersOf(options.headers);
     const traceparent = options.headers?.traceparent;
     this.traceparent = typeof traceparent === 'string' ? traceparent : undefined;
+    this.trace = options.tracing === true ? callTrace(this.traceparent) : undefined;
+    this.upstreamTraceparent = this.trace === undefined ? this.traceparent : traceparentOf(this.trace);
     this.sink = options.sink;
     if (options.principal !== undefined) this.principal = options.principal;
   }
@@ -226,6 +234,7 @@ export class CallContext implements AttemptLog {
       responseCache: this.responseCache,
       cacheKey: this.cacheKey,
       traceparent: this.traceparent,
+      trace: this.trace,
     };
     for (const hook of this.finishHooks) hook(record);
     this.sink.record(record);

@@ -35,6 +35,8 @@ export interface CallDeps {
   allowClientSideCredentials?: boolean | undefined;
   /** `litellm_settings.cache`: answers replayed for requests seen before; absent = off. */
   responseCache?: ResponseCache | undefined;
+  /** Call spans are exported (`callbacks: [otel]`): each call's span ids are chosen on arrival and sent upstream. */
+  tracing?: boolean | undefined;
   /** Counts calls until their record is made, so shutdown can wait for the last records. */
   inFlight?: InFlightCalls | undefined;
   /** `search_tools`: the `/v1/search` routes' tools; absent = none configured. */

@@ -194,6 +194,7 @@ export async function routeCall(
       ctx.upstreamStarted();
     },
     clientHeaders: request.headers,
+    traceparent: ctx.upstreamTraceparent,
   };
   const { value: answer, lease, target } = await dispatch({ base, body, rawBody: bodyEdited ? undefined : rawBody, overrides: client.overrides, credentials: credentials?.credentials, hooks });
   return { answer, routed: { lease, target }, body, remember: cache.lookup?.remember };

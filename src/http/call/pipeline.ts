@@ -58,7 +58,7 @@ export function authenticate(deps: Pick<CallDeps, 'auth'>, request: FastifyReque
 }
 
 /** A call context for an admitted caller, counted in flight until its record is made. */
-export function openContext(deps: Pick<CallDeps, 'sink' | 'metrics' | 'inFlight'>, request: FastifyRequest, spec: Pick<CallSpec, 'surface' | 'route' | 'stream'>, requestId: string, principal: Principal): CallContext {
+export function openContext(deps: Pick<CallDeps, 'sink' | 'metrics' | 'inFlight' | 'tracing'>, request: FastifyRequest, spec: Pick<CallSpec, 'surface' | 'route' | 'stream'>, requestId: string, principal: Principal): CallContext {
   const ua = request.headers['user-agent'];
   const ctx = new CallContext({
     requestId,
@@ -70,6 +70,7 @@ export function openContext(deps: Pick<CallDeps, 'sink' | 'metrics' | 'inFlight'
     sink: deps.sink,
     principal,
     headers: request.headers,
+    tracing: deps.tracing,
   });
   deps.metrics.inFlight.inc();
   deps.inFlight?.enter();

@@ -27,6 +27,7 @@ export interface ExporterOptions {
 interface Queued {
   call: CallRecord;
   traceId: string;
+  spanId?: string | undefined;
   parentSpanId: string | undefined;
 }
 
@@ -78,15 +79,16 @@ export class OtlpTraceExporter {
   record(call: CallRecord): void {
     if (this.closed) return;
     if (call.outcome === 'success' ? !this.settings.outcomes.success : !this.settings.outcomes.failure) return;
-    const parent = parseTraceparent(clientTraceparent(call));
-    const traceId = parent?.traceId ?? newTraceId();
-    if (!this.sampled(traceId, parent?.sampled)) return;
+    // The ids the request path chose (and sent upstream), when it chose them; else from the client's header.
+    const parent = call.trace === undefined ? parseTraceparent(clientTraceparent(call)) : undefined;
+    const traceId = call.trace?.traceId ?? parent?.traceId ?? newTraceId();
+    if (!this.sampled(traceId, call.trace?.parentSampled ?? parent?.sampled)) return;
     if (this.queue.length >= this.settings.maxQueueSize) {
       this.queue.shift();
       this.stats.dropped++;
       this.droppedSinceLog++;
     }
-    this.queue.push({ call, traceId, parentSpanId: parent?.spanId });
+    this.queue.push({ call, traceId, spanId: call.trace?.spanId, parentSpanId: call.trace?.parentSpanId ?? parent?.spanId });
     this.stats.queued++;
     if (this.queue.length >= this.settings.maxExportBatchSize) void this.kick();
     else this.timer ??= this.schedule();
@@ -142,7 +144,7 @@ export class OtlpTraceExporter {
   private async send(batch: Queued[]): Promise<void> {
     this.stats.requests++;
     try {
-      const spans: OtlpSpan[] = batch.flatMap((q) => spansOf(q.call, { traceId: q.traceId, parentSpanId: q.parentSpanId }, this.lookup));
+      const spans: OtlpSpan[] = batch.flatMap((q) => spansOf(q.call, { traceId: q.traceId, spanId: q.spanId, parentSpanId: q.parentSpanId }, this.lookup));
       const body = JSON.stringify({ resourceSpans: [{ resource: this.resource, scopeSpans: [{ scope: SCOPE, spans }] }] });
       const response = await this.fetchFn(this.settings.url, {
         method: 'POST',

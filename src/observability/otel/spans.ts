@@ -4,7 +4,7 @@
  * attempt. Built only from the record (and the static deployment table for attempts that did not
  * win), so tracing can never disagree with metrics or the spend log.
  */
-import { randomBytes } from 'node:crypto';
+import { newSpanId } from '../../core/trace-context.js';
 import type { AttemptRecord, CallRecord, Surface } from '../../core/call-record.js';
 import { cacheWriteTotal, totalInput, totalTokens } from '../../core/usage.js';
 
@@ -36,43 +36,14 @@ export interface DeploymentInfo {
   apiBase?: string | undefined;
 }
 
-export interface TraceParent {
-  traceId: string;
-  spanId: string;
-  sampled: boolean;
-}
-
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
-
-/** W3C Trace Context `traceparent`; undefined when absent or invalid (then a new trace starts). */
-export function parseTraceparent(header: string | undefined): TraceParent | undefined {
-  if (header === undefined) return undefined;
-  const m = TRACEPARENT.exec(header.trim().toLowerCase());
-  if (m === null) return undefined;
-  const [, version, traceId, spanId, flags, rest] = m;
-  if (version === undefined || traceId === undefined || spanId === undefined || flags === undefined) return undefined;
-  // Version ff is forbidden; version 00 has exactly four fields (later versions may append more).
-  if (version === 'ff' || (version === '00' && rest !== undefined)) return undefined;
-  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
-  return { traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 };
-}
+export type { TraceParent } from '../../core/trace-context.js';
+export { newSpanId, newTraceId, parseTraceparent } from '../../core/trace-context.js';
 
 /**
- * The client's `traceparent`, when the record carries it. CallRecord has no such field yet (the
- * HTTP layer would add `traceparent?: string` from the request headers); read structurally so the
- * exporter picks it up the moment it exists.
+ * The client's `traceparent`, as the record carries it (set by the HTTP layer from the request).
  */
 export function clientTraceparent(call: CallRecord): string | undefined {
-  const value = (call as CallRecord & { traceparent?: unknown }).traceparent;
-  return typeof value === 'string' ? value : undefined;
-}
-
-export function newTraceId(): string {
-  return randomBytes(16).toString('hex');
-}
-
-export function newSpanId(): string {
-  return randomBytes(8).toString('hex');
+  return call.traceparent;
 }
 
 /** `gen_ai.operation.name`: the convention's well-known values where one fits, else a descriptive one. */
@@ -154,7 +125,7 @@ function nanos(ms: number): string {
 }
 
 /** The spans of one call: the call span first, then one child per attempt. */
-export function spansOf(call: CallRecord, trace: { traceId: string; parentSpanId?: string | undefined }, lookup: (id: string) => DeploymentInfo | undefined): OtlpSpan[] {
+export function spansOf(call: CallRecord, trace: { traceId: string; spanId?: string | undefined; parentSpanId?: string | undefined }, lookup: (id: string) => DeploymentInfo | undefined): OtlpSpan[] {
   const operation = operationName(call.surface);
   const requestModel = call.requestedModel !== '' ? call.requestedModel : call.modelGroup;
   const u = call.usage;
@@ -201,7 +172,7 @@ export function spansOf(call: CallRecord, trace: { traceId: string; parentSpanId
   }
   const failed = call.outcome === 'failure';
   if (failed) attrs.str('error.type', call.error?.code ?? String(call.httpStatus));
-  const spanId = newSpanId();
+  const spanId = trace.spanId ?? newSpanId();
   const callSpan: OtlpSpan = {
     traceId: trace.traceId,
     spanId,

@@ -122,7 +122,9 @@ export async function postUpstream(
     const { pool, path } = targetOf(url);
     // The caller's signal is the only abort: the client going away, or the attempt's deadline.
     const method = options.method ?? 'POST';
-    const sent = method === 'POST' ? { headers: withContentType(headers), body } : { headers };
+    // Added after any signing: SigV4 signs only the headers it lists.
+    const traced = call.traceparent === undefined ? headers : { ...headers, traceparent: call.traceparent };
+    const sent = method === 'POST' ? { headers: withContentType(traced), body } : { headers: traced };
     response = await pool.request({ method, path, ...sent, signal: call.signal, headersTimeout, bodyTimeout });
   } catch (err) {
     throw mapTransportError(err, options.provider, url);

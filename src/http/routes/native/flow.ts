@@ -58,6 +58,7 @@ export function handleNative(deps: NativeDeps, request: FastifyRequest, reply: F
         signal,
         estimatedInputTokens: Math.ceil(parsed.raw.length / 4),
         clientHeaders: request.headers,
+        traceparent: ctx.upstreamTraceparent,
         raw: parsed.raw,
         body,
         onAttempt: ({ deployment: d, upstreamModel }) => {
