@@ -66,12 +66,19 @@ Environment:
 
 Endpoints:
   POST /v1/chat/completions   OpenAI chat completions (also /chat/completions)
+  POST /v1/completions        Legacy text completions (also /completions)
+  POST /v1/responses          OpenAI Responses API, Codex (also /responses); GET/DELETE
+                              /v1/responses/{id}, …/input_items, …/cancel, POST …/compact
   POST /v1/messages           Anthropic messages (also ?beta=true)
   POST /v1/messages/count_tokens
+  POST /v1/embeddings         Embeddings (also /embeddings)
+  POST /v1/moderations, /v1/images/generations, /v1/audio/transcriptions, /v1/audio/speech,
+       /v1/rerank             OpenAI's other endpoints and LiteLLM's rerank
+  POST /v1/search/{tool}      LiteLLM's search tools (search_tools: in the config)
   GET  /v1/models             Models the caller may use (also /models)
   GET  /health/liveliness, /health/readiness, HEAD /
   GET  /metrics               Prometheus metrics (LiteLLM's names; see docs/metrics.md)
-  GET  /spend/logs, /global/spend/report   Spend logs (master key)
+  GET  /spend/logs, /global/spend/report   Spend logs and reports, per session too (master key)
   POST /key/generate, /user/new, /team/new, ...   Management API (docs/admin-api.md)
 
 ${ADMIN_HELP}`;
