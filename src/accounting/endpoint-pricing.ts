@@ -4,7 +4,7 @@
  * rerank query (Cohere search unit), per moderation request. Rates are read from the deployment's
  * `litellm_params` (then `model_info`) under LiteLLM's names; pricing.ts's rule holds: one integer
  * nano-USD amount, null when no rate covers what the call used. Tokens, when the answer reports
- * them (gpt-image-1, gpt-4o-transcribe, a vLLM rerank), are priced by pricing.ts as any call's.
+ * them (gpt-image-1, gpt-4o-transcribe, a vLLM rerank), are priced by pricing.ts like every other call.
  */
 import type { Deployment } from '../core/deployment.js';
 import type { EndpointUnits } from '../core/endpoint-units.js';

@@ -27,7 +27,7 @@ import type { CallContext } from './context.js';
 import type { CallDeps } from './deps.js';
 import { surfaceErrors } from './errors.js';
 import { authenticate, openContext, requestIdFor, runCall } from './pipeline.js';
-import { takeCacheControls, type CacheLookup } from './response-cache.js';
+import { takeCacheControls, type CacheLookup, type ResponseCache } from './response-cache.js';
 import type { RoutedCall } from './routed-call.js';
 import { costField } from './send.js';
 
@@ -156,7 +156,8 @@ export async function routeCall(
   ctx.modelRegion = scope.allowedRegion;
   // The response cache, after admission: a replayed answer is still a call of this key, within its
   // model access and limits. LiteLLM's `cache` member is never the provider's.
-  const cache = await cacheLookup(deps, ctx, routed, body);
+  // Without a cache this stays synchronous: no await on the hot path for a feature that is off.
+  const cache = deps.responseCache === undefined ? withoutCache(body) : await cacheLookup(deps.responseCache, ctx, routed, body);
   bodyEdited ||= cache.edited;
   const hit = cache.lookup?.hit;
   if (hit !== undefined) {
@@ -200,14 +201,16 @@ export async function routeCall(
   return { answer, routed: { lease, target }, body, remember: cache.lookup?.remember };
 }
 
+/** LiteLLM's `cache` member is never the provider's: taken out of the body when no cache is configured. */
+function withoutCache(body: JsonObject): { lookup: undefined; edited: boolean } {
+  const edited = 'cache' in body;
+  if (edited) takeCacheControls(body);
+  return { lookup: undefined, edited };
+}
+
 /** The cache's answer or its miss, on the call's context; `cache` taken out of the body either way. */
-async function cacheLookup(deps: CallDeps, ctx: CallContext, model: string, body: JsonObject): Promise<{ lookup: CacheLookup | undefined; edited: boolean }> {
-  if (deps.responseCache === undefined) {
-    const edited = 'cache' in body;
-    takeCacheControls(body);
-    return { lookup: undefined, edited };
-  }
-  const found = await deps.responseCache.lookup(ctx.surface, model, body);
+async function cacheLookup(cache: ResponseCache, ctx: CallContext, model: string, body: JsonObject): Promise<{ lookup: CacheLookup | undefined; edited: boolean }> {
+  const found = await cache.lookup(ctx.surface, model, body);
   if (found.lookup !== undefined) {
     ctx.cacheKey = found.lookup.key;
     ctx.responseCache = found.lookup.hit === undefined ? 'miss' : 'hit';

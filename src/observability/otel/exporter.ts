@@ -13,7 +13,7 @@
  */
 import type { CallRecord } from '../../core/call-record.js';
 import type { ExporterSettings } from './config.js';
-import { clientTraceparent, newTraceId, parseTraceparent, spansOf, type DeploymentInfo, type OtlpSpan } from './spans.js';
+import { newTraceId, parseTraceparent, spansOf, type DeploymentInfo, type OtlpSpan } from './spans.js';
 
 export interface ExporterOptions {
   lookupDeployment?: ((id: string) => DeploymentInfo | undefined) | undefined;
@@ -80,7 +80,7 @@ export class OtlpTraceExporter {
     if (this.closed) return;
     if (call.outcome === 'success' ? !this.settings.outcomes.success : !this.settings.outcomes.failure) return;
     // The ids the request path chose (and sent upstream), when it chose them; else from the client's header.
-    const parent = call.trace === undefined ? parseTraceparent(clientTraceparent(call)) : undefined;
+    const parent = call.trace === undefined ? parseTraceparent(call.traceparent) : undefined;
     const traceId = call.trace?.traceId ?? parent?.traceId ?? newTraceId();
     if (!this.sampled(traceId, call.trace?.parentSampled ?? parent?.sampled)) return;
     if (this.queue.length >= this.settings.maxQueueSize) {

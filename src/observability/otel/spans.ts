@@ -39,12 +39,6 @@ export interface DeploymentInfo {
 export type { TraceParent } from '../../core/trace-context.js';
 export { newSpanId, newTraceId, parseTraceparent } from '../../core/trace-context.js';
 
-/**
- * The client's `traceparent`, as the record carries it (set by the HTTP layer from the request).
- */
-export function clientTraceparent(call: CallRecord): string | undefined {
-  return call.traceparent;
-}
 
 /** `gen_ai.operation.name`: the convention's well-known values where one fits, else a descriptive one. */
 const OPERATION: Record<Surface, string> = {

@@ -13,15 +13,14 @@ import { textsOf } from '../shared/embedding-input.js';
 import { parseJsonBody } from '../shared/json-body.js';
 import { readBody } from '../shared/upstream-http.js';
 import type { UpstreamCall } from '../types.js';
-import { bedrockModelId } from './model-id.js';
+import { bedrockModelId, foundationModelId } from './model-id.js';
 import { BEDROCK_PROVIDER, modelPath, type BedrockTransport } from './transport.js';
 
 /** Cohere Embed on Bedrock takes at most this many texts per call (LiteLLM batches the same way). */
 const COHERE_BATCH = 96;
-const GEO_PREFIX = /^(?:us|eu|apac|global|us-gov|jp|au|ca)\./;
 
 function family(modelId: string): 'titan' | 'cohere' | undefined {
-  const base = modelId.replace(GEO_PREFIX, '');
+  const base = foundationModelId(modelId);
   if (base.startsWith('amazon.titan-embed')) return 'titan';
   if (base.startsWith('cohere.embed')) return 'cohere';
   return undefined;
