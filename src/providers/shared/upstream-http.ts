@@ -122,7 +122,7 @@ export async function postUpstream(
     const { pool, path } = targetOf(url);
     // The caller's signal is the only abort: the client going away, or the attempt's deadline.
     const method = options.method ?? 'POST';
-    // Added after any signing: SigV4 signs only the headers it lists.
+    // Added after signing: SigV4 signs only the headers it lists.
     const traced = call.traceparent === undefined ? headers : { ...headers, traceparent: call.traceparent };
     const sent = method === 'POST' ? { headers: withContentType(traced), body } : { headers: traced };
     response = await pool.request({ method, path, ...sent, signal: call.signal, headersTimeout, bodyTimeout });
